@@ -1,0 +1,134 @@
+/* The L2 learning switch as a forwarding class (contract in fwd-class.h):
+ * learn (source MAC, VLAN) → ingress port; unicast to the learned port;
+ * flood broadcast, multicast and unknown unicast within the VLAN; never send
+ * a frame back out of its ingress port. */
+#include "fwd-class.h"
+#include "mac-table.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+struct l2_state {
+  struct mac_table table;
+};
+
+static void *
+l2_create (const struct dvs_fwd_params *params)
+{
+  struct l2_state *s = calloc (1, sizeof *s);
+
+  if (s == NULL)
+    return NULL;
+  if (mac_table_init (&s->table, params->table_size ? params->table_size : 8192,
+                      params->aging_seconds) < 0)
+    {
+      free (s);
+      errno = ENOMEM;
+      return NULL;
+    }
+  return s;
+}
+
+static void
+l2_destroy (void *state)
+{
+  struct l2_state *s = state;
+
+  if (s == NULL)
+    return;
+  mac_table_fini (&s->table);
+  free (s);
+}
+
+static void
+l2_classify (void *state, uint16_t in_port, const struct dvs_fwd_meta *meta,
+             uint16_t n, uint32_t now, uint16_t *out)
+{
+  struct l2_state *s = state;
+  /* Frames of a burst mostly share addresses: remember the last source
+   * learned and the last destination looked up. */
+  uint64_t last_src = 0, last_dst = 0;
+  uint16_t last_out = DVS_FWD_FLOOD;
+
+  for (uint16_t i = 0; i < n; i++)
+    {
+      const struct dvs_fwd_meta *m = &meta[i];
+
+      /* A group address is never a source: don't learn it. */
+      if (!(m->src[0] & 1))
+        {
+          uint64_t src = mac_table_key (m->src, m->vlan);
+          if (src != last_src)
+            {
+              mac_table_learn (&s->table, src, in_port, now);
+              last_src = src;
+              last_dst = 0;   /* the table changed: look up again */
+            }
+        }
+      if (m->kind != DVS_PKT_UNICAST)
+        {
+          out[i] = DVS_FWD_FLOOD;
+          continue;
+        }
+      uint64_t dst = mac_table_key (m->dst, m->vlan);
+      if (dst != last_dst)
+        {
+          int port = mac_table_lookup (&s->table, dst, now);
+          last_dst = dst;
+          if (port < 0)
+            last_out = DVS_FWD_FLOOD;
+          else if (port == in_port)
+            last_out = DVS_FWD_DROP;   /* the destination is behind the ingress port */
+          else
+            last_out = (uint16_t) port;
+        }
+      out[i] = last_out;
+    }
+}
+
+static void
+l2_port_removed (void *state, uint16_t port)
+{
+  struct l2_state *s = state;
+  mac_table_flush (&s->table, port);
+}
+
+static void
+l2_run (void *state, uint32_t now)
+{
+  struct l2_state *s = state;
+  mac_table_expire (&s->table, now);
+}
+
+static size_t
+l2_dump (void *state, uint32_t now, struct dvs_mac_entry *out, size_t cap)
+{
+  struct l2_state *s = state;
+  return mac_table_dump (&s->table, now, out, cap);
+}
+
+static size_t
+l2_flush (void *state, int port)
+{
+  struct l2_state *s = state;
+  return mac_table_flush (&s->table, port);
+}
+
+static size_t
+l2_count (void *state, uint32_t now)
+{
+  struct l2_state *s = state;
+  return mac_table_count (&s->table, now);
+}
+
+const struct dvs_fwd_class dvs_fwd_l2_learning = {
+  .name = "l2-learning",
+  .create = l2_create,
+  .destroy = l2_destroy,
+  .classify = l2_classify,
+  .port_removed = l2_port_removed,
+  .run = l2_run,
+  .dump = l2_dump,
+  .flush = l2_flush,
+  .count = l2_count,
+};

@@ -1,0 +1,67 @@
+/* The MAC learning table: (MAC, VLAN) → port, with aging.  Plain C, owned by
+ * one thread (the datapath), no locks.  Buckets of four entries, one cache
+ * line each; when a bucket is full the stalest entry is replaced. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include "datapath/dp-types.h"
+
+#define MAC_TABLE_WAYS 4
+
+struct mac_table_entry {
+  uint64_t key;          /* mac_table_key(); 0 = empty */
+  uint32_t last_seen;    /* seconds */
+  uint16_t port;
+  uint16_t pad;
+};
+
+struct mac_table {
+  struct mac_table_entry *buckets;   /* n_buckets * MAC_TABLE_WAYS */
+  uint32_t n_buckets;                /* power of two */
+  uint32_t shift;                    /* 64 - log2(n_buckets) */
+  uint32_t aging;                    /* seconds; entries older are dead */
+};
+
+/* The MAC in bits 0..47, VLAN in 48..59, bit 63 set so no key is 0. */
+static inline uint64_t
+mac_table_key (const uint8_t *mac, uint16_t vlan)
+{
+  uint64_t k = 0;
+  for (int i = 0; i < 6; i++)
+    k = (k << 8) | mac[i];
+  return k | ((uint64_t) (vlan & 0xfff) << 48) | (UINT64_C (1) << 63);
+}
+
+int mac_table_init (struct mac_table *t, uint32_t entries, uint32_t aging);
+void mac_table_fini (struct mac_table *t);
+
+static inline uint32_t
+mac_table_bucket (const struct mac_table *t, uint64_t key)
+{
+  return (uint32_t) ((key * UINT64_C (0x9E3779B97F4A7C15)) >> t->shift)
+         & (t->n_buckets - 1);
+}
+
+/* Port of @key if learned and not aged out, else -1. */
+static inline int
+mac_table_lookup (const struct mac_table *t, uint64_t key, uint32_t now)
+{
+  const struct mac_table_entry *b =
+    &t->buckets[mac_table_bucket (t, key) * MAC_TABLE_WAYS];
+  for (int i = 0; i < MAC_TABLE_WAYS; i++)
+    if (b[i].key == key)
+      return now - b[i].last_seen <= t->aging ? b[i].port : -1;
+  return -1;
+}
+
+/* Records that @key was seen on @port at @now (insert, refresh or move). */
+void mac_table_learn (struct mac_table *t, uint64_t key, uint16_t port,
+                      uint32_t now);
+/* Removes aged-out entries; returns how many. */
+size_t mac_table_expire (struct mac_table *t, uint32_t now);
+/* Removes entries of @port, or all when @port < 0; returns how many. */
+size_t mac_table_flush (struct mac_table *t, int port);
+size_t mac_table_count (const struct mac_table *t, uint32_t now);
+size_t mac_table_dump (const struct mac_table *t, uint32_t now,
+                       struct dvs_mac_entry *out, size_t cap);

@@ -1,0 +1,457 @@
+/* The datapath thread and the commands that change its state (see
+ * datapath.h for the threading contract). */
+#include "dp-internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#define DP_TICK_MS 1000          /* housekeeping period: aging, clock */
+#define DP_DEFAULT_IDLE_US 200
+
+enum dp_cmd_type {
+  DP_CMD_PORT_ADD,
+  DP_CMD_PORT_REMOVE,
+  DP_CMD_PORT_SET_VLAN,
+  DP_CMD_LINK_UP,
+  DP_CMD_LINK_DOWN,
+  DP_CMD_MAC_DUMP,
+  DP_CMD_MAC_FLUSH,
+  DP_CMD_MAC_COUNT,
+};
+
+struct dp_cmd {
+  enum dp_cmd_type type;
+  uint16_t port;
+  int arg;                            /* vid; flush port */
+  const struct dvs_vlan_config *vlan;
+  struct dvs_mac_entry *entries;
+  size_t cap;
+  long result;
+  sem_t done;
+};
+
+static void
+port_list_remove (uint16_t *list, uint16_t *n, uint16_t port)
+{
+  for (uint16_t i = 0; i < *n; i++)
+    if (list[i] == port)
+      {
+        list[i] = list[--*n];
+        return;
+      }
+}
+
+static long
+do_link_down (struct dvs_datapath *dp, struct dp_port *p, uint16_t port)
+{
+  if (p->vid < 0)
+    return 0;
+  dp_sleep_forget_port (dp, p);
+  __atomic_store_n (&p->vid, -1, __ATOMIC_RELAXED);
+  port_list_remove (dp->polled, &dp->n_polled, port);
+  return 0;
+}
+
+/* Runs on the datapath thread (or the caller's when it is not running). */
+static long
+dp_cmd_execute (struct dvs_datapath *dp, struct dp_cmd *c)
+{
+  struct dp_port *p = c->port < DVS_MAX_PORTS ? &dp->ports[c->port] : NULL;
+
+  switch (c->type)
+    {
+    case DP_CMD_PORT_ADD:
+      if (p == NULL || p->in_use)
+        return -EEXIST;
+      memset (&p->stats, 0, sizeof p->stats);
+      p->vlan = *c->vlan;
+      p->vid = -1;
+      p->in_use = true;
+      dp->configured[dp->n_configured++] = c->port;
+      return 0;
+    case DP_CMD_PORT_REMOVE:
+      if (p == NULL || !p->in_use)
+        return -ENOENT;
+      do_link_down (dp, p, c->port);
+      p->in_use = false;
+      port_list_remove (dp->configured, &dp->n_configured, c->port);
+      if (dp->fwd_class->port_removed)
+        dp->fwd_class->port_removed (dp->fwd, c->port);
+      return 0;
+    case DP_CMD_PORT_SET_VLAN:
+      if (p == NULL || !p->in_use)
+        return -ENOENT;
+      p->vlan = *c->vlan;
+      if (dp->fwd_class->port_removed)
+        dp->fwd_class->port_removed (dp->fwd, c->port);
+      return 0;
+    case DP_CMD_LINK_UP:
+      if (p == NULL || !p->in_use)
+        return -ENOENT;
+      if (p->vid >= 0)
+        do_link_down (dp, p, c->port);
+      __atomic_store_n (&p->vid, c->arg, __ATOMIC_RELAXED);
+      atomic_store (&p->kick_dirty, true);
+      /* Busy-polling: the guest need not kick us. */
+      dp->io->notify (p->vid, false);
+      dp->polled[dp->n_polled++] = c->port;
+      return 0;
+    case DP_CMD_LINK_DOWN:
+      if (p == NULL || !p->in_use)
+        return -ENOENT;
+      return do_link_down (dp, p, c->port);
+    case DP_CMD_MAC_DUMP:
+      return dp->fwd_class->dump
+               ? (long) dp->fwd_class->dump (dp->fwd, dp->now, c->entries, c->cap)
+               : 0;
+    case DP_CMD_MAC_FLUSH:
+      return dp->fwd_class->flush ? (long) dp->fwd_class->flush (dp->fwd, c->arg)
+                                  : 0;
+    case DP_CMD_MAC_COUNT:
+      return dp->fwd_class->count ? (long) dp->fwd_class->count (dp->fwd, dp->now)
+                                  : 0;
+    }
+  return -EINVAL;
+}
+
+static void
+dp_wake (struct dvs_datapath *dp)
+{
+  uint64_t one = 1;
+  /* EAGAIN means the counter is already non-zero: the thread will wake. */
+  if (write (dp->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+    fprintf (stderr, "dvs datapath %s: cannot wake thread: %s\n",
+             dp->config.name, strerror (errno));
+}
+
+static long
+dp_cmd_run (struct dvs_datapath *dp, struct dp_cmd *c)
+{
+  if (!dp->running)
+    return dp_cmd_execute (dp, c);
+  sem_init (&c->done, 0, 0);
+  while (rte_ring_mp_enqueue (dp->cmds, c) != 0)
+    sched_yield ();           /* the ring holds 64 commands: never full for long */
+  dp_wake (dp);
+  while (sem_wait (&c->done) != 0 && errno == EINTR)
+    ;
+  sem_destroy (&c->done);
+  return c->result;
+}
+
+static void
+dp_run_commands (struct dvs_datapath *dp)
+{
+  void *objs[8];
+  unsigned n;
+
+  while ((n = rte_ring_sc_dequeue_burst (dp->cmds, objs, 8, NULL)) > 0)
+    for (unsigned i = 0; i < n; i++)
+      {
+        struct dp_cmd *c = objs[i];
+        c->result = dp_cmd_execute (dp, c);
+        sem_post (&c->done);     /* c may be gone after this */
+      }
+}
+
+static void
+dp_tick (struct dvs_datapath *dp, uint64_t tsc, uint64_t tsc0)
+{
+  dp->now = (uint32_t) ((tsc - tsc0) / dp->tsc_hz);
+  if (dp->fwd_class->run)
+    dp->fwd_class->run (dp->fwd, dp->now);
+}
+
+static void *
+dp_thread (void *arg)
+{
+  struct dvs_datapath *dp = arg;
+  const uint64_t idle_cycles = dp->tsc_hz / 1000000 * dp->config.idle_us;
+  const uint64_t tsc0 = rte_rdtsc () - (uint64_t) dp->now * dp->tsc_hz;
+  uint64_t idle_since = 0, next_tick = rte_rdtsc () + dp->tsc_hz;
+
+  /* An lcore id gives this thread a mempool cache. */
+  if (rte_thread_register () != 0)
+    fprintf (stderr, "dvs datapath %s: no lcore id, running without mempool cache\n",
+             dp->config.name);
+  if (dp->config.cpu >= 0)
+    {
+      cpu_set_t set;
+      CPU_ZERO (&set);
+      CPU_SET (dp->config.cpu, &set);
+      pthread_setaffinity_np (pthread_self (), sizeof set, &set);
+    }
+
+  while (!atomic_load_explicit (&dp->stop, memory_order_relaxed))
+    {
+      uint64_t start, end;
+      uint32_t got = 0;
+
+      dp_run_commands (dp);
+      start = rte_rdtsc ();
+      for (uint16_t i = 0; i < dp->n_polled; i++)
+        {
+          struct rte_mbuf *pkts[DVS_BURST];
+          uint16_t port = dp->polled[i];
+          uint16_t n = dp->io->rx (dp->ports[port].vid, dp->pool, pkts, DVS_BURST);
+          if (n)
+            {
+              dp_pipeline_burst (dp, port, pkts, n);
+              got += n;
+            }
+        }
+      end = rte_rdtsc ();
+      DP_ADD (dp->stats.polls, 1);
+      if (got)
+        {
+          DP_ADD (dp->stats.packets, got);
+          DP_ADD (dp->stats.busy_cycles, end - start);
+          idle_since = 0;
+        }
+      else if (!dp->config.busy_poll)
+        {
+          if (idle_since == 0)
+            idle_since = end;
+          else if (end - idle_since >= idle_cycles)
+            {
+              uint64_t left = next_tick > end ? next_tick - end : 0;
+              dp_sleep (dp, (int) (left * 1000 / dp->tsc_hz) + 1);
+              idle_since = 0;
+              end = rte_rdtsc ();
+            }
+        }
+      if (end >= next_tick)
+        {
+          dp_tick (dp, end, tsc0);
+          next_tick = end + dp->tsc_hz;
+        }
+    }
+  dp_run_commands (dp);
+  rte_thread_unregister ();
+  return NULL;
+}
+
+struct dvs_datapath *
+dvs_dp_create (const struct dvs_dp_config *config)
+{
+  struct dvs_datapath *dp;
+  char name[RTE_MEMPOOL_NAMESIZE];
+  int err;
+
+  dp = rte_zmalloc ("dvs_datapath", sizeof *dp, RTE_CACHE_LINE_SIZE);
+  if (dp == NULL)
+    {
+      errno = ENOMEM;
+      return NULL;
+    }
+  dp->config = *config;
+  if (dp->config.idle_us == 0)
+    dp->config.idle_us = DP_DEFAULT_IDLE_US;
+  dp->io = config->io ? config->io : &dvs_port_io_vhost;
+  dp->fwd_class = config->fwd_class ? config->fwd_class : &dvs_fwd_l2_learning;
+  dp->tsc_hz = rte_get_tsc_hz ();
+  dp->wake_fd = dp->epoll_fd = -1;
+  for (int i = 0; i < DVS_MAX_PORTS; i++)
+    {
+      dp->ports[i].vid = -1;
+      dp->ports[i].kick_fd = dp->ports[i].kick_src = -1;
+    }
+
+  snprintf (name, sizeof name, "dvs_mb_%s", config->name);
+  dp->pool = rte_pktmbuf_pool_create (name, config->mbufs ? config->mbufs : 16383,
+                                      256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                      SOCKET_ID_ANY);
+  snprintf (name, sizeof name, "dvs_cmd_%s", config->name);
+  dp->cmds = rte_ring_create (name, 64, SOCKET_ID_ANY, RING_F_SC_DEQ);
+  dp->fwd = dp->fwd_class->create (&config->fwd_params);
+  dp->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
+  dp->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
+  if (dp->pool == NULL || dp->cmds == NULL || dp->fwd == NULL
+      || dp->wake_fd < 0 || dp->epoll_fd < 0)
+    goto fail;
+  struct epoll_event ev = { .events = EPOLLIN, .data.u32 = UINT32_MAX };
+  if (epoll_ctl (dp->epoll_fd, EPOLL_CTL_ADD, dp->wake_fd, &ev) < 0)
+    goto fail;
+  return dp;
+
+fail:
+  err = rte_errno ? rte_errno : errno ? errno : ENOMEM;
+  dvs_dp_destroy (dp);
+  errno = err;
+  return NULL;
+}
+
+int
+dvs_dp_start (struct dvs_datapath *dp)
+{
+  int err;
+
+  if (dp->running)
+    return -EALREADY;
+  atomic_store (&dp->stop, false);
+  err = pthread_create (&dp->thread, NULL, dp_thread, dp);
+  if (err != 0)
+    return -err;
+  pthread_setname_np (dp->thread, "dvs-datapath");
+  dp->running = true;
+  return 0;
+}
+
+void
+dvs_dp_stop (struct dvs_datapath *dp)
+{
+  if (!dp->running)
+    return;
+  atomic_store (&dp->stop, true);
+  dp_wake (dp);
+  pthread_join (dp->thread, NULL);
+  dp->running = false;
+}
+
+void
+dvs_dp_destroy (struct dvs_datapath *dp)
+{
+  if (dp == NULL)
+    return;
+  dvs_dp_stop (dp);
+  for (int i = 0; i < DVS_MAX_PORTS; i++)
+    dp_sleep_forget_port (dp, &dp->ports[i]);
+  if (dp->fwd)
+    dp->fwd_class->destroy (dp->fwd);
+  rte_ring_free (dp->cmds);
+  rte_mempool_free (dp->pool);
+  if (dp->wake_fd >= 0)
+    close (dp->wake_fd);
+  if (dp->epoll_fd >= 0)
+    close (dp->epoll_fd);
+  rte_free (dp);
+}
+
+#define DP_CMD(...) (&(struct dp_cmd) { __VA_ARGS__ })
+
+int
+dvs_dp_port_add (struct dvs_datapath *dp, uint16_t port,
+                 const struct dvs_vlan_config *vlan)
+{
+  return (int) dp_cmd_run (dp, DP_CMD (.type = DP_CMD_PORT_ADD, .port = port, .vlan = vlan));
+}
+
+int
+dvs_dp_port_remove (struct dvs_datapath *dp, uint16_t port)
+{
+  return (int) dp_cmd_run (dp, DP_CMD (.type = DP_CMD_PORT_REMOVE, .port = port));
+}
+
+int
+dvs_dp_port_set_vlan (struct dvs_datapath *dp, uint16_t port,
+                      const struct dvs_vlan_config *vlan)
+{
+  return (int) dp_cmd_run (dp, DP_CMD (.type = DP_CMD_PORT_SET_VLAN, .port = port, .vlan = vlan));
+}
+
+int
+dvs_dp_link_up (struct dvs_datapath *dp, uint16_t port, int vid)
+{
+  return (int) dp_cmd_run (dp, DP_CMD (.type = DP_CMD_LINK_UP, .port = port, .arg = vid));
+}
+
+int
+dvs_dp_link_down (struct dvs_datapath *dp, uint16_t port)
+{
+  return (int) dp_cmd_run (dp, DP_CMD (.type = DP_CMD_LINK_DOWN, .port = port));
+}
+
+void
+dvs_dp_kick (struct dvs_datapath *dp, uint16_t port)
+{
+  if (port < DVS_MAX_PORTS)
+    atomic_store (&dp->ports[port].kick_dirty, true);
+  if (dp->running)
+    dp_wake (dp);
+}
+
+long
+dvs_dp_mac_dump (struct dvs_datapath *dp, struct dvs_mac_entry *out, size_t cap)
+{
+  return dp_cmd_run (dp, DP_CMD (.type = DP_CMD_MAC_DUMP, .entries = out, .cap = cap));
+}
+
+long
+dvs_dp_mac_flush (struct dvs_datapath *dp, int port)
+{
+  return dp_cmd_run (dp, DP_CMD (.type = DP_CMD_MAC_FLUSH, .arg = port));
+}
+
+long
+dvs_dp_mac_count (struct dvs_datapath *dp)
+{
+  return dp_cmd_run (dp, DP_CMD (.type = DP_CMD_MAC_COUNT));
+}
+
+static void
+copy_relaxed (uint64_t *dst, const uint64_t *src, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    dst[i] = __atomic_load_n (&src[i], __ATOMIC_RELAXED);
+}
+
+void
+dvs_dp_port_stats (const struct dvs_datapath *dp, uint16_t port,
+                   struct dvs_port_stats *out)
+{
+  copy_relaxed ((uint64_t *) out, (const uint64_t *) &dp->ports[port].stats,
+                sizeof *out / sizeof (uint64_t));
+}
+
+bool
+dvs_dp_link_is_up (const struct dvs_datapath *dp, uint16_t port)
+{
+  return __atomic_load_n (&dp->ports[port].vid, __ATOMIC_RELAXED) >= 0;
+}
+
+void
+dvs_dp_stats (const struct dvs_datapath *dp, struct dvs_dp_stats *out)
+{
+  copy_relaxed ((uint64_t *) out, (const uint64_t *) &dp->stats,
+                sizeof *out / sizeof (uint64_t));
+}
+
+uint64_t
+dvs_dp_tsc_hz (void)
+{
+  return rte_get_tsc_hz ();
+}
+
+const char *
+dvs_dp_fwd_class_name (const struct dvs_datapath *dp)
+{
+  return dp->fwd_class->name;
+}
+
+void
+dvs_dp_process_burst (struct dvs_datapath *dp, uint16_t in_port,
+                      struct rte_mbuf **pkts, uint16_t n)
+{
+  dp_pipeline_burst (dp, in_port, pkts, n);
+}
+
+void
+dvs_dp_set_now (struct dvs_datapath *dp, uint32_t now)
+{
+  dp->now = now;
+  if (dp->fwd_class->run)
+    dp->fwd_class->run (dp->fwd, now);
+}

@@ -1,0 +1,94 @@
+/* The datapath: one thread that moves frames between vhost-user ports,
+ * through the forwarding class, with VLANs at the edge and per-port counters.
+ *
+ * The boundary with the control plane (STYLE.md, "The datapath is not the
+ * control plane"): the datapath thread alone owns its port table, the
+ * forwarding class state and the staging buffers.  Other threads change them
+ * only by commands (port add/remove, VLAN, link up/down, MAC dump/flush) that
+ * go through a lock-free ring; the caller blocks until the thread has
+ * executed the command, so when link_down() returns the thread no longer
+ * touches the device (what rte_vhost's destroy_device requires).  Counters
+ * are read without commands (relaxed atomic loads).  Before start() and after
+ * stop(), commands run directly on the caller's thread.
+ *
+ * Functions return 0 or a negative errno. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "datapath/dp-types.h"
+#include "classes/fwd-class.h"
+
+struct rte_mbuf;
+struct rte_mempool;
+
+/* How the datapath reaches a port's peer.  The default is rte_vhost; tests
+ * substitute their own.  @vid identifies the connected device. */
+struct dvs_port_io {
+  /* Frames from the guest; the datapath owns what it gets. */
+  uint16_t (*rx) (int vid, struct rte_mempool *pool, struct rte_mbuf **pkts,
+                  uint16_t n);
+  /* Delivers up to @n frames, returns how many were accepted.  The frames
+   * stay the caller's (they are copied), accepted or not. */
+  uint16_t (*tx) (int vid, struct rte_mbuf **pkts, uint16_t n);
+  /* Frames waiting in the guest's transmit ring (0 if unknown). */
+  uint32_t (*pending) (int vid);
+  /* The eventfd the guest kicks when it transmits, or -1. */
+  int (*kickfd) (int vid);
+  /* Ask the guest to kick (true) or not to (false) when it transmits. */
+  void (*notify) (int vid, bool enable);
+};
+
+extern const struct dvs_port_io dvs_port_io_vhost;
+
+struct dvs_dp_config {
+  const char *name;                  /* names the mempool and ring */
+  int cpu;                           /* pin the thread here; -1: don't */
+  bool busy_poll;                    /* never sleep */
+  uint32_t idle_us;                  /* adaptive: idle time before sleeping */
+  uint32_t mbufs;                    /* packet buffers */
+  const struct dvs_fwd_class *fwd_class;
+  struct dvs_fwd_params fwd_params;
+  const struct dvs_port_io *io;      /* NULL: rte_vhost */
+};
+
+struct dvs_datapath;
+
+/* Needs EAL.  Returns NULL with errno set. */
+struct dvs_datapath *dvs_dp_create (const struct dvs_dp_config *config);
+void dvs_dp_destroy (struct dvs_datapath *dp);   /* stops it first; NULL ok */
+int dvs_dp_start (struct dvs_datapath *dp);
+void dvs_dp_stop (struct dvs_datapath *dp);
+
+int dvs_dp_port_add (struct dvs_datapath *dp, uint16_t port,
+                     const struct dvs_vlan_config *vlan);
+int dvs_dp_port_remove (struct dvs_datapath *dp, uint16_t port);
+/* Changes the VLAN config and forgets what was learned on the port. */
+int dvs_dp_port_set_vlan (struct dvs_datapath *dp, uint16_t port,
+                          const struct dvs_vlan_config *vlan);
+int dvs_dp_link_up (struct dvs_datapath *dp, uint16_t port, int vid);
+int dvs_dp_link_down (struct dvs_datapath *dp, uint16_t port);
+/* Wakes the thread to look at its ports again (a vring changed state).
+ * Never blocks: safe from rte_vhost callbacks that hold vring locks. */
+void dvs_dp_kick (struct dvs_datapath *dp, uint16_t port);
+
+/* Returns the number of entries copied (at most @cap), or a negative errno. */
+long dvs_dp_mac_dump (struct dvs_datapath *dp, struct dvs_mac_entry *out,
+                      size_t cap);
+long dvs_dp_mac_flush (struct dvs_datapath *dp, int port);
+long dvs_dp_mac_count (struct dvs_datapath *dp);
+
+void dvs_dp_port_stats (const struct dvs_datapath *dp, uint16_t port,
+                        struct dvs_port_stats *out);
+bool dvs_dp_link_is_up (const struct dvs_datapath *dp, uint16_t port);
+void dvs_dp_stats (const struct dvs_datapath *dp, struct dvs_dp_stats *out);
+uint64_t dvs_dp_tsc_hz (void);
+const char *dvs_dp_fwd_class_name (const struct dvs_datapath *dp);
+
+/* For tests, with the thread not running: process one received burst as the
+ * thread would (the datapath takes the frames), and set its clock. */
+void dvs_dp_process_burst (struct dvs_datapath *dp, uint16_t in_port,
+                           struct rte_mbuf **pkts, uint16_t n);
+void dvs_dp_set_now (struct dvs_datapath *dp, uint32_t now);

@@ -1,0 +1,62 @@
+/* Datapath internals shared by datapath.c (thread, commands), dp-pipeline.c
+ * (one burst) and dp-sleep.c (adaptive polling).  Not for the control
+ * plane: it uses datapath.h. */
+#pragma once
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+
+#include "datapath.h"
+
+struct rte_ring;
+
+struct dp_port {
+  bool in_use;
+  int vid;                            /* -1: link down */
+  struct dvs_vlan_config vlan;
+  struct dvs_port_stats stats;
+  /* staging for one burst: indexes into the burst */
+  uint8_t n_plain, n_tagged;
+  uint8_t plain[DVS_BURST];           /* leave untagged */
+  uint8_t tagged[DVS_BURST];          /* leave with a tag */
+  /* adaptive polling: our dup of the kick eventfd, and the fd it came from */
+  int kick_fd;
+  int kick_src;
+  atomic_bool kick_dirty;             /* set by dvs_dp_kick() */
+};
+
+struct dvs_datapath {
+  struct dvs_dp_config config;
+  const struct dvs_port_io *io;
+  const struct dvs_fwd_class *fwd_class;
+  void *fwd;
+  struct rte_mempool *pool;
+  struct rte_ring *cmds;
+  int wake_fd;                        /* eventfd: commands, kicks */
+  int epoll_fd;
+  pthread_t thread;
+  bool running;                       /* changed by the control thread only */
+  atomic_bool stop;
+  uint32_t now;                       /* seconds, for the forwarding class */
+  uint64_t tsc_hz;
+
+  struct dp_port ports[DVS_MAX_PORTS];
+  uint16_t configured[DVS_MAX_PORTS]; /* ports in use, for flooding */
+  uint16_t n_configured;
+  uint16_t polled[DVS_MAX_PORTS];     /* ports with link up */
+  uint16_t n_polled;
+
+  struct dvs_dp_stats stats;
+};
+
+/* Relaxed single-writer counter update: the datapath is the only writer. */
+#define DP_ADD(field, v) \
+  __atomic_store_n (&(field), (field) + (v), __ATOMIC_RELAXED)
+
+void dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
+                        struct rte_mbuf **pkts, uint16_t n);
+
+/* Adaptive polling: sleep until a kick, a command or @timeout_ms. */
+void dp_sleep (struct dvs_datapath *dp, int timeout_ms);
+void dp_sleep_forget_port (struct dvs_datapath *dp, struct dp_port *p);

@@ -1,0 +1,213 @@
+/* One received burst, from ingress to egress:
+ *   1. ingress: validate, classify the VLAN (pop a tag), count rx;
+ *   2. the forwarding class decides each frame's destination;
+ *   3. stage each frame on its output ports: untagged or tagged egress;
+ *   4. deliver the untagged copies, push tags, deliver the tagged copies;
+ *   5. free the burst (delivery copies into the guest, so one mbuf can go to
+ *      any number of ports).
+ * No locks, no allocation, no system calls beyond what the port I/O does. */
+#include "dp-internal.h"
+
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+static inline enum dvs_pkt_kind
+pkt_kind (const struct rte_ether_addr *dst)
+{
+  if (likely (!rte_is_multicast_ether_addr (dst)))
+    return DVS_PKT_UNICAST;
+  return rte_is_broadcast_ether_addr (dst) ? DVS_PKT_BROADCAST
+                                           : DVS_PKT_MULTICAST;
+}
+
+/* Ingress VLAN classification.  Returns the internal VLAN, or -1 to drop
+ * (counted as vlan_filtered).  Pops the tag of accepted tagged frames. */
+static inline int
+ingress_vlan (struct dp_port *p, struct rte_mbuf *m)
+{
+  struct rte_ether_hdr *eth = rte_pktmbuf_mtod (m, struct rte_ether_hdr *);
+  uint16_t vid;
+
+  if (likely (eth->ether_type != RTE_BE16 (RTE_ETHER_TYPE_VLAN)))
+    return p->vlan.mode == DVS_VLAN_ACCESS ? p->vlan.tag : p->vlan.native;
+  if (p->vlan.mode == DVS_VLAN_ACCESS
+      || rte_pktmbuf_data_len (m) < RTE_ETHER_HDR_LEN + sizeof (struct rte_vlan_hdr))
+    return -1;
+  vid = rte_be_to_cpu_16 (((struct rte_vlan_hdr *) (eth + 1))->vlan_tci) & 0xfff;
+  if (vid == 0)                 /* priority tag only */
+    vid = p->vlan.native;
+  else if (!dvs_vlan_trunk_allows (&p->vlan, vid))
+    return -1;
+  if (rte_vlan_strip (m) != 0)
+    return -1;
+  return vid;
+}
+
+static inline void
+stage (struct dvs_datapath *dp, uint16_t out, uint8_t idx, uint16_t vlan,
+       uint16_t *touched, uint16_t *n_touched, bool *needs_tag)
+{
+  struct dp_port *p = &dp->ports[out];
+
+  if (p->n_plain + p->n_tagged == 0)
+    touched[(*n_touched)++] = out;
+  if (dvs_vlan_egress_tagged (&p->vlan, vlan))
+    {
+      p->tagged[p->n_tagged++] = idx;
+      needs_tag[idx] = true;
+    }
+  else
+    p->plain[p->n_plain++] = idx;
+}
+
+static void
+deliver (struct dvs_datapath *dp, struct dp_port *p, struct rte_mbuf **fwd,
+         const struct dvs_fwd_meta *meta, const uint8_t *idx, uint8_t n,
+         const bool *tag_failed)
+{
+  struct rte_mbuf *out[DVS_BURST];
+  uint16_t cnt = 0, sent;
+  uint64_t pk[DVS_PKT_KIND_COUNT] = { 0 }, by[DVS_PKT_KIND_COUNT] = { 0 };
+
+  for (uint8_t i = 0; i < n; i++)
+    {
+      if (tag_failed != NULL && tag_failed[idx[i]])
+        {
+          DP_ADD (p->stats.drop_no_buffer, 1);
+          continue;
+        }
+      out[cnt++] = fwd[idx[i]];
+    }
+  if (cnt == 0)
+    return;
+  sent = dp->io->tx (p->vid, out, cnt);
+  for (uint16_t i = 0, j = 0; i < n && j < sent; i++)
+    {
+      if (tag_failed != NULL && tag_failed[idx[i]])
+        continue;
+      pk[meta[idx[i]].kind]++;
+      by[meta[idx[i]].kind] += rte_pktmbuf_pkt_len (fwd[idx[i]]);
+      j++;
+    }
+  for (int k = 0; k < DVS_PKT_KIND_COUNT; k++)
+    if (pk[k])
+      {
+        DP_ADD (p->stats.tx_packets[k], pk[k]);
+        DP_ADD (p->stats.tx_bytes[k], by[k]);
+      }
+  if (sent < cnt)
+    DP_ADD (p->stats.drop_ring_full, cnt - sent);
+}
+
+void
+dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
+                   struct rte_mbuf **pkts, uint16_t n)
+{
+  struct dp_port *ip = &dp->ports[in_port];
+  struct rte_mbuf *fwd[DVS_BURST];
+  struct dvs_fwd_meta meta[DVS_BURST];
+  uint16_t out[DVS_BURST];
+  bool needs_tag[DVS_BURST] = { false }, tag_failed[DVS_BURST] = { false };
+  uint16_t touched[DVS_MAX_PORTS], n_touched = 0, k = 0;
+  uint64_t pk[DVS_PKT_KIND_COUNT] = { 0 }, by[DVS_PKT_KIND_COUNT] = { 0 };
+  bool any_tag = false;
+
+  /* 1. ingress */
+  for (uint16_t i = 0; i < n; i++)
+    {
+      struct rte_mbuf *m = pkts[i];
+      uint32_t len = rte_pktmbuf_pkt_len (m);
+      int vlan;
+
+      if (unlikely (rte_pktmbuf_data_len (m) < RTE_ETHER_HDR_LEN))
+        {
+          DP_ADD (ip->stats.drop_malformed, 1);
+          continue;
+        }
+      vlan = ingress_vlan (ip, m);
+      if (unlikely (vlan < 0))
+        {
+          DP_ADD (ip->stats.drop_vlan_filtered, 1);
+          continue;
+        }
+      struct rte_ether_hdr *eth = rte_pktmbuf_mtod (m, struct rte_ether_hdr *);
+      meta[k].dst = eth->dst_addr.addr_bytes;
+      meta[k].src = eth->src_addr.addr_bytes;
+      meta[k].vlan = (uint16_t) vlan;
+      meta[k].kind = pkt_kind (&eth->dst_addr);
+      pk[meta[k].kind]++;
+      by[meta[k].kind] += len;
+      fwd[k++] = m;
+    }
+  for (int i = 0; i < DVS_PKT_KIND_COUNT; i++)
+    if (pk[i])
+      {
+        DP_ADD (ip->stats.rx_packets[i], pk[i]);
+        DP_ADD (ip->stats.rx_bytes[i], by[i]);
+      }
+
+  /* 2. forwarding decision */
+  if (k > 0)
+    dp->fwd_class->classify (dp->fwd, in_port, meta, k, dp->now, out);
+
+  /* 3. staging */
+  for (uint16_t i = 0; i < k; i++)
+    {
+      uint16_t d = out[i], vlan = meta[i].vlan;
+
+      if (d == DVS_FWD_DROP)
+        continue;
+      if (likely (d != DVS_FWD_FLOOD))
+        {
+          struct dp_port *p;
+          if (unlikely (d >= DVS_MAX_PORTS || d == in_port))
+            continue;
+          p = &dp->ports[d];
+          if (unlikely (!p->in_use))
+            continue;
+          if (unlikely (!dvs_vlan_member (&p->vlan, vlan)))
+            DP_ADD (p->stats.drop_vlan_filtered, 1);
+          else if (unlikely (p->vid < 0))
+            DP_ADD (p->stats.drop_link_down, 1);
+          else
+            stage (dp, d, (uint8_t) i, vlan, touched, &n_touched, needs_tag);
+          continue;
+        }
+      for (uint16_t j = 0; j < dp->n_configured; j++)
+        {
+          uint16_t o = dp->configured[j];
+          struct dp_port *p = &dp->ports[o];
+          if (o != in_port && p->vid >= 0 && dvs_vlan_member (&p->vlan, vlan))
+            stage (dp, o, (uint8_t) i, vlan, touched, &n_touched, needs_tag);
+        }
+    }
+
+  /* 4. delivery: untagged first, then the same mbufs with their tag pushed */
+  for (uint16_t t = 0; t < n_touched; t++)
+    {
+      struct dp_port *p = &dp->ports[touched[t]];
+      if (p->n_plain)
+        deliver (dp, p, fwd, meta, p->plain, p->n_plain, NULL);
+      any_tag |= p->n_tagged != 0;
+    }
+  if (any_tag)
+    {
+      for (uint16_t i = 0; i < k; i++)
+        if (needs_tag[i])
+          {
+            fwd[i]->vlan_tci = meta[i].vlan;
+            tag_failed[i] = rte_vlan_insert (&fwd[i]) != 0;
+          }
+      for (uint16_t t = 0; t < n_touched; t++)
+        {
+          struct dp_port *p = &dp->ports[touched[t]];
+          if (p->n_tagged)
+            deliver (dp, p, fwd, meta, p->tagged, p->n_tagged, tag_failed);
+        }
+    }
+  for (uint16_t t = 0; t < n_touched; t++)
+    dp->ports[touched[t]].n_plain = dp->ports[touched[t]].n_tagged = 0;
+
+  /* 5. delivery copied the frames; they are all ours to free */
+  rte_pktmbuf_free_bulk (pkts, n);
+}

@@ -1,0 +1,90 @@
+/* Plain-C types shared by the datapath, the forwarding classes and the
+ * control plane that configures them.  No GLib, no DPDK: the control plane
+ * fills these in, the datapath reads them. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define DVS_MAX_PORTS 64        /* ports per switch instance */
+#define DVS_BURST 32            /* frames per rx/tx burst */
+#define DVS_VLAN_COUNT 4096
+#define DVS_VLAN_MAX 4094       /* highest usable VID; 0 is the untagged domain */
+
+enum dvs_vlan_mode {
+  DVS_VLAN_ACCESS,   /* untagged at the edge, one VLAN */
+  DVS_VLAN_TRUNK,    /* tagged at the edge for the allowed VIDs, native untagged */
+};
+
+struct dvs_vlan_config {
+  enum dvs_vlan_mode mode;
+  uint16_t tag;                              /* access: the VLAN (0 = untagged domain) */
+  uint16_t native;                           /* trunk: VLAN of untagged frames */
+  uint64_t trunks[DVS_VLAN_COUNT / 64];      /* trunk: allowed VIDs, bit per VID */
+};
+
+static inline bool
+dvs_vlan_trunk_allows (const struct dvs_vlan_config *c, uint16_t vid)
+{
+  return (c->trunks[vid >> 6] >> (vid & 63)) & 1;
+}
+
+static inline void
+dvs_vlan_trunk_allow (struct dvs_vlan_config *c, uint16_t vid)
+{
+  c->trunks[vid >> 6] |= UINT64_C (1) << (vid & 63);
+}
+
+/* Does a frame of internal VLAN @vid belong on a port with config @c? */
+static inline bool
+dvs_vlan_member (const struct dvs_vlan_config *c, uint16_t vid)
+{
+  if (c->mode == DVS_VLAN_ACCESS)
+    return c->tag == vid;
+  return vid == c->native || dvs_vlan_trunk_allows (c, vid);
+}
+
+/* Must a frame of VLAN @vid leave port @c tagged? */
+static inline bool
+dvs_vlan_egress_tagged (const struct dvs_vlan_config *c, uint16_t vid)
+{
+  return c->mode == DVS_VLAN_TRUNK && vid != c->native && vid != 0;
+}
+
+enum dvs_pkt_kind {
+  DVS_PKT_UNICAST,
+  DVS_PKT_MULTICAST,
+  DVS_PKT_BROADCAST,
+  DVS_PKT_KIND_COUNT,
+};
+
+/* Per-port counters.  Written only by the datapath thread; other threads
+ * read them with relaxed atomic loads (aligned 64-bit words). */
+struct dvs_port_stats {
+  uint64_t rx_packets[DVS_PKT_KIND_COUNT];
+  uint64_t rx_bytes[DVS_PKT_KIND_COUNT];
+  uint64_t tx_packets[DVS_PKT_KIND_COUNT];
+  uint64_t tx_bytes[DVS_PKT_KIND_COUNT];
+  uint64_t drop_no_buffer;
+  uint64_t drop_vlan_filtered;
+  uint64_t drop_ring_full;
+  uint64_t drop_link_down;
+  uint64_t drop_malformed;      /* runt frames */
+};
+
+/* Datapath-wide counters (same access rules). */
+struct dvs_dp_stats {
+  uint64_t packets;        /* frames received from all ports */
+  uint64_t busy_cycles;    /* TSC cycles spent in iterations that moved frames */
+  uint64_t polls;          /* loop iterations */
+  uint64_t sleeps;         /* times the thread went to sleep on kick fds */
+  uint64_t wakeups;        /* of which ended by a kick or a command */
+};
+
+/* One learned address, as dumped to the control plane. */
+struct dvs_mac_entry {
+  uint8_t mac[6];
+  uint16_t vlan;
+  uint16_t port;
+  uint32_t age;            /* seconds since last seen */
+};

@@ -1,0 +1,104 @@
+/* dvs-switchd: the per-host switch.  Start-up order: configuration, logging,
+ * DPDK EAL, the switch (datapath thread), ports from the configuration, the
+ * control socket; then the GLib main loop until SIGTERM/SIGINT, and the same
+ * in reverse. */
+#define G_LOG_DOMAIN "dvs-switchd"
+
+#include <glib-unix.h>
+#include <stdlib.h>
+
+#include "config/switchd-config.h"
+#include "control/control-methods.h"
+#include "dvs-log.h"
+#include "dvs-rpc-server.h"
+#include "eal/dvs-eal.h"
+#include "switch/dvs-switch.h"
+
+static gboolean
+on_signal (gpointer loop)
+{
+  g_message ("signal received: shutting down");
+  g_main_loop_quit (loop);
+  return G_SOURCE_REMOVE;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DvsSwitchdConfig) cfg = NULL;
+  g_autoptr (DvsSwitch) sw = NULL;
+  g_autoptr (DvsRpcServer) server = NULL;
+  g_autoptr (GMainLoop) loop = NULL;
+  DvsEalOptions eal;
+  DvsSwitchOptions swopts;
+
+  cfg = dvs_switchd_config_from_args (argc, argv, &error);
+  if (cfg == NULL)
+    {
+      g_printerr ("dvs-switchd: %s\n", error->message);
+      return 2;
+    }
+  dvs_log_init ("dvs-switchd", cfg->log_format, cfg->verbose);
+  g_message ("dvs-switchd %s starting as '%s'%s%s", DVS_VERSION, cfg->name,
+             cfg->config_file ? " with " : "",
+             cfg->config_file ? cfg->config_file : "");
+
+  eal = (DvsEalOptions) {
+    .name = cfg->name,
+    .hugepages = cfg->hugepages,
+    .memory_mb = cfg->memory_mb,
+    .override = (const gchar *const *) cfg->eal_args,
+  };
+  if (!dvs_eal_init (&eal, &error))
+    {
+      g_critical ("%s", error->message);
+      return 1;
+    }
+
+  swopts = (DvsSwitchOptions) {
+    .name = cfg->name,
+    .cpu = cfg->cpu,
+    .busy_poll = cfg->busy_poll,
+    .mac_aging = cfg->mac_aging,
+    .mbufs = cfg->mbufs,
+  };
+  sw = dvs_switch_new (&swopts, &error);
+  if (sw == NULL)
+    {
+      g_critical ("%s", error->message);
+      dvs_eal_cleanup ();
+      return 1;
+    }
+  for (guint i = 0; i < cfg->ports->len; i++)
+    {
+      DvsPortSpec *p = cfg->ports->pdata[i];
+      g_autoptr (GError) local = NULL;
+      /* A port that cannot be added is reported; the others still run. */
+      if (!dvs_switch_port_add (sw, p->name, p->socket, p->server, &p->vlan, &local))
+        g_warning ("port %s from the configuration not added: %s", p->name,
+                   local->message);
+    }
+
+  server = dvs_rpc_server_new (cfg->control_socket, dvs_control_methods, sw, &error);
+  if (server == NULL)
+    {
+      g_critical ("cannot open the control socket: %s", error->message);
+      g_clear_pointer (&sw, dvs_switch_free);
+      dvs_eal_cleanup ();
+      return 1;
+    }
+  g_message ("ready: control socket %s, %u port(s)", cfg->control_socket,
+             dvs_switch_n_ports (sw));
+
+  loop = g_main_loop_new (NULL, FALSE);
+  g_unix_signal_add (SIGTERM, on_signal, loop);
+  g_unix_signal_add (SIGINT, on_signal, loop);
+  g_main_loop_run (loop);
+
+  g_clear_pointer (&server, dvs_rpc_server_free);
+  g_clear_pointer (&sw, dvs_switch_free);
+  dvs_eal_cleanup ();
+  g_message ("stopped");
+  return 0;
+}

@@ -1,0 +1,72 @@
+/* The switch as the control plane sees it: named ports bound to vhost-user
+ * sockets, their VLAN config, and the datapath that moves their frames.
+ * Methods run on the main thread; rte_vhost's thread reports link events
+ * through the vhost listener.  Errors use DVS_JSONRPC_ERROR codes, so the
+ * control socket can pass them on as they are. */
+#pragma once
+
+#include <glib.h>
+#include "datapath/datapath.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  const gchar *name;
+  int cpu;                      /* datapath CPU, -1 unpinned */
+  gboolean busy_poll;
+  guint mac_aging;              /* seconds */
+  guint mbufs;
+} DvsSwitchOptions;
+
+typedef struct {
+  gchar *name;
+  gchar *socket;
+  gboolean server;
+  gboolean link_up;
+  struct dvs_vlan_config vlan;
+  struct dvs_port_stats stats;
+} DvsPortInfo;
+
+void dvs_port_info_free (DvsPortInfo *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DvsPortInfo, dvs_port_info_free)
+
+typedef struct _DvsSwitch DvsSwitch;
+
+/* EAL must be initialised.  Starts the datapath thread.  One per process. */
+DvsSwitch *dvs_switch_new (const DvsSwitchOptions *opts, GError **error);
+/* Removes every port (unregistering its socket), stops the datapath. */
+void dvs_switch_free (DvsSwitch *sw);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DvsSwitch, dvs_switch_free)
+
+gboolean dvs_port_name_valid (const gchar *name, GError **error);
+
+gboolean dvs_switch_port_add (DvsSwitch *sw, const gchar *name,
+                              const gchar *socket, gboolean server,
+                              const struct dvs_vlan_config *vlan,
+                              GError **error);
+gboolean dvs_switch_port_remove (DvsSwitch *sw, const gchar *name,
+                                 GError **error);
+gboolean dvs_switch_port_set_vlan (DvsSwitch *sw, const gchar *name,
+                                   const struct dvs_vlan_config *vlan,
+                                   GError **error);
+/* A snapshot of one port, or NULL with NO_SUCH_PORT. */
+DvsPortInfo *dvs_switch_port_info (DvsSwitch *sw, const gchar *name,
+                                   GError **error);
+/* Snapshots of all ports, in the order they were added. */
+GPtrArray *dvs_switch_ports (DvsSwitch *sw);
+
+/* Learned addresses; entries name ports by index: see dvs_switch_port_name. */
+GArray *dvs_switch_mac_dump (DvsSwitch *sw);
+gchar *dvs_switch_port_name (DvsSwitch *sw, guint16 index);
+/* Flushes one port's entries (@name non-NULL) or all. */
+gboolean dvs_switch_mac_flush (DvsSwitch *sw, const gchar *name, gsize *flushed,
+                               GError **error);
+
+const gchar *dvs_switch_name (DvsSwitch *sw);
+gboolean dvs_switch_busy_poll (DvsSwitch *sw);
+guint dvs_switch_mac_aging (DvsSwitch *sw);
+guint dvs_switch_n_ports (DvsSwitch *sw);
+gsize dvs_switch_mac_count (DvsSwitch *sw);
+void dvs_switch_dp_stats (DvsSwitch *sw, struct dvs_dp_stats *out);
+
+G_END_DECLS
