@@ -47,7 +47,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DvsJsonrpcRequest, dvs_jsonrpc_request_free)
  * DVS_JSONRPC_ERROR, code PARSE_ERROR or INVALID_REQUEST) and, when the line
  * carried a usable id, stores a copy in @id_out so the error response can
  * name it (else *id_out is NULL; caller frees with json_node_unref).
- * Positional (array) params are refused: every method takes named params. */
+ * Positional (array) params are refused: every method takes named params.
+ * Also refused: more than one JSON value on the line (PARSE_ERROR) and
+ * nesting deeper than 64 levels (INVALID_REQUEST; json-glib's recursive
+ * parser would overflow the stack on a line of a million '['). */
 DvsJsonrpcRequest *dvs_jsonrpc_parse_request (const gchar *line, gsize len,
                                               JsonNode **id_out,
                                               GError **error);
@@ -62,7 +65,9 @@ gchar *dvs_jsonrpc_build_request (gint64 id, const gchar *method,
 
 /* Parses a response line for request @id: returns the result node (owned by
  * the caller) or NULL with @error set — DVS_JSONRPC_ERROR and the peer's code
- * and message when the peer answered with an error. */
+ * and message when the peer answered with an error (its id may be null, as
+ * for a parse error), G_IO_ERROR_INVALID_DATA when the line is not a valid
+ * response to @id. */
 JsonNode *dvs_jsonrpc_parse_response (const gchar *line, gint64 id,
                                       GError **error);
 

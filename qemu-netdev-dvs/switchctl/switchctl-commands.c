@@ -1,0 +1,532 @@
+/* dvs-switchctl's commands: build the params, call dvs-switchd, print the
+ * result for a person (or as JSON with --json). */
+#include "switchctl.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "switchctl-format.h"
+
+G_DEFINE_QUARK (dvs-switchctl-error-quark, ctl_error)
+
+#define MAX_VID 4094
+
+/* --- Talking to dvs-switchd. */
+
+/* Says what a failed connect means for a person. */
+static void
+set_connect_error (Ctl *ctl, GError *cause, GError **error)
+{
+  const gchar *path = ctl->socket_path;
+
+  if (g_error_matches (cause, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    g_set_error (error, CTL_ERROR, CTL_EXIT_UNREACHABLE,
+                 "Cannot connect to %s: no such socket. dvs-switchd is not "
+                 "running, or it listens elsewhere (see --socket and "
+                 "DVS_SWITCHD_SOCKET).", path);
+  else if (g_error_matches (cause, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
+    g_set_error (error, CTL_ERROR, CTL_EXIT_UNREACHABLE,
+                 "Cannot connect to %s: connection refused. dvs-switchd is "
+                 "not running (the socket file is left from an earlier run).",
+                 path);
+  else if (g_error_matches (cause, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED))
+    g_set_error (error, CTL_ERROR, CTL_EXIT_UNREACHABLE,
+                 "Cannot connect to %s: permission denied. dvs-switchd may be "
+                 "running, but only its owner may use the socket: run "
+                 "dvs-switchctl as that user (usually root).", path);
+  else
+    g_set_error (error, CTL_ERROR, CTL_EXIT_UNREACHABLE,
+                 "Cannot connect to dvs-switchd at %s: %s", path,
+                 cause->message);
+}
+
+/* Calls @method (@params consumed, may be NULL).  A refusal by the switch
+ * becomes CTL_EXIT_REFUSED with its message; anything else on the way is
+ * CTL_EXIT_UNREACHABLE. */
+static JsonNode *
+ctl_call (Ctl *ctl, const gchar *method, JsonObject *params, GError **error)
+{
+  g_autoptr(JsonObject) owned = params;
+  g_autoptr(GError) local_error = NULL;
+  JsonNode *result;
+
+  if (ctl->client == NULL)
+    {
+      ctl->client = dvs_rpc_client_new (ctl->socket_path, ctl->timeout_ms,
+                                        &local_error);
+      if (ctl->client == NULL)
+        {
+          set_connect_error (ctl, local_error, error);
+          return NULL;
+        }
+    }
+  result = dvs_rpc_client_call (ctl->client, method,
+                                g_steal_pointer (&owned), &local_error);
+  if (result != NULL)
+    return result;
+
+  if (local_error->domain == DVS_JSONRPC_ERROR)
+    g_set_error_literal (error, CTL_ERROR, CTL_EXIT_REFUSED,
+                         local_error->message);
+  else if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    g_set_error (error, CTL_ERROR, CTL_EXIT_UNREACHABLE,
+                 "dvs-switchd at %s did not answer within %.3g s: it is "
+                 "running but stuck or very busy (see --timeout).",
+                 ctl->socket_path, ctl->timeout_ms / 1000.0);
+  else
+    g_set_error (error, CTL_ERROR, CTL_EXIT_UNREACHABLE,
+                 "Lost the connection to dvs-switchd at %s: %s",
+                 ctl->socket_path, local_error->message);
+  return NULL;
+}
+
+static gboolean
+usage_error (GError **error, const gchar *format, ...) G_GNUC_PRINTF (2, 3);
+
+static gboolean
+usage_error (GError **error, const gchar *format, ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  g_propagate_error (error, g_error_new_valist (CTL_ERROR, CTL_EXIT_USAGE,
+                                                format, args));
+  va_end (args);
+  return FALSE;
+}
+
+static JsonObject *
+result_object (JsonNode *result)
+{
+  return result != NULL && JSON_NODE_HOLDS_OBJECT (result)
+             ? json_node_get_object (result) : NULL;
+}
+
+/* --- VLAN options. */
+
+static gboolean
+parse_vid (const gchar *text, const gchar *option, gint64 *out,
+           GError **error)
+{
+  guint64 vid;
+
+  if (!g_ascii_string_to_unsigned (text, 10, 0, MAX_VID, &vid, NULL))
+    return usage_error (error, "%s needs a VLAN ID from 0 to %d, not "
+                               "\"%s\".", option, MAX_VID, text);
+  *out = (gint64) vid;
+  return TRUE;
+}
+
+/* "10,20,30-39" → [10, 20, 30, ..., 39]. */
+static gboolean
+parse_trunks (const gchar *text, JsonArray *out, GError **error)
+{
+  g_auto(GStrv) items = g_strsplit (text, ",", -1);
+
+  for (gchar **item = items; *item != NULL; item++)
+    {
+      g_auto(GStrv) range = g_strsplit (*item, "-", 2);
+      gint64 first = 0;
+      gint64 last;
+
+      if (!parse_vid (range[0], "--trunk", &first, error))
+        return FALSE;
+      last = first;
+      if (range[1] != NULL && !parse_vid (range[1], "--trunk", &last, error))
+        return FALSE;
+      if (last < first)
+        return usage_error (error, "--trunk: the range \"%s\" ends before "
+                                   "it starts.", *item);
+      for (gint64 vid = first; vid <= last; vid++)
+        json_array_add_int_element (out, vid);
+    }
+  return TRUE;
+}
+
+/* The "vlan" param from --vlan/--trunk/--native; *out stays NULL when none
+ * was given and @required is FALSE. */
+static gboolean
+vlan_from_options (const CtlOptions *opts, gboolean required,
+                   JsonNode **out, GError **error)
+{
+  g_autoptr(JsonObject) vlan = json_object_new ();
+  gint64 vid = 0;
+
+  if (opts->vlan != NULL && opts->trunk != NULL)
+    return usage_error (error, "--vlan and --trunk exclude each other: a "
+                               "port is either an access port or a trunk.");
+  if (opts->native != NULL && opts->trunk == NULL)
+    return usage_error (error, "--native applies to trunk ports only: add "
+                               "--trunk LIST.");
+  if (opts->vlan != NULL)
+    {
+      if (!parse_vid (opts->vlan, "--vlan", &vid, error))
+        return FALSE;
+      json_object_set_string_member (vlan, "mode", "access");
+      json_object_set_int_member (vlan, "tag", vid);
+    }
+  else if (opts->trunk != NULL)
+    {
+      g_autoptr(JsonArray) trunks = json_array_new ();
+
+      if (!parse_trunks (opts->trunk, trunks, error))
+        return FALSE;
+      json_object_set_string_member (vlan, "mode", "trunk");
+      json_object_set_array_member (vlan, "trunks",
+                                    json_array_ref (trunks));
+      if (opts->native != NULL)
+        {
+          if (!parse_vid (opts->native, "--native", &vid, error))
+            return FALSE;
+          json_object_set_int_member (vlan, "native", vid);
+        }
+    }
+  else if (required)
+    return usage_error (error, "Give the VLAN config: --vlan N, or --trunk "
+                               "LIST [--native N].");
+  else
+    return TRUE;
+
+  *out = json_node_init_object (json_node_alloc (), vlan);
+  return TRUE;
+}
+
+/* --- Commands. */
+
+/* Prints @result as JSON when asked; TRUE when that was all to do. */
+static gboolean
+printed_as_json (Ctl *ctl, JsonNode *result)
+{
+  if (!ctl->json)
+    return FALSE;
+  ctl_print_json (result);
+  return TRUE;
+}
+
+gboolean
+ctl_cmd_show (Ctl *ctl, const CtlOptions *opts, gchar **args, GError **error)
+{
+  g_autoptr(JsonNode) result = ctl_call (ctl, "switch.show", NULL, error);
+
+  if (result == NULL)
+    return FALSE;
+  if (ctl->json || result_object (result) == NULL)
+    ctl_print_json (result);
+  else
+    ctl_print_fields (result_object (result));
+  return TRUE;
+}
+
+gboolean
+ctl_cmd_port_list (Ctl *ctl, const CtlOptions *opts, gchar **args,
+                   GError **error)
+{
+  static const gchar *const headers[] = { "NAME", "LINK", "MODE", "VLAN",
+                                          "SOCKET", NULL };
+  g_autoptr(JsonNode) result = ctl_call (ctl, "port.list", NULL, error);
+  g_autoptr(CtlTable) table = NULL;
+  JsonArray *ports;
+
+  if (result == NULL)
+    return FALSE;
+  if (printed_as_json (ctl, result))
+    return TRUE;
+  table = ctl_table_new (5, headers);
+  ports = ctl_get_array (result_object (result), "ports");
+  for (guint i = 0; ports != NULL && i < json_array_get_length (ports); i++)
+    {
+      JsonNode *node = json_array_get_element (ports, i);
+      JsonObject *port = JSON_NODE_HOLDS_OBJECT (node)
+                             ? json_node_get_object (node) : NULL;
+      g_autofree gchar *vlan = ctl_vlan_text (
+          port != NULL ? json_object_get_member (port, "vlan") : NULL, TRUE);
+      const gchar *row[] = {
+        ctl_get_string (port, "name"), ctl_get_string (port, "link"),
+        ctl_get_string (port, "mode"), vlan, ctl_get_string (port, "socket"),
+      };
+
+      ctl_table_add_row (table, row);
+    }
+  ctl_table_print (table);
+  return TRUE;
+}
+
+gboolean
+ctl_cmd_port_add (Ctl *ctl, const CtlOptions *opts, gchar **args,
+                  GError **error)
+{
+  g_autoptr(JsonObject) params = json_object_new ();
+  g_autoptr(JsonNode) result = NULL;
+  JsonNode *vlan = NULL;
+  /* The daemon has its own working directory: send an absolute path. */
+  g_autofree gchar *socket = g_canonicalize_filename (args[1], NULL);
+
+  if (!vlan_from_options (opts, FALSE, &vlan, error))
+    return FALSE;
+  json_object_set_string_member (params, "name", args[0]);
+  json_object_set_string_member (params, "socket", socket);
+  if (opts->server)
+    json_object_set_string_member (params, "mode", "server");
+  if (vlan != NULL)
+    json_object_set_member (params, "vlan", vlan);
+
+  result = ctl_call (ctl, "port.add", g_steal_pointer (&params), error);
+  if (result == NULL)
+    return FALSE;
+  printed_as_json (ctl, result);
+  return TRUE;
+}
+
+gboolean
+ctl_cmd_port_remove (Ctl *ctl, const CtlOptions *opts, gchar **args,
+                     GError **error)
+{
+  g_autoptr(JsonObject) params = json_object_new ();
+  g_autoptr(JsonNode) result = NULL;
+
+  json_object_set_string_member (params, "name", args[0]);
+  result = ctl_call (ctl, "port.remove", g_steal_pointer (&params), error);
+  if (result == NULL)
+    return FALSE;
+  printed_as_json (ctl, result);
+  return TRUE;
+}
+
+static void
+print_port_config (JsonObject *port)
+{
+  static const gchar *const known[] = { "name", "socket", "mode", "link",
+                                        "vlan", "stats", NULL };
+  g_autoptr(CtlTable) table = ctl_table_new (2, NULL);
+  g_autoptr(GList) members = json_object_get_members (port);
+
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autofree gchar *label = g_strconcat (known[i], ":", NULL);
+      g_autofree gchar *value = ctl_member_text (port, known[i]);
+      const gchar *row[] = { label, value };
+
+      ctl_table_add_row (table, row);
+    }
+  {
+    g_autofree gchar *value = ctl_vlan_text (
+        json_object_get_member (port, "vlan"), FALSE);
+    const gchar *row[] = { "vlan:", value };
+
+    ctl_table_add_row (table, row);
+  }
+  /* Members a newer daemon may add. */
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      g_autofree gchar *label = NULL;
+      g_autofree gchar *value = NULL;
+
+      if (g_strv_contains (known, l->data))
+        continue;
+      label = g_strconcat (l->data, ":", NULL);
+      value = ctl_member_text (port, l->data);
+      ctl_table_add_row (table, (const gchar *[]) { label, value });
+    }
+  ctl_table_print (table);
+}
+
+/* "rx" and its per-kind lines: "unicast" from unicast_packets/_bytes. */
+static void
+add_direction_rows (CtlTable *table, JsonObject *dir, const gchar *label)
+{
+  g_autoptr(GList) members = json_object_get_members (dir);
+  g_autofree gchar *packets = ctl_member_text (dir, "packets");
+  g_autofree gchar *bytes = ctl_member_text (dir, "bytes");
+
+  ctl_table_add_row (table, (const gchar *[]) { label, packets, bytes });
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      const gchar *member = l->data;
+      g_autofree gchar *kind = NULL;
+      g_autofree gchar *kind_label = NULL;
+      g_autofree gchar *bytes_member = NULL;
+      g_autofree gchar *kind_packets = NULL;
+      g_autofree gchar *kind_bytes = NULL;
+
+      if (!g_str_has_suffix (member, "_packets"))
+        continue;
+      kind = g_strndup (member, strlen (member) - strlen ("_packets"));
+      kind_label = g_strconcat ("  ", kind, NULL);
+      bytes_member = g_strconcat (kind, "_bytes", NULL);
+      kind_packets = ctl_member_text (dir, member);
+      kind_bytes = ctl_member_text (dir, bytes_member);
+      ctl_table_add_row (table, (const gchar *[]) { kind_label, kind_packets,
+                                                    kind_bytes });
+    }
+}
+
+static void
+print_port_stats (JsonObject *stats)
+{
+  g_autoptr(CtlTable) table = ctl_table_new (
+      3, (const gchar *const[]) { "", "packets", "bytes", NULL });
+  JsonObject *rx = ctl_get_object (stats, "rx");
+  JsonObject *tx = ctl_get_object (stats, "tx");
+  JsonObject *drops = ctl_get_object (stats, "drops");
+
+  ctl_table_align_right (table, 1);
+  ctl_table_align_right (table, 2);
+  if (rx != NULL)
+    add_direction_rows (table, rx, "rx (from guest)");
+  if (tx != NULL)
+    add_direction_rows (table, tx, "tx (to guest)");
+  if (drops != NULL)
+    {
+      g_autoptr(GList) members = json_object_get_members (drops);
+
+      ctl_table_add_row (table, (const gchar *[]) { "drops", "", "" });
+      for (GList *l = members; l != NULL; l = l->next)
+        {
+          g_autofree gchar *label = g_strconcat ("  ", l->data, NULL);
+          g_autofree gchar *value = ctl_member_text (drops, l->data);
+
+          g_strdelimit (label, "_", ' ');
+          ctl_table_add_row (table, (const gchar *[]) { label, value, "" });
+        }
+    }
+  printf ("\n");
+  ctl_table_print (table);
+}
+
+gboolean
+ctl_cmd_port_show (Ctl *ctl, const CtlOptions *opts, gchar **args,
+                   GError **error)
+{
+  g_autoptr(JsonObject) params = json_object_new ();
+  g_autoptr(JsonNode) result = NULL;
+  JsonObject *port;
+  JsonObject *stats;
+
+  json_object_set_string_member (params, "name", args[0]);
+  result = ctl_call (ctl, "port.show", g_steal_pointer (&params), error);
+  if (result == NULL)
+    return FALSE;
+  port = result_object (result);
+  if (ctl->json || port == NULL)
+    {
+      ctl_print_json (result);
+      return TRUE;
+    }
+  print_port_config (port);
+  stats = ctl_get_object (port, "stats");
+  if (stats != NULL)
+    print_port_stats (stats);
+  return TRUE;
+}
+
+gboolean
+ctl_cmd_port_set_vlan (Ctl *ctl, const CtlOptions *opts, gchar **args,
+                       GError **error)
+{
+  g_autoptr(JsonObject) params = json_object_new ();
+  g_autoptr(JsonNode) result = NULL;
+  JsonNode *vlan = NULL;
+
+  if (!vlan_from_options (opts, TRUE, &vlan, error))
+    return FALSE;
+  json_object_set_string_member (params, "name", args[0]);
+  json_object_set_member (params, "vlan", vlan);
+  result = ctl_call (ctl, "port.set-vlan", g_steal_pointer (&params), error);
+  if (result == NULL)
+    return FALSE;
+  printed_as_json (ctl, result);
+  return TRUE;
+}
+
+gboolean
+ctl_cmd_mac_dump (Ctl *ctl, const CtlOptions *opts, gchar **args,
+                  GError **error)
+{
+  static const gchar *const headers[] = { "MAC", "VLAN", "PORT", "AGE", NULL };
+  g_autoptr(JsonObject) params = json_object_new ();
+  g_autoptr(JsonNode) result = NULL;
+  g_autoptr(CtlTable) table = NULL;
+  JsonArray *entries;
+  gint64 vid = 0;
+
+  if (opts->port != NULL)
+    json_object_set_string_member (params, "port", opts->port);
+  if (opts->vlan != NULL)
+    {
+      if (!parse_vid (opts->vlan, "--vlan", &vid, error))
+        return FALSE;
+      json_object_set_int_member (params, "vlan", vid);
+    }
+  result = ctl_call (ctl, "mac.dump", g_steal_pointer (&params), error);
+  if (result == NULL)
+    return FALSE;
+  if (printed_as_json (ctl, result))
+    return TRUE;
+
+  table = ctl_table_new (4, headers);
+  ctl_table_align_right (table, 1);
+  ctl_table_align_right (table, 3);
+  entries = ctl_get_array (result_object (result), "entries");
+  for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
+    {
+      JsonNode *node = json_array_get_element (entries, i);
+      JsonObject *entry = JSON_NODE_HOLDS_OBJECT (node)
+                              ? json_node_get_object (node) : NULL;
+      g_autofree gchar *vlan = ctl_member_text (entry, "vlan");
+      g_autofree gchar *age = ctl_member_text (entry, "age");
+
+      ctl_table_add_row (table, (const gchar *[]) {
+                                    ctl_get_string (entry, "mac"), vlan,
+                                    ctl_get_string (entry, "port"), age });
+    }
+  ctl_table_print (table);
+  return TRUE;
+}
+
+gboolean
+ctl_cmd_mac_flush (Ctl *ctl, const CtlOptions *opts, gchar **args,
+                   GError **error)
+{
+  g_autoptr(JsonObject) params = json_object_new ();
+  g_autoptr(JsonNode) result = NULL;
+  gint64 flushed = 0;
+
+  if (opts->port != NULL)
+    json_object_set_string_member (params, "port", opts->port);
+  result = ctl_call (ctl, "mac.flush", g_steal_pointer (&params), error);
+  if (result == NULL)
+    return FALSE;
+  if (printed_as_json (ctl, result))
+    return TRUE;
+  if (ctl_get_int (result_object (result), "flushed", &flushed))
+    printf ("Flushed %" G_GINT64_FORMAT " MAC %s.\n", flushed,
+            flushed == 1 ? "entry" : "entries");
+  else
+    ctl_print_json (result);
+  return TRUE;
+}
+
+gboolean
+ctl_cmd_call (Ctl *ctl, const CtlOptions *opts, gchar **args, GError **error)
+{
+  g_autoptr(JsonObject) params = NULL;
+  g_autoptr(JsonNode) result = NULL;
+
+  if (args[1] != NULL)
+    {
+      g_autoptr(GError) parse_error = NULL;
+      g_autoptr(JsonNode) node = json_from_string (args[1], &parse_error);
+
+      if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+        return usage_error (error, "JSON-PARAMS must be a JSON object such "
+                                   "as '{\"name\": \"vm1\"}'%s%s",
+                            parse_error != NULL ? ": " : ".",
+                            parse_error != NULL ? parse_error->message : "");
+      params = json_object_ref (json_node_get_object (node));
+    }
+  result = ctl_call (ctl, args[0], g_steal_pointer (&params), error);
+  if (result == NULL)
+    return FALSE;
+  ctl_print_json (result);
+  return TRUE;
+}
