@@ -70,8 +70,8 @@ eal_log_write (void *cookie, const char *buf, size_t size)
   /* G_LOG_LEVEL_ERROR aborts: DPDK errors are warnings for us. */
   if (dpdk_level <= RTE_LOG_WARNING)
     level = G_LOG_LEVEL_WARNING;
-  else if (dpdk_level <= RTE_LOG_INFO)
-    level = G_LOG_LEVEL_INFO;
+  else if (dpdk_level <= RTE_LOG_NOTICE)
+    level = G_LOG_LEVEL_INFO;   /* DPDK's INFO is chatty (every vhost message) */
   else
     level = G_LOG_LEVEL_DEBUG;
   g_log_structured ("dpdk", level, "MESSAGE", "%s", line);

@@ -85,11 +85,12 @@ test_port_lifecycle (void)
   g_autoptr (JsonObject) list = NULL, show = NULL, vlan = NULL, rm = NULL, again = NULL;
   JsonArray *ports;
   JsonObject *v;
+  g_autofree gchar *vm3_sock = g_build_filename (tmpdir, "vm3.sock", NULL);
 
   add_port ("vm1", "");
   add_port ("vm2", ",\"vlan\":10");
   add_port ("vm3", ",\"mode\":\"server\",\"vlan\":{\"mode\":\"trunk\",\"trunks\":[10,20],\"native\":3}");
-  g_assert_true (g_file_test (g_build_filename (tmpdir, "vm3.sock", NULL), G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (vm3_sock, G_FILE_TEST_EXISTS));
 
   list = call ("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"port.list\"}");
   ports = json_object_get_array_member (result (list), "ports");
@@ -115,7 +116,7 @@ test_port_lifecycle (void)
 
   rm = call ("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"port.remove\",\"params\":{\"name\":\"vm3\"}}");
   g_assert_cmpstr (json_object_get_string_member (result (rm), "name"), ==, "vm3");
-  g_assert_false (g_file_test (g_build_filename (tmpdir, "vm3.sock", NULL), G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (vm3_sock, G_FILE_TEST_EXISTS));
   again = call ("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"port.remove\",\"params\":{\"name\":\"vm3\"}}");
   g_assert_cmpint (error_code (again), ==, -32000);
 }

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Set up, build, test and demo the DVS on a Debian 12 machine.
+#
+#   ./dev.sh demo    install dependencies (apt), build, run the demo:
+#                    two QEMU guests pinging each other through dvs-switchd
+#   ./dev.sh test    install dependencies, build with warnings as errors, run
+#                    every test (unit, unit under ASan+UBSan, integration with
+#                    dpdk-testpmd and QEMU guests)
+#   ./dev.sh build   install dependencies and build only
+#   ./dev.sh deps    install dependencies only
+#
+# Run as root (apt, vhost-user sockets, QEMU).  Build trees: build/ and
+# build-asan/.  Environment: DVS_SKIP_APT=1 skips the package step.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+packages=(
+  gcc libc6-dev pkg-config meson ninja-build python3
+  libglib2.0-dev libjson-glib-dev libdpdk-dev dpdk
+  qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
+  iproute2 procps bc
+)
+
+log() { printf '\n== %s\n' "$*"; }
+
+deps() {
+  [ "${DVS_SKIP_APT:-0}" = 1 ] && return 0
+  local missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ]; then
+    echo "dev.sh: missing packages: ${missing[*]}; run as root or: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  log "installing ${missing[*]}"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+setup() { # DIR ARGS...
+  local dir=$1; shift
+  if [ -f "$dir/build.ninja" ]; then
+    meson configure "$dir" "$@" >/dev/null
+  else
+    meson setup "$dir" "$@"
+  fi
+}
+
+build() {
+  log "building (warnings are errors)"
+  setup build -Dwerror=true
+  ninja -C build
+}
+
+run_tests() {
+  log "unit and integration tests"
+  meson test -C build --print-errorlogs --num-processes 1
+  log "unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
+  setup build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dintegration_tests=false
+  ninja -C build-asan
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
+    meson test -C build-asan --suite unit --print-errorlogs
+  log "all tests passed"
+}
+
+case ${1:-} in
+  deps) deps ;;
+  build) deps; build ;;
+  test) deps; build; run_tests ;;
+  demo) deps; build; exec demo/run-demo.sh build ;;
+  *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; [ -z "${1:-}" ] || [ "$1" = -h ] || [ "$1" = --help ] || exit 2 ;;
+esac
