@@ -130,8 +130,7 @@ mac_table_dump (const struct mac_table *t, uint32_t now,
       const struct mac_table_entry *e = &t->buckets[i];
       if (!is_live (t, e, now))
         continue;
-      for (int j = 0; j < 6; j++)
-        out[n].mac[j] = (uint8_t) (e->key >> (8 * (5 - j)));
+      mac_table_key_mac (e->key, out[n].mac);
       out[n].vlan = (uint16_t) ((e->key >> 48) & 0xfff);
       out[n].port = e->port;
       out[n].age = now - e->last_seen;
