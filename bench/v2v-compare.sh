@@ -93,6 +93,7 @@ for r in $(seq 1 "$rounds"); do
     esac
     read -r pps cpp <<<"$out"
     all[$p]+="$pps "
+    [ "$cpp" = - ] || cpp=$(printf '%.0f' "$cpp")
     printf '%-6s %-11s %10.2f %12s\n' "$r" "$p" "$(echo "$pps / 1000000" | bc -l)" "$cpp"
   done
 done

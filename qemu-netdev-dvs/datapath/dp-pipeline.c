@@ -150,7 +150,10 @@ dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
   if (k > 0)
     dp->fwd_class->classify (dp->fwd, in_port, meta, k, dp->now, out);
 
-  /* 3. staging */
+  /* 3. staging.  Consecutive frames mostly share a destination: the
+   * output port is checked once per run of frames, not once per frame. */
+  uint16_t run_d = DVS_FWD_DROP, run_vlan = 0;
+  uint64_t *run_drop = NULL;          /* counter to bump, or NULL to stage */
   for (uint16_t i = 0; i < k; i++)
     {
       uint16_t d = out[i], vlan = meta[i].vlan;
@@ -159,16 +162,24 @@ dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
         continue;
       if (likely (d != DVS_FWD_FLOOD))
         {
-          struct dp_port *p;
-          if (unlikely (d >= DVS_MAX_PORTS || d == in_port))
-            continue;
-          p = &dp->ports[d];
-          if (unlikely (!p->in_use))
-            continue;
-          if (unlikely (!dvs_vlan_member (&p->vlan, vlan)))
-            DP_ADD (p->stats.drop_vlan_filtered, 1);
-          else if (unlikely (p->vid < 0))
-            DP_ADD (p->stats.drop_link_down, 1);
+          if (d != run_d || vlan != run_vlan)
+            {
+              struct dp_port *p = d < DVS_MAX_PORTS ? &dp->ports[d] : NULL;
+              static uint64_t discard;
+
+              run_d = d;
+              run_vlan = vlan;
+              if (unlikely (p == NULL || d == in_port || !p->in_use))
+                run_drop = &discard;
+              else if (unlikely (!dvs_vlan_member (&p->vlan, vlan)))
+                run_drop = &p->stats.drop_vlan_filtered;
+              else if (unlikely (p->vid < 0))
+                run_drop = &p->stats.drop_link_down;
+              else
+                run_drop = NULL;
+            }
+          if (unlikely (run_drop != NULL))
+            DP_ADD (*run_drop, 1);
           else
             stage (dp, d, (uint8_t) i, vlan, touched, &n_touched, needs_tag);
           continue;
