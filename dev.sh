@@ -56,7 +56,7 @@ build() {
 
 run_tests() {
   log "unit and integration tests"
-  meson test -C build --print-errorlogs --num-processes 1
+  DVS_REQUIRE_INTEGRATION=1 meson test -C build --print-errorlogs --num-processes 1
   log "unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
   setup build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
     -Dintegration_tests=false

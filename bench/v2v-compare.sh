@@ -46,7 +46,13 @@ if [ "$(awk '/HugePages_Total/ {print $2}' /proc/meminfo)" -lt 1024 ]; then
 fi
 
 work=$(mktemp -d /tmp/dvs-bench.XXXXXX)
-cleanup() { pkill -f "dvs-bench-" 2>/dev/null || true; rm -rf "$work"; }
+ls /run/dpdk 2>/dev/null | sort > "$work/dpdk-before"
+# The harness's testpmd and OVS leave their DPDK runtime dirs: remove the
+# ones this run created.
+cleanup() {
+  ls /run/dpdk 2>/dev/null | sort | comm -13 "$work/dpdk-before" - | sed 's|^|/run/dpdk/|' | xargs -r rm -rf
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 # One measurement: NAME CMD... ; prints "pps cycles_per_packet".

@@ -2,6 +2,7 @@
 #include "dvs-eal.h"
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 
 #include <errno.h>
 #include <sched.h>
@@ -120,5 +121,13 @@ dvs_eal_init (const DvsEalOptions *opts, GError **error)
 void
 dvs_eal_cleanup (void)
 {
+  /* EAL leaves its (empty, with --no-shconf) runtime directory behind; one
+   * per process would pile up under /run/dpdk. */
+  g_autofree gchar *runtime_dir = g_strdup (rte_eal_get_runtime_dir ());
+
   rte_eal_cleanup ();
+  if (runtime_dir != NULL && *runtime_dir != '\0' && g_rmdir (runtime_dir) < 0
+      && errno != ENOENT && errno != ENOTEMPTY)
+    g_info ("cannot remove DPDK runtime directory %s: %s", runtime_dir,
+            g_strerror (errno));
 }
