@@ -46,21 +46,9 @@ dvs_switchd_config_new_defaults (void)
   return c;
 }
 
-static gboolean
-fail (GError **error, const gchar *fmt, ...) G_GNUC_PRINTF (2, 3);
-
-static gboolean
-fail (GError **error, const gchar *fmt, ...)
-{
-  va_list ap;
-  g_autofree gchar *msg = NULL;
-
-  va_start (ap, fmt);
-  msg = g_strdup_vprintf (fmt, ap);
-  va_end (ap);
-  g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, msg);
-  return FALSE;
-}
+/* Sets a configuration error and evaluates to FALSE. */
+#define fail(error, ...) \
+  ({ g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, __VA_ARGS__); FALSE; })
 
 /* Reports @local (a VLAN parse error) as a config error about @what. */
 static gboolean

@@ -11,21 +11,9 @@ dvs_vlan_config_init_access (struct dvs_vlan_config *c, guint16 tag)
   c->tag = tag;
 }
 
-static gboolean
-invalid (GError **error, const gchar *fmt, ...) G_GNUC_PRINTF (2, 3);
-
-static gboolean
-invalid (GError **error, const gchar *fmt, ...)
-{
-  va_list ap;
-  g_autofree gchar *msg = NULL;
-
-  va_start (ap, fmt);
-  msg = g_strdup_vprintf (fmt, ap);
-  va_end (ap);
-  g_set_error_literal (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INVALID_PARAMS, msg);
-  return FALSE;
-}
+/* Sets an invalid-params error and evaluates to FALSE. */
+#define invalid(error, ...) \
+  ({ g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INVALID_PARAMS, __VA_ARGS__); FALSE; })
 
 static gboolean
 vid_from_node (JsonNode *n, const gchar *what, guint16 *out, GError **error)
