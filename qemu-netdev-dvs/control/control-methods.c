@@ -59,6 +59,8 @@ port_to_json (const DvsPortInfo *info, gboolean with_stats)
   add_str (b, "link", info->link_up ? "up" : "down");
   json_builder_set_member_name (b, "vlan");
   json_builder_add_value (b, dvs_vlan_config_to_json (&info->vlan));
+  json_builder_set_member_name (b, "policy");
+  json_builder_add_value (b, dvs_port_policy_to_json (&info->policy));
   if (with_stats)
     {
       json_builder_set_member_name (b, "stats");
@@ -72,7 +74,11 @@ port_to_json (const DvsPortInfo *info, gboolean with_stats)
       add_int (b, "ring_full", (gint64) s->drop_ring_full);
       add_int (b, "link_down", (gint64) s->drop_link_down);
       add_int (b, "malformed", (gint64) s->drop_malformed);
+      add_int (b, "blocked", (gint64) s->drop_filter[DVS_FILTER_BLOCK]);
+      add_int (b, "security", (gint64) s->drop_filter[DVS_FILTER_SECURITY]);
+      add_int (b, "shaped", (gint64) s->drop_filter[DVS_FILTER_SHAPER]);
       json_builder_end_object (b);
+      add_int (b, "mirrored", (gint64) s->mirrored);
       json_builder_end_object (b);
     }
   json_builder_end_object (b);
@@ -132,7 +138,7 @@ static JsonNode *
 port_add (JsonObject *params, gpointer user_data, GError **error)
 {
   DvsSwitch *sw = user_data;
-  static const gchar *const allowed[] = { "name", "socket", "mode", "vlan", NULL };
+  static const gchar *const allowed[] = { "name", "socket", "mode", "vlan", "policy", NULL };
   const gchar *name, *socket, *mode = "client";
   struct dvs_vlan_config vlan;
 
@@ -152,6 +158,14 @@ port_add (JsonObject *params, gpointer user_data, GError **error)
     }
   if (!dvs_switch_port_add (sw, name, socket, g_str_equal (mode, "server"), &vlan, error))
     return NULL;
+  /* The policy is validated before the port exists (a typo must not leave
+   * a half-configured port), then applied. */
+  if (json_object_has_member (params, "policy")
+      && !dvs_switch_port_set_policy (sw, name, json_object_get_member (params, "policy"), error))
+    {
+      dvs_switch_port_remove (sw, name, NULL);
+      return NULL;
+    }
   return port_json_by_name (sw, name, FALSE, error);
 }
 
@@ -227,6 +241,39 @@ port_set_vlan (JsonObject *params, gpointer user_data, GError **error)
 }
 
 static JsonNode *
+port_set_policy (JsonObject *params, gpointer user_data, GError **error)
+{
+  static const gchar *const allowed[] = { "name", "policy", NULL };
+  const gchar *name;
+
+  if (!dvs_jsonrpc_params_only (params, allowed, error)
+      || !dvs_jsonrpc_param_string (params, "name", &name, error))
+    return NULL;
+  if (!json_object_has_member (params, "policy"))
+    {
+      g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INVALID_PARAMS,
+                   "missing parameter \"policy\": give the sections to change "
+                   "(blocked, security, shaping, mirror)");
+      return NULL;
+    }
+  if (!dvs_switch_port_set_policy (user_data, name, json_object_get_member (params, "policy"), error))
+    return NULL;
+  return port_json_by_name (user_data, name, FALSE, error);
+}
+
+static JsonNode *
+port_filter_state (JsonObject *params, gpointer user_data, GError **error)
+{
+  static const gchar *const allowed[] = { "name", NULL };
+  const gchar *name;
+
+  if (!dvs_jsonrpc_params_only (params, allowed, error)
+      || !dvs_jsonrpc_param_string (params, "name", &name, error))
+    return NULL;
+  return dvs_switch_port_filter_state (user_data, name, error);
+}
+
+static JsonNode *
 mac_dump (JsonObject *params, gpointer user_data, GError **error)
 {
   static const gchar *const allowed[] = { "port", "vlan", NULL };
@@ -297,6 +344,8 @@ const DvsRpcMethod dvs_control_methods[] = {
   { "port.list", port_list },
   { "port.show", port_show },
   { "port.set-vlan", port_set_vlan },
+  { "port.set-policy", port_set_policy },
+  { "port.filter-state", port_filter_state },
   { "mac.dump", mac_dump },
   { "mac.flush", mac_flush },
   { NULL, NULL },

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -30,6 +31,13 @@ enum dp_cmd_type {
   DP_CMD_MAC_DUMP,
   DP_CMD_MAC_FLUSH,
   DP_CMD_MAC_COUNT,
+  DP_CMD_SET_FILTER,
+  DP_CMD_SET_MIRROR,
+  DP_CMD_SAVE_FILTER,
+  DP_CMD_LOAD_FILTER,
+  DP_CMD_FWD_SAVE,
+  DP_CMD_FWD_LOAD,
+  DP_CMD_LOAD_STATS,
 };
 
 struct dp_cmd {
@@ -39,6 +47,12 @@ struct dp_cmd {
   const struct dvs_vlan_config *vlan;
   struct dvs_mac_entry *entries;
   size_t cap;
+  int filter;                         /* enum dvs_filter_id */
+  const void *config;
+  uint8_t *buf;
+  const uint8_t *data;
+  size_t len;
+  uint16_t version;
   long result;
   sem_t done;
 };
@@ -65,6 +79,105 @@ do_link_down (struct dvs_datapath *dp, struct dp_port *p, uint16_t port)
   return 0;
 }
 
+static void
+set_mirror (struct dvs_datapath *dp, struct dp_port *p, int target,
+            enum dvs_mirror_dir dir)
+{
+  bool had = p->mirror_dir != DVS_MIRROR_NONE;
+  bool has = target >= 0 && dir != DVS_MIRROR_NONE;
+
+  p->mirror_to = (int16_t) (has ? target : -1);
+  p->mirror_dir = (uint8_t) (has ? dir : DVS_MIRROR_NONE);
+  dp->n_mirrors = (uint16_t) (dp->n_mirrors + has - had);
+}
+
+static size_t
+filter_config_size (enum dvs_filter_id id)
+{
+  switch (id)
+    {
+    case DVS_FILTER_BLOCK:
+      return sizeof (struct dvs_block_config);
+    case DVS_FILTER_SECURITY:
+      return sizeof (struct dvs_security_config);
+    case DVS_FILTER_SHAPER:
+      return sizeof (struct dvs_shaper_config);
+    case DVS_FILTER_COUNT:
+      break;
+    }
+  return 0;
+}
+
+static long
+set_filter (struct dvs_datapath *dp, struct dp_port *p, int id, const void *config,
+            bool keep_state)
+{
+  const struct dvs_filter_class *fc;
+  uint32_t bit = 1u << id;
+
+  if (id < 0 || id >= DVS_FILTER_COUNT)
+    return -EINVAL;
+  fc = dvs_filter_classes[id];
+  if (config == NULL)
+    {
+      p->filters.active &= ~bit;
+      return 0;
+    }
+  memcpy ((void *) dp_filter_config (&p->filters, id), config, filter_config_size (id));
+  if (!(p->filters.active & bit) && !keep_state)
+    {
+      memset (p->rt->filter_state[id], 0, sizeof p->rt->filter_state[id]);
+      if (fc->state_init)
+        fc->state_init (config, p->rt->filter_state[id], rte_rdtsc (), dp->tsc_hz);
+    }
+  p->filters.active |= bit;
+  return 0;
+}
+
+static long
+save_filter (struct dvs_datapath *dp, struct dp_port *p, int id, uint8_t *buf,
+             size_t cap)
+{
+  const struct dvs_filter_class *fc;
+
+  if (id < 0 || id >= DVS_FILTER_COUNT)
+    return -EINVAL;
+  if (!(p->filters.active & (1u << id)))
+    return -ENOENT;
+  fc = dvs_filter_classes[id];
+  if (fc->state_save == NULL)
+    return 0;
+  return fc->state_save (dp_filter_config (&p->filters, id), p->rt->filter_state[id],
+                         buf, cap, rte_rdtsc (), dp->tsc_hz);
+}
+
+static long
+load_filter (struct dvs_datapath *dp, struct dp_port *p, int id,
+             uint16_t version, const uint8_t *data, size_t len)
+{
+  const struct dvs_filter_class *fc;
+
+  if (id < 0 || id >= DVS_FILTER_COUNT)
+    return -EINVAL;
+  if (!(p->filters.active & (1u << id)))
+    return -ENOENT;
+  fc = dvs_filter_classes[id];
+  if (fc->state_load == NULL)
+    return len == 0 ? 0 : -EINVAL;
+  return fc->state_load (dp_filter_config (&p->filters, id), p->rt->filter_state[id],
+                         version, data, len, rte_rdtsc (), dp->tsc_hz);
+}
+
+static void
+copy_relaxed_to_port (struct dp_port *p, const void *stats)
+{
+  const uint64_t *src = stats;
+  uint64_t *dst = (uint64_t *) &p->rt->stats;
+
+  for (size_t i = 0; i < sizeof p->rt->stats / sizeof (uint64_t); i++)
+    __atomic_store_n (&dst[i], src[i], __ATOMIC_RELAXED);
+}
+
 /* Runs on the datapath thread (or the caller's when it is not running). */
 static long
 dp_cmd_execute (struct dvs_datapath *dp, struct dp_cmd *c)
@@ -76,7 +189,13 @@ dp_cmd_execute (struct dvs_datapath *dp, struct dp_cmd *c)
     case DP_CMD_PORT_ADD:
       if (p == NULL || p->in_use)
         return -EEXIST;
-      memset (&p->stats, 0, sizeof p->stats);
+      /* Caller-provided runtime memory is used as it is (a restarted
+       * process adopting its counters); our own starts from zero. */
+      memset (&p->rt_local, 0, sizeof p->rt_local);
+      p->rt = c->config ? (struct dvs_port_runtime *) c->config : &p->rt_local;
+      memset (&p->filters, 0, sizeof p->filters);
+      p->mirror_to = -1;
+      p->mirror_dir = DVS_MIRROR_NONE;
       p->vlan = *c->vlan;
       p->vid = -1;
       p->in_use = true;
@@ -86,6 +205,10 @@ dp_cmd_execute (struct dvs_datapath *dp, struct dp_cmd *c)
       if (p == NULL || !p->in_use)
         return -ENOENT;
       do_link_down (dp, p, c->port);
+      set_mirror (dp, p, -1, DVS_MIRROR_NONE);
+      for (int i = 0; i < DVS_MAX_PORTS; i++)
+        if (dp->ports[i].in_use && dp->ports[i].mirror_to == c->port)
+          set_mirror (dp, &dp->ports[i], -1, DVS_MIRROR_NONE);
       p->in_use = false;
       port_list_remove (dp->configured, &dp->n_configured, c->port);
       if (dp->fwd_class->port_removed)
@@ -123,6 +246,44 @@ dp_cmd_execute (struct dvs_datapath *dp, struct dp_cmd *c)
     case DP_CMD_MAC_COUNT:
       return dp->fwd_class->count ? (long) dp->fwd_class->count (dp->fwd, dp->now)
                                   : 0;
+    case DP_CMD_SET_FILTER:
+      if (p == NULL || !p->in_use)
+        return -ENOENT;
+      return set_filter (dp, p, c->filter, c->config, c->arg != 0);
+    case DP_CMD_SET_MIRROR:
+      if (p == NULL || !p->in_use)
+        return -ENOENT;
+      if (c->arg >= 0 && (c->arg >= DVS_MAX_PORTS || c->arg == c->port
+                          || !dp->ports[c->arg].in_use))
+        return -EINVAL;
+      set_mirror (dp, p, c->arg, (enum dvs_mirror_dir) c->version);
+      return 0;
+    case DP_CMD_SAVE_FILTER:
+      if (p == NULL || !p->in_use)
+        return -ENOENT;
+      return save_filter (dp, p, c->filter, c->buf, c->cap);
+    case DP_CMD_LOAD_FILTER:
+      if (p == NULL || !p->in_use)
+        return -ENOENT;
+      return load_filter (dp, p, c->filter, c->version, c->data, c->len);
+    case DP_CMD_FWD_SAVE:
+      if (p == NULL || !p->in_use)
+        return -ENOENT;
+      return dp->fwd_class->port_state_save
+               ? dp->fwd_class->port_state_save (dp->fwd, c->port, dp->now, c->buf, c->cap)
+               : 0;
+    case DP_CMD_FWD_LOAD:
+      if (p == NULL || !p->in_use)
+        return -ENOENT;
+      return dp->fwd_class->port_state_load
+               ? dp->fwd_class->port_state_load (dp->fwd, c->port, dp->now, c->version,
+                                                 c->data, c->len)
+               : (c->len == 0 ? 0 : -EINVAL);
+    case DP_CMD_LOAD_STATS:
+      if (p == NULL || !p->in_use)
+        return -ENOENT;
+      copy_relaxed_to_port (p, c->config);
+      return 0;
     }
   return -EINVAL;
 }
@@ -263,6 +424,11 @@ dvs_dp_create (const struct dvs_dp_config *config)
   dp->io = config->io ? config->io : &dvs_port_io_vhost;
   dp->fwd_class = config->fwd_class ? config->fwd_class : &dvs_fwd_l2_learning;
   dp->tsc_hz = rte_get_tsc_hz ();
+  /* The forwarding class's clock counts seconds of system uptime, so that
+   * ages restored from a checkpoint mean the same in a new process. */
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  dp->now = (uint32_t) ts.tv_sec;
   dp->wake_fd = dp->epoll_fd = -1;
   for (int i = 0; i < DVS_MAX_PORTS; i++)
     {
@@ -344,9 +510,10 @@ dvs_dp_destroy (struct dvs_datapath *dp)
 
 int
 dvs_dp_port_add (struct dvs_datapath *dp, uint16_t port,
-                 const struct dvs_vlan_config *vlan)
+                 const struct dvs_vlan_config *vlan, struct dvs_port_runtime *rt)
 {
-  return (int) dp_cmd_run (dp, DP_CMD (.type = DP_CMD_PORT_ADD, .port = port, .vlan = vlan));
+  return (int) dp_cmd_run (dp, DP_CMD (.type = DP_CMD_PORT_ADD, .port = port, .vlan = vlan,
+                                       .config = rt));
 }
 
 int
@@ -372,6 +539,72 @@ int
 dvs_dp_link_down (struct dvs_datapath *dp, uint16_t port)
 {
   return (int) dp_cmd_run (dp, DP_CMD (.type = DP_CMD_LINK_DOWN, .port = port));
+}
+
+int
+dvs_dp_port_set_filter (struct dvs_datapath *dp, uint16_t port,
+                        enum dvs_filter_id id, const void *config,
+                        bool keep_state)
+{
+  return (int) dp_cmd_run (dp, DP_CMD (.type = DP_CMD_SET_FILTER, .port = port,
+                                       .filter = id, .config = config,
+                                       .arg = keep_state));
+}
+
+int
+dvs_dp_port_set_mirror (struct dvs_datapath *dp, uint16_t port, int target,
+                        enum dvs_mirror_dir dir)
+{
+  return (int) dp_cmd_run (dp, DP_CMD (.type = DP_CMD_SET_MIRROR, .port = port,
+                                       .arg = target, .version = (uint16_t) dir));
+}
+
+long
+dvs_dp_port_save_filter_state (struct dvs_datapath *dp, uint16_t port,
+                               enum dvs_filter_id id, uint8_t *buf, size_t cap)
+{
+  return dp_cmd_run (dp, DP_CMD (.type = DP_CMD_SAVE_FILTER, .port = port,
+                                 .filter = id, .buf = buf, .cap = cap));
+}
+
+int
+dvs_dp_port_load_filter_state (struct dvs_datapath *dp, uint16_t port,
+                               enum dvs_filter_id id, uint16_t version,
+                               const uint8_t *buf, size_t len)
+{
+  return (int) dp_cmd_run (dp, DP_CMD (.type = DP_CMD_LOAD_FILTER, .port = port,
+                                       .filter = id, .version = version,
+                                       .data = buf, .len = len));
+}
+
+long
+dvs_dp_port_save_fwd_state (struct dvs_datapath *dp, uint16_t port,
+                            uint8_t *buf, size_t cap)
+{
+  return dp_cmd_run (dp, DP_CMD (.type = DP_CMD_FWD_SAVE, .port = port,
+                                 .buf = buf, .cap = cap));
+}
+
+int
+dvs_dp_port_load_fwd_state (struct dvs_datapath *dp, uint16_t port,
+                            uint16_t version, const uint8_t *buf, size_t len)
+{
+  return (int) dp_cmd_run (dp, DP_CMD (.type = DP_CMD_FWD_LOAD, .port = port,
+                                       .version = version, .data = buf, .len = len));
+}
+
+int
+dvs_dp_port_load_stats (struct dvs_datapath *dp, uint16_t port,
+                        const struct dvs_port_stats *stats)
+{
+  return (int) dp_cmd_run (dp, DP_CMD (.type = DP_CMD_LOAD_STATS, .port = port,
+                                       .config = stats));
+}
+
+uint16_t
+dvs_dp_fwd_state_version (const struct dvs_datapath *dp)
+{
+  return dp->fwd_class->port_state_version;
 }
 
 void
@@ -412,7 +645,7 @@ void
 dvs_dp_port_stats (const struct dvs_datapath *dp, uint16_t port,
                    struct dvs_port_stats *out)
 {
-  copy_relaxed ((uint64_t *) out, (const uint64_t *) &dp->ports[port].stats,
+  copy_relaxed ((uint64_t *) out, (const uint64_t *) &dp->ports[port].rt->stats,
                 sizeof *out / sizeof (uint64_t));
 }
 

@@ -62,12 +62,45 @@ void dvs_dp_destroy (struct dvs_datapath *dp);   /* stops it first; NULL ok */
 int dvs_dp_start (struct dvs_datapath *dp);
 void dvs_dp_stop (struct dvs_datapath *dp);
 
+/* @rt: memory for the port's counters and filter states, used in place as
+ * it is (NULL: the datapath's own, zeroed).  It must stay valid until the
+ * port is removed. */
 int dvs_dp_port_add (struct dvs_datapath *dp, uint16_t port,
-                     const struct dvs_vlan_config *vlan);
+                     const struct dvs_vlan_config *vlan,
+                     struct dvs_port_runtime *rt);
 int dvs_dp_port_remove (struct dvs_datapath *dp, uint16_t port);
 /* Changes the VLAN config and forgets what was learned on the port. */
 int dvs_dp_port_set_vlan (struct dvs_datapath *dp, uint16_t port,
                           const struct dvs_vlan_config *vlan);
+/* Sets (config non-NULL, copied) or removes filter class @id on a port.
+ * A filter that was not active starts from its class's fresh state, unless
+ * @keep_state (its state in the port's runtime memory was adopted); one that
+ * was active keeps its state (a rate change does not refill the buckets). */
+int dvs_dp_port_set_filter (struct dvs_datapath *dp, uint16_t port,
+                            enum dvs_filter_id id, const void *config,
+                            bool keep_state);
+/* Mirrors the port's frames (@dir) to port @target; target < 0 or dir NONE
+ * stops mirroring. */
+int dvs_dp_port_set_mirror (struct dvs_datapath *dp, uint16_t port,
+                            int target, enum dvs_mirror_dir dir);
+/* The filter's runtime state as its class serializes it (filter-class.h):
+ * bytes written, -ENOENT if the filter is not active, -ENOSPC. */
+long dvs_dp_port_save_filter_state (struct dvs_datapath *dp, uint16_t port,
+                                    enum dvs_filter_id id, uint8_t *buf,
+                                    size_t cap);
+int dvs_dp_port_load_filter_state (struct dvs_datapath *dp, uint16_t port,
+                                   enum dvs_filter_id id, uint16_t version,
+                                   const uint8_t *buf, size_t len);
+/* The forwarding class's state about one port (fwd-class.h,
+ * port_state_save/load), and the port's counters, for checkpoints. */
+long dvs_dp_port_save_fwd_state (struct dvs_datapath *dp, uint16_t port,
+                                 uint8_t *buf, size_t cap);
+int dvs_dp_port_load_fwd_state (struct dvs_datapath *dp, uint16_t port,
+                                uint16_t version, const uint8_t *buf,
+                                size_t len);
+uint16_t dvs_dp_fwd_state_version (const struct dvs_datapath *dp);
+int dvs_dp_port_load_stats (struct dvs_datapath *dp, uint16_t port,
+                            const struct dvs_port_stats *stats);
 int dvs_dp_link_up (struct dvs_datapath *dp, uint16_t port, int vid);
 int dvs_dp_link_down (struct dvs_datapath *dp, uint16_t port);
 /* Wakes the thread to look at its ports again (a vring changed state).

@@ -8,14 +8,29 @@
 #include <stdatomic.h>
 
 #include "datapath.h"
+#include "classes/filter-class.h"
 
 struct rte_ring;
+
+/* Per-port filter classes: configs as the control plane set them, and the
+ * runtime states they own (classes/filter-class.h). */
+struct dp_filters {
+  uint32_t active;                    /* bit per enum dvs_filter_id */
+  struct dvs_block_config block;
+  struct dvs_security_config security;
+  struct dvs_shaper_config shaper;
+};
 
 struct dp_port {
   bool in_use;
   int vid;                            /* -1: link down */
   struct dvs_vlan_config vlan;
-  struct dvs_port_stats stats;
+  struct dp_filters filters;
+  int16_t mirror_to;                  /* port receiving copies, -1: none */
+  uint8_t mirror_dir;                 /* enum dvs_mirror_dir */
+  struct dvs_port_runtime *rt;        /* counters, filter states: &rt_local
+                                       * or the caller's (shared) memory */
+  struct dvs_port_runtime rt_local;
   /* staging for one burst: indexes into the burst */
   uint8_t n_plain, n_tagged;
   uint8_t plain[DVS_BURST];           /* leave untagged */
@@ -46,6 +61,7 @@ struct dvs_datapath {
   uint16_t n_configured;
   uint16_t polled[DVS_MAX_PORTS];     /* ports with link up */
   uint16_t n_polled;
+  uint16_t n_mirrors;                 /* ports with a mirror: enables dedup */
 
   struct dvs_dp_stats stats;
 };
@@ -56,6 +72,13 @@ struct dvs_datapath {
 
 void dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
                         struct rte_mbuf **pkts, uint16_t n);
+
+/* Runs the port's active filters on pkts[0..n) in @dir; returns the mask of
+ * frames that pass (bit i: frame i), having counted the drops. */
+uint64_t dp_filters_apply (struct dvs_datapath *dp, struct dp_port *p,
+                           enum dvs_filter_dir dir, struct rte_mbuf **pkts,
+                           uint16_t n);
+const void *dp_filter_config (const struct dp_filters *f, enum dvs_filter_id id);
 
 /* Adaptive polling: sleep until a kick, a command or @timeout_ms. */
 void dp_sleep (struct dvs_datapath *dp, int timeout_ms);

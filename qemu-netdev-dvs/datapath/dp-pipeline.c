@@ -1,8 +1,11 @@
 /* One received burst, from ingress to egress:
- *   1. ingress: validate, classify the VLAN (pop a tag), count rx;
+ *   1. ingress: validate, classify the VLAN (pop a tag), count rx, run the
+ *      port's filters (blocking, port security, shaping);
  *   2. the forwarding class decides each frame's destination;
- *   3. stage each frame on its output ports: untagged or tagged egress;
- *   4. deliver the untagged copies, push tags, deliver the tagged copies;
+ *   3. stage each frame on its output ports — untagged or tagged egress —
+ *      plus the mirror targets of the ingress and output ports;
+ *   4. deliver: each output port's filters, then the untagged copies; push
+ *      tags; the tagged copies;
  *   5. free the burst (delivery copies into the guest, so one mbuf can go to
  *      any number of ports).
  * No locks, no allocation, no system calls beyond what the port I/O does. */
@@ -10,6 +13,16 @@
 
 #include <rte_ether.h>
 #include <rte_mbuf.h>
+#include <string.h>
+
+/* What one burst has staged where. */
+struct burst {
+  uint16_t in_port;
+  uint16_t n_touched;
+  uint16_t touched[DVS_MAX_PORTS];    /* ports with staged frames */
+  bool needs_tag[DVS_BURST];
+  bool tag_failed[DVS_BURST];
+};
 
 static inline enum dvs_pkt_kind
 pkt_kind (const struct rte_ether_addr *dst)
@@ -44,75 +57,120 @@ ingress_vlan (struct dp_port *p, struct rte_mbuf *m)
 }
 
 static inline void
-stage (struct dvs_datapath *dp, uint16_t out, uint8_t idx, uint16_t vlan,
-       uint16_t *touched, uint16_t *n_touched, bool *needs_tag)
+stage_on (struct dvs_datapath *dp, struct burst *b, uint16_t out, uint8_t idx,
+          uint16_t vlan)
 {
   struct dp_port *p = &dp->ports[out];
 
   if (p->n_plain + p->n_tagged == 0)
-    touched[(*n_touched)++] = out;
+    b->touched[b->n_touched++] = out;
   if (dvs_vlan_egress_tagged (&p->vlan, vlan))
     {
       p->tagged[p->n_tagged++] = idx;
-      needs_tag[idx] = true;
+      b->needs_tag[idx] = true;
     }
   else
     p->plain[p->n_plain++] = idx;
 }
 
+static bool
+staged_on (const struct dp_port *p, uint8_t idx)
+{
+  for (uint8_t i = 0; i < p->n_plain; i++)
+    if (p->plain[i] == idx)
+      return true;
+  for (uint8_t i = 0; i < p->n_tagged; i++)
+    if (p->tagged[i] == idx)
+      return true;
+  return false;
+}
+
+/* A copy of frame @idx for @src's mirror target, at most one per frame. */
 static void
-deliver (struct dvs_datapath *dp, struct dp_port *p, struct rte_mbuf **fwd,
-         const struct dvs_fwd_meta *meta, const uint8_t *idx, uint8_t n,
-         const bool *tag_failed)
+stage_mirror (struct dvs_datapath *dp, struct burst *b, struct dp_port *src,
+              uint8_t idx, uint16_t vlan)
+{
+  struct dp_port *m = &dp->ports[src->mirror_to];
+
+  if (!m->in_use || m->vid < 0 || staged_on (m, idx))
+    return;
+  stage_on (dp, b, (uint16_t) src->mirror_to, idx, vlan);
+  DP_ADD (src->rt->stats.mirrored, 1);
+}
+
+/* Stages frame @idx on port @out and, if @out mirrors what it is sent, on
+ * its mirror target. */
+static inline void
+stage (struct dvs_datapath *dp, struct burst *b, uint16_t out, uint8_t idx,
+       uint16_t vlan)
+{
+  struct dp_port *p = &dp->ports[out];
+
+  stage_on (dp, b, out, idx, vlan);
+  if (unlikely (p->mirror_dir & DVS_MIRROR_EGRESS)
+      && !(p->filters.active & (1u << DVS_FILTER_BLOCK)))
+    stage_mirror (dp, b, p, idx, vlan);
+}
+
+static void
+deliver (struct dvs_datapath *dp, struct dp_port *p, struct burst *b,
+         struct rte_mbuf **fwd, const struct dvs_fwd_meta *meta,
+         const uint8_t *idx, uint8_t n, bool tagged)
 {
   struct rte_mbuf *out[DVS_BURST];
+  uint8_t oi[DVS_BURST];
   uint16_t cnt = 0, sent;
   uint64_t pk[DVS_PKT_KIND_COUNT] = { 0 }, by[DVS_PKT_KIND_COUNT] = { 0 };
 
   for (uint8_t i = 0; i < n; i++)
     {
-      if (tag_failed != NULL && tag_failed[idx[i]])
+      if (tagged && b->tag_failed[idx[i]])
         {
-          DP_ADD (p->stats.drop_no_buffer, 1);
+          DP_ADD (p->rt->stats.drop_no_buffer, 1);
           continue;
         }
+      oi[cnt] = idx[i];
       out[cnt++] = fwd[idx[i]];
+    }
+  if (unlikely (p->filters.active) && cnt > 0)
+    {
+      uint64_t pass = dp_filters_apply (dp, p, DVS_DIR_TO_GUEST, out, cnt);
+      uint16_t kept = 0;
+      for (uint16_t i = 0; i < cnt; i++)
+        if (pass & (UINT64_C (1) << i))
+          {
+            oi[kept] = oi[i];
+            out[kept++] = out[i];
+          }
+      cnt = kept;
     }
   if (cnt == 0)
     return;
   sent = dp->io->tx (p->vid, out, cnt);
-  for (uint16_t i = 0, j = 0; i < n && j < sent; i++)
+  for (uint16_t j = 0; j < sent; j++)
     {
-      if (tag_failed != NULL && tag_failed[idx[i]])
-        continue;
-      pk[meta[idx[i]].kind]++;
-      by[meta[idx[i]].kind] += rte_pktmbuf_pkt_len (fwd[idx[i]]);
-      j++;
+      uint8_t kind = meta[oi[j]].kind;
+      pk[kind]++;
+      by[kind] += rte_pktmbuf_pkt_len (out[j]);
     }
   for (int k = 0; k < DVS_PKT_KIND_COUNT; k++)
     if (pk[k])
       {
-        DP_ADD (p->stats.tx_packets[k], pk[k]);
-        DP_ADD (p->stats.tx_bytes[k], by[k]);
+        DP_ADD (p->rt->stats.tx_packets[k], pk[k]);
+        DP_ADD (p->rt->stats.tx_bytes[k], by[k]);
       }
   if (sent < cnt)
-    DP_ADD (p->stats.drop_ring_full, cnt - sent);
+    DP_ADD (p->rt->stats.drop_ring_full, cnt - sent);
 }
 
-void
-dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
-                   struct rte_mbuf **pkts, uint16_t n)
+/* 1. Returns the number of frames left in fwd[]/meta[]. */
+static uint16_t
+ingress (struct dvs_datapath *dp, struct dp_port *ip, struct rte_mbuf **pkts,
+         uint16_t n, struct rte_mbuf **fwd, struct dvs_fwd_meta *meta)
 {
-  struct dp_port *ip = &dp->ports[in_port];
-  struct rte_mbuf *fwd[DVS_BURST];
-  struct dvs_fwd_meta meta[DVS_BURST];
-  uint16_t out[DVS_BURST];
-  bool needs_tag[DVS_BURST] = { false }, tag_failed[DVS_BURST] = { false };
-  uint16_t touched[DVS_MAX_PORTS], n_touched = 0, k = 0;
   uint64_t pk[DVS_PKT_KIND_COUNT] = { 0 }, by[DVS_PKT_KIND_COUNT] = { 0 };
-  bool any_tag = false;
+  uint16_t k = 0;
 
-  /* 1. ingress */
   for (uint16_t i = 0; i < n; i++)
     {
       struct rte_mbuf *m = pkts[i];
@@ -121,13 +179,13 @@ dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
 
       if (unlikely (rte_pktmbuf_data_len (m) < RTE_ETHER_HDR_LEN))
         {
-          DP_ADD (ip->stats.drop_malformed, 1);
+          DP_ADD (ip->rt->stats.drop_malformed, 1);
           continue;
         }
       vlan = ingress_vlan (ip, m);
       if (unlikely (vlan < 0))
         {
-          DP_ADD (ip->stats.drop_vlan_filtered, 1);
+          DP_ADD (ip->rt->stats.drop_vlan_filtered, 1);
           continue;
         }
       struct rte_ether_hdr *eth = rte_pktmbuf_mtod (m, struct rte_ether_hdr *);
@@ -142,9 +200,43 @@ dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
   for (int i = 0; i < DVS_PKT_KIND_COUNT; i++)
     if (pk[i])
       {
-        DP_ADD (ip->stats.rx_packets[i], pk[i]);
-        DP_ADD (ip->stats.rx_bytes[i], by[i]);
+        DP_ADD (ip->rt->stats.rx_packets[i], pk[i]);
+        DP_ADD (ip->rt->stats.rx_bytes[i], by[i]);
       }
+  if (unlikely (ip->filters.active) && k > 0)
+    {
+      uint64_t pass = dp_filters_apply (dp, ip, DVS_DIR_FROM_GUEST, fwd, k);
+      uint16_t kept = 0;
+      for (uint16_t i = 0; i < k; i++)
+        if (pass & (UINT64_C (1) << i))
+          {
+            meta[kept] = meta[i];
+            fwd[kept++] = fwd[i];
+          }
+      k = kept;
+    }
+  return k;
+}
+
+void
+dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
+                   struct rte_mbuf **pkts, uint16_t n)
+{
+  struct dp_port *ip = &dp->ports[in_port];
+  struct rte_mbuf *fwd[DVS_BURST];
+  struct dvs_fwd_meta meta[DVS_BURST];
+  uint16_t out[DVS_BURST];
+  struct burst b;
+  bool any_tag = false;
+  uint16_t k;
+
+  b.in_port = in_port;
+  b.n_touched = 0;
+  memset (b.needs_tag, 0, sizeof b.needs_tag);
+  memset (b.tag_failed, 0, sizeof b.tag_failed);
+
+  /* 1. ingress */
+  k = ingress (dp, ip, pkts, n, fwd, meta);
 
   /* 2. forwarding decision */
   if (k > 0)
@@ -158,6 +250,8 @@ dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
     {
       uint16_t d = out[i], vlan = meta[i].vlan;
 
+      if (unlikely (ip->mirror_dir & DVS_MIRROR_INGRESS))
+        stage_mirror (dp, &b, ip, (uint8_t) i, vlan);
       if (d == DVS_FWD_DROP)
         continue;
       if (likely (d != DVS_FWD_FLOOD))
@@ -172,52 +266,55 @@ dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
               if (unlikely (p == NULL || d == in_port || !p->in_use))
                 run_drop = &discard;
               else if (unlikely (!dvs_vlan_member (&p->vlan, vlan)))
-                run_drop = &p->stats.drop_vlan_filtered;
+                run_drop = &p->rt->stats.drop_vlan_filtered;
               else if (unlikely (p->vid < 0))
-                run_drop = &p->stats.drop_link_down;
+                run_drop = &p->rt->stats.drop_link_down;
               else
                 run_drop = NULL;
             }
           if (unlikely (run_drop != NULL))
             DP_ADD (*run_drop, 1);
+          else if (unlikely (dp->n_mirrors) && staged_on (&dp->ports[d], (uint8_t) i))
+            ;   /* already there as a mirror copy */
           else
-            stage (dp, d, (uint8_t) i, vlan, touched, &n_touched, needs_tag);
+            stage (dp, &b, d, (uint8_t) i, vlan);
           continue;
         }
       for (uint16_t j = 0; j < dp->n_configured; j++)
         {
           uint16_t o = dp->configured[j];
           struct dp_port *p = &dp->ports[o];
-          if (o != in_port && p->vid >= 0 && dvs_vlan_member (&p->vlan, vlan))
-            stage (dp, o, (uint8_t) i, vlan, touched, &n_touched, needs_tag);
+          if (o != in_port && p->vid >= 0 && dvs_vlan_member (&p->vlan, vlan)
+              && !(unlikely (dp->n_mirrors) && staged_on (p, (uint8_t) i)))
+            stage (dp, &b, o, (uint8_t) i, vlan);
         }
     }
 
   /* 4. delivery: untagged first, then the same mbufs with their tag pushed */
-  for (uint16_t t = 0; t < n_touched; t++)
+  for (uint16_t t = 0; t < b.n_touched; t++)
     {
-      struct dp_port *p = &dp->ports[touched[t]];
+      struct dp_port *p = &dp->ports[b.touched[t]];
       if (p->n_plain)
-        deliver (dp, p, fwd, meta, p->plain, p->n_plain, NULL);
+        deliver (dp, p, &b, fwd, meta, p->plain, p->n_plain, false);
       any_tag |= p->n_tagged != 0;
     }
   if (any_tag)
     {
       for (uint16_t i = 0; i < k; i++)
-        if (needs_tag[i])
+        if (b.needs_tag[i])
           {
             fwd[i]->vlan_tci = meta[i].vlan;
-            tag_failed[i] = rte_vlan_insert (&fwd[i]) != 0;
+            b.tag_failed[i] = rte_vlan_insert (&fwd[i]) != 0;
           }
-      for (uint16_t t = 0; t < n_touched; t++)
+      for (uint16_t t = 0; t < b.n_touched; t++)
         {
-          struct dp_port *p = &dp->ports[touched[t]];
+          struct dp_port *p = &dp->ports[b.touched[t]];
           if (p->n_tagged)
-            deliver (dp, p, fwd, meta, p->tagged, p->n_tagged, tag_failed);
+            deliver (dp, p, &b, fwd, meta, p->tagged, p->n_tagged, true);
         }
     }
-  for (uint16_t t = 0; t < n_touched; t++)
-    dp->ports[touched[t]].n_plain = dp->ports[touched[t]].n_tagged = 0;
+  for (uint16_t t = 0; t < b.n_touched; t++)
+    dp->ports[b.touched[t]].n_plain = dp->ports[b.touched[t]].n_tagged = 0;
 
   /* 5. delivery copied the frames; they are all ours to free */
   rte_pktmbuf_free_bulk (pkts, n);

@@ -58,6 +58,14 @@ enum dvs_pkt_kind {
   DVS_PKT_KIND_COUNT,
 };
 
+/* The filter classes (classes/filter-class.h), in the order they run. */
+enum dvs_filter_id {
+  DVS_FILTER_BLOCK,
+  DVS_FILTER_SECURITY,
+  DVS_FILTER_SHAPER,
+  DVS_FILTER_COUNT,
+};
+
 /* Per-port counters.  Written only by the datapath thread; other threads
  * read them with relaxed atomic loads (aligned 64-bit words). */
 struct dvs_port_stats {
@@ -70,6 +78,18 @@ struct dvs_port_stats {
   uint64_t drop_ring_full;
   uint64_t drop_link_down;
   uint64_t drop_malformed;      /* runt frames */
+  uint64_t drop_filter[DVS_FILTER_COUNT];  /* dropped by each filter class */
+  uint64_t mirrored;            /* copies sent to this port's mirror target */
+};
+
+/* A port's runtime state that must outlive the process: its counters and
+ * its filter classes' states.  The datapath works on this memory in place;
+ * the control plane may place it in a shared-memory area that a restarted
+ * process maps again (store/runtime-area.h), so a crash loses nothing. */
+#define DVS_FILTER_STATE_WORDS 8       /* 64 bytes per filter class */
+struct dvs_port_runtime {
+  struct dvs_port_stats stats;
+  uint64_t filter_state[DVS_FILTER_COUNT][DVS_FILTER_STATE_WORDS];
 };
 
 /* Datapath-wide counters (same access rules). */
@@ -79,6 +99,15 @@ struct dvs_dp_stats {
   uint64_t polls;          /* loop iterations */
   uint64_t sleeps;         /* times the thread went to sleep on kick fds */
   uint64_t wakeups;        /* of which ended by a kick or a command */
+};
+
+/* Port mirroring: copies of a port's frames to another port of the same
+ * switch, whatever its VLAN (the target's VLAN config decides tagging). */
+enum dvs_mirror_dir {
+  DVS_MIRROR_NONE = 0,
+  DVS_MIRROR_INGRESS = 1,     /* frames the guest sent */
+  DVS_MIRROR_EGRESS = 2,      /* frames forwarded to the guest */
+  DVS_MIRROR_BOTH = 3,
 };
 
 /* One learned address, as dumped to the control plane. */

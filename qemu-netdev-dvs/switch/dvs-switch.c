@@ -18,6 +18,7 @@ typedef struct {
   gboolean removing;          /* being torn down: refuse new devices */
   guint64 seq;                /* order of addition */
   struct dvs_vlan_config vlan;
+  DvsPortPolicy policy;
 } SwitchPort;
 
 struct _DvsSwitch {
@@ -38,6 +39,7 @@ switch_port_free (SwitchPort *p)
     return;
   g_free (p->name);
   g_free (p->socket);
+  dvs_port_policy_clear (&p->policy);
   g_free (p);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SwitchPort, switch_port_free)
@@ -49,6 +51,7 @@ dvs_port_info_free (DvsPortInfo *info)
     return;
   g_free (info->name);
   g_free (info->socket);
+  dvs_port_policy_clear (&info->policy);
   g_free (info);
 }
 
@@ -326,6 +329,14 @@ dvs_switch_port_remove (DvsSwitch *sw, const gchar *name, GError **error)
   dvs_vhost_unregister (sw->ports[idx]->socket);
   g_mutex_lock (&sw->lock);
   p = g_steal_pointer (&sw->ports[idx]);
+  /* The datapath stopped mirroring to it; so does the recorded policy. */
+  for (int i = 0; i < DVS_MAX_PORTS; i++)
+    if (sw->ports[i] != NULL && g_strcmp0 (sw->ports[i]->policy.mirror_to, name) == 0)
+      {
+        g_clear_pointer (&sw->ports[i]->policy.mirror_to, g_free);
+        sw->ports[i]->policy.mirror_dir = DVS_MIRROR_NONE;
+        g_message ("port %s: mirroring to removed port %s stopped", sw->ports[i]->name, name);
+      }
   g_mutex_unlock (&sw->lock);
   if (p->server)
     (void) g_unlink (p->socket);
@@ -376,6 +387,7 @@ info_of (DvsSwitch *sw, int idx)
   info->socket = g_strdup (p->socket);
   info->server = p->server;
   info->vlan = p->vlan;
+  dvs_port_policy_copy (&info->policy, &p->policy);
   info->link_up = dvs_dp_link_is_up (sw->dp, (guint16) idx);
   dvs_dp_port_stats (sw->dp, (guint16) idx, &info->stats);
   return info;
@@ -510,4 +522,122 @@ void
 dvs_switch_dp_stats (DvsSwitch *sw, struct dvs_dp_stats *out)
 {
   dvs_dp_stats (sw->dp, out);
+}
+
+/* Pushes @pol to the datapath's port @idx. */
+static int
+apply_policy (DvsSwitch *sw, int idx, const DvsPortPolicy *pol, int mirror_idx)
+{
+  static const struct dvs_block_config blocked = { .enabled = 1 };
+  gboolean shaping = dvs_shaper_dir_active (&pol->shaping.dir[0])
+                     || dvs_shaper_dir_active (&pol->shaping.dir[1]);
+  int err;
+
+  if ((err = dvs_dp_port_set_filter (sw->dp, (guint16) idx, DVS_FILTER_BLOCK,
+                                     pol->blocked ? &blocked : NULL)) < 0
+      || (err = dvs_dp_port_set_filter (sw->dp, (guint16) idx, DVS_FILTER_SECURITY,
+                                        pol->security.enabled ? &pol->security : NULL)) < 0
+      || (err = dvs_dp_port_set_filter (sw->dp, (guint16) idx, DVS_FILTER_SHAPER,
+                                        shaping ? &pol->shaping : NULL)) < 0)
+    return err;
+  return dvs_dp_port_set_mirror (sw->dp, (guint16) idx, mirror_idx,
+                                 mirror_idx >= 0 ? pol->mirror_dir : DVS_MIRROR_NONE);
+}
+
+gboolean
+dvs_switch_port_set_policy (DvsSwitch *sw, const gchar *name, JsonNode *policy,
+                            GError **error)
+{
+  DvsPortPolicy pol;
+  int idx, mirror_idx = -1, err;
+
+  g_mutex_lock (&sw->lock);
+  idx = find_by_name (sw, name);
+  if (idx >= 0 && sw->ports[idx]->removing)
+    idx = -1;
+  if (idx >= 0)
+    dvs_port_policy_copy (&pol, &sw->ports[idx]->policy);
+  g_mutex_unlock (&sw->lock);
+  if (idx < 0)
+    return no_such_port (name, error);
+  if (!dvs_port_policy_update_from_json (&pol, policy, error))
+    {
+      dvs_port_policy_clear (&pol);
+      return FALSE;
+    }
+  if (pol.mirror_to != NULL)
+    {
+      g_mutex_lock (&sw->lock);
+      mirror_idx = find_by_name (sw, pol.mirror_to);
+      g_mutex_unlock (&sw->lock);
+      if (mirror_idx < 0 || mirror_idx == idx)
+        {
+          g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INVALID_PARAMS,
+                       mirror_idx < 0 ? "policy.mirror.to names no port of this switch ('%s')"
+                                      : "policy.mirror.to: port '%s' cannot mirror to itself",
+                       pol.mirror_to);
+          dvs_port_policy_clear (&pol);
+          return FALSE;
+        }
+    }
+  err = apply_policy (sw, idx, &pol, mirror_idx);
+  if (err < 0)
+    {
+      g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INTERNAL_ERROR,
+                   "datapath refused the policy of port '%s': %s", name, g_strerror (-err));
+      dvs_port_policy_clear (&pol);
+      return FALSE;
+    }
+  g_mutex_lock (&sw->lock);
+  dvs_port_policy_clear (&sw->ports[idx]->policy);
+  sw->ports[idx]->policy = pol;
+  g_mutex_unlock (&sw->lock);
+  g_autoptr (JsonNode) j = dvs_port_policy_to_json (&pol);
+  g_autofree gchar *text = json_to_string (j, FALSE);
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", name,
+                    "MESSAGE", "port %s: policy set to %s", name, text);
+  return TRUE;
+}
+
+JsonNode *
+dvs_switch_port_filter_state (DvsSwitch *sw, const gchar *name, GError **error)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  int idx;
+
+  g_mutex_lock (&sw->lock);
+  idx = find_by_name (sw, name);
+  g_mutex_unlock (&sw->lock);
+  if (idx < 0)
+    {
+      no_such_port (name, error);
+      return NULL;
+    }
+  json_builder_begin_object (b);
+  for (int id = 0; id < DVS_FILTER_COUNT; id++)
+    {
+      guint8 buf[256];
+      long n = dvs_dp_port_save_filter_state (sw->dp, (guint16) idx, id, buf, sizeof buf);
+      g_autofree gchar *data = NULL;
+
+      if (n == -ENOENT)
+        continue;       /* not active on this port */
+      if (n < 0)
+        {
+          g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INTERNAL_ERROR,
+                       "filter %s of port '%s' could not save its state: %s",
+                       dvs_filter_classes[id]->name, name, g_strerror ((int) -n));
+          return NULL;
+        }
+      data = g_base64_encode (buf, (gsize) n);
+      json_builder_set_member_name (b, dvs_filter_classes[id]->name);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "version");
+      json_builder_add_int_value (b, dvs_filter_classes[id]->state_version);
+      json_builder_set_member_name (b, "data");
+      json_builder_add_string_value (b, data);
+      json_builder_end_object (b);
+    }
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
 }

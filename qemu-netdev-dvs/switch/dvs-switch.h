@@ -7,6 +7,7 @@
 
 #include <glib.h>
 #include "datapath/datapath.h"
+#include "switch/port-policy.h"
 
 G_BEGIN_DECLS
 
@@ -24,6 +25,7 @@ typedef struct {
   gboolean server;
   gboolean link_up;
   struct dvs_vlan_config vlan;
+  DvsPortPolicy policy;
   struct dvs_port_stats stats;
 } DvsPortInfo;
 
@@ -49,6 +51,16 @@ gboolean dvs_switch_port_remove (DvsSwitch *sw, const gchar *name,
 gboolean dvs_switch_port_set_vlan (DvsSwitch *sw, const gchar *name,
                                    const struct dvs_vlan_config *vlan,
                                    GError **error);
+/* Updates the port's policy from the control protocol's JSON (members
+ * present replace their section; see port-policy.h) and applies it to the
+ * datapath.  All or nothing. */
+gboolean dvs_switch_port_set_policy (DvsSwitch *sw, const gchar *name,
+                                     JsonNode *policy, GError **error);
+/* The runtime state of each active filter class of the port, serialized by
+ * the class: a JSON object {class: {"version": N, "data": BASE64}}. */
+JsonNode *dvs_switch_port_filter_state (DvsSwitch *sw, const gchar *name,
+                                        GError **error);
+
 /* A snapshot of one port, or NULL with NO_SUCH_PORT. */
 DvsPortInfo *dvs_switch_port_info (DvsSwitch *sw, const gchar *name,
                                    GError **error);
