@@ -22,6 +22,7 @@ typedef enum {
   DVS_JSONRPC_NO_SUCH_PORT = -32000,
   DVS_JSONRPC_EXISTS = -32001,
   DVS_JSONRPC_RESOURCE = -32002,
+  DVS_JSONRPC_CONNECTION_REFUSED = -32003,  /* wrong or stale connection ID */
 } DvsJsonrpcCode;
 
 /* GError domain whose codes are DvsJsonrpcCode values: a handler that fails

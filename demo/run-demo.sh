@@ -91,7 +91,7 @@ ctl() {
 }
 
 bold "dvs-switchd with ports vm1 and vm2"
-"$switchd" --name "$name" --control-socket "$ctl_sock" \
+"$switchd" --name "$name" --control-socket "$ctl_sock" --state-dir "$work/state" \
 	--port "vm1=$work/vm1.sock" --port "vm2=$work/vm2.sock" \
 	</dev/null 2>"$work/switchd.log" &
 switchd_pid=$!

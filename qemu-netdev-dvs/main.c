@@ -13,6 +13,8 @@
 #include "dvs-rpc-server.h"
 #include "eal/dvs-eal.h"
 #include "switch/dvs-switch.h"
+#include "dvport/dvport-host.h"
+#include "store/local-store.h"
 
 static gboolean
 on_signal (gpointer loop)
@@ -29,6 +31,9 @@ main (int argc, char **argv)
   g_autoptr (DvsSwitchdConfig) cfg = NULL;
   g_autoptr (DvsSwitch) sw = NULL;
   g_autoptr (DvsRpcServer) server = NULL;
+  g_autoptr (DvsLocalStore) store = NULL;
+  g_autoptr (DvsDvportHost) dvports = NULL;
+  DvsControl control;
   g_autoptr (GMainLoop) loop = NULL;
   DvsEalOptions eal;
   DvsSwitchOptions swopts;
@@ -80,7 +85,23 @@ main (int argc, char **argv)
                    local->message);
     }
 
-  server = dvs_rpc_server_new (cfg->control_socket, dvs_control_methods, sw, &error);
+  /* The local store: DVswitch data and checkpoints survive restarts. */
+  if (g_strcmp0 (cfg->state_dir, "none") != 0 && *cfg->state_dir != '\0')
+    {
+      store = dvs_local_store_open (cfg->state_dir, &error);
+      if (store == NULL)
+        {
+          g_critical ("cannot open the local store: %s", error->message);
+          g_clear_pointer (&sw, dvs_switch_free);
+          dvs_eal_cleanup ();
+          return 1;
+        }
+    }
+  dvports = dvs_dvport_host_new (sw, store);
+  dvs_dvport_host_restore (dvports);
+
+  control = (DvsControl) { .sw = sw, .dvports = dvports };
+  server = dvs_rpc_server_new (cfg->control_socket, dvs_control_methods, &control, &error);
   if (server == NULL)
     {
       g_critical ("cannot open the control socket: %s", error->message);
@@ -97,7 +118,11 @@ main (int argc, char **argv)
   g_main_loop_run (loop);
 
   g_clear_pointer (&server, dvs_rpc_server_free);
+  /* DVports attached now are attached again at the next start: checkpoint
+   * their state, but keep their attachment in the store. */
+  g_clear_pointer (&dvports, dvs_dvport_host_free);
   g_clear_pointer (&sw, dvs_switch_free);
+  g_clear_pointer (&store, dvs_local_store_free);
   dvs_eal_cleanup ();
   g_message ("stopped");
   return 0;

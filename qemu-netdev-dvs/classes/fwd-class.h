@@ -32,6 +32,15 @@
  *   flush     forget learned state, for one port or all (port < 0); returns
  *             how many entries were removed; may be NULL.
  *   count     number of entries in its table; may be NULL.
+ *   port_state_version  version of the per-port state port_state_save writes.
+ *   port_state_save     what the class knows about one port (the L2 class:
+ *             the addresses learned on it, with their ages), as a versioned
+ *             byte string of its own (fixed-width little-endian fields, ages
+ *             rather than clock values).  Returns the bytes written or
+ *             -ENOSPC.  May be NULL (stateless class).
+ *   port_state_load     merges what port_state_save wrote (any version up to
+ *             port_state_version) back for @port, at time @now; -EINVAL for
+ *             bytes it cannot read (nothing is changed then).
  */
 #pragma once
 
@@ -68,6 +77,11 @@ struct dvs_fwd_class {
                   size_t cap);
   size_t (*flush) (void *state, int port);
   size_t (*count) (void *state, uint32_t now);
+  uint16_t port_state_version;
+  long (*port_state_save) (void *state, uint16_t port, uint32_t now,
+                           uint8_t *buf, size_t cap);
+  int (*port_state_load) (void *state, uint16_t port, uint32_t now,
+                          uint16_t version, const uint8_t *buf, size_t len);
 };
 
 extern const struct dvs_fwd_class dvs_fwd_l2_learning;

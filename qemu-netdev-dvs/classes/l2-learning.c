@@ -121,6 +121,80 @@ l2_count (void *state, uint32_t now)
   return mac_table_count (&s->table, now);
 }
 
+/* Per-port state, version 1, little-endian:
+ *   u32 count, then count × { u8 mac[6]; u16 vlan; u32 age_seconds }. */
+#define L2_ENTRY_SIZE 12
+
+static void
+put_le (uint8_t *p, uint64_t v, int bytes)
+{
+  for (int i = 0; i < bytes; i++)
+    p[i] = (uint8_t) (v >> (8 * i));
+}
+
+static uint64_t
+get_le (const uint8_t *p, int bytes)
+{
+  uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; i--)
+    v = (v << 8) | p[i];
+  return v;
+}
+
+static long
+l2_port_state_save (void *state, uint16_t port, uint32_t now, uint8_t *buf,
+                    size_t cap)
+{
+  struct l2_state *s = state;
+  const struct mac_table *t = &s->table;
+  size_t total = (size_t) t->n_buckets * MAC_TABLE_WAYS, used = 4;
+  uint32_t count = 0;
+
+  if (cap < 4)
+    return -ENOSPC;
+  for (size_t i = 0; i < total; i++)
+    {
+      const struct mac_table_entry *e = &t->buckets[i];
+      if (e->key == 0 || e->port != port || now - e->last_seen > t->aging)
+        continue;
+      if (used + L2_ENTRY_SIZE > cap)
+        return -ENOSPC;
+      mac_table_key_mac (e->key, buf + used);
+      put_le (buf + used + 6, (e->key >> 48) & 0xfff, 2);
+      put_le (buf + used + 8, now - e->last_seen, 4);
+      used += L2_ENTRY_SIZE;
+      count++;
+    }
+  put_le (buf, count, 4);
+  return (long) used;
+}
+
+static int
+l2_port_state_load (void *state, uint16_t port, uint32_t now, uint16_t version,
+                    const uint8_t *buf, size_t len)
+{
+  struct l2_state *s = state;
+  uint32_t count;
+
+  if (version != 1 || len < 4)
+    return -EINVAL;
+  count = (uint32_t) get_le (buf, 4);
+  if (len != 4 + (size_t) count * L2_ENTRY_SIZE)
+    return -EINVAL;
+  for (uint32_t i = 0; i < count; i++)
+    {
+      const uint8_t *e = buf + 4 + (size_t) i * L2_ENTRY_SIZE;
+      uint16_t vlan = (uint16_t) get_le (e + 6, 2);
+      uint32_t age = (uint32_t) get_le (e + 8, 4);
+      if (vlan > DVS_VLAN_MAX || (e[0] & 1) || age > s->table.aging)
+        continue;   /* stale or not a learnable address: skip, don't fail */
+      /* An age larger than the clock (a fresh process) counts from 0. */
+      mac_table_learn (&s->table, mac_table_key (e, vlan), port,
+                       now >= age ? now - age : 0);
+    }
+  return 0;
+}
+
 const struct dvs_fwd_class dvs_fwd_l2_learning = {
   .name = "l2-learning",
   .create = l2_create,
@@ -131,4 +205,7 @@ const struct dvs_fwd_class dvs_fwd_l2_learning = {
   .dump = l2_dump,
   .flush = l2_flush,
   .count = l2_count,
+  .port_state_version = 1,
+  .port_state_save = l2_port_state_save,
+  .port_state_load = l2_port_state_load,
 };

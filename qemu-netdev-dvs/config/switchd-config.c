@@ -26,6 +26,7 @@ dvs_switchd_config_free (DvsSwitchdConfig *c)
   g_free (c->config_file);
   g_free (c->name);
   g_free (c->control_socket);
+  g_free (c->state_dir);
   g_strfreev (c->eal_args);
   g_ptr_array_unref (c->ports);
   g_free (c);
@@ -262,6 +263,9 @@ dvs_switchd_config_apply_keyfile (DvsSwitchdConfig *c, GKeyFile *kf,
   if ((s = g_key_file_get_string (kf, "switch", "control-socket", NULL)))
     g_free (c->control_socket), c->control_socket = g_strdup (g_strstrip (s));
   g_clear_pointer (&s, g_free);
+  if ((s = g_key_file_get_string (kf, "switch", "state-dir", NULL)))
+    g_free (c->state_dir), c->state_dir = g_strdup (g_strstrip (s));
+  g_clear_pointer (&s, g_free);
   if (!kf_uint (kf, "switch", "mac-aging", 1, 86400 * 365, &c->mac_aging, origin, error)
       || !kf_uint (kf, "datapath", "cpu", 0, CPU_SETSIZE - 1, &cpu, origin, error)
       || !kf_uint (kf, "datapath", "mbufs", 1024, 1u << 24, &c->mbufs, origin, error)
@@ -296,7 +300,7 @@ DvsSwitchdConfig *
 dvs_switchd_config_from_args (int argc, char **argv, GError **error)
 {
   g_autoptr (DvsSwitchdConfig) c = dvs_switchd_config_new_defaults ();
-  g_autofree gchar *file = NULL, *name = NULL, *sock = NULL, *poll = NULL;
+  g_autofree gchar *file = NULL, *name = NULL, *sock = NULL, *poll = NULL, *state = NULL;
   g_autofree gchar *eal = NULL, *logfmt = NULL;
   g_auto (GStrv) ports = NULL;
   gint cpu = -2, memory = 0, aging = 0;
@@ -305,6 +309,7 @@ dvs_switchd_config_from_args (int argc, char **argv, GError **error)
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &file, "Key file to read (default " DEFAULT_CONFIG_FILE " if it exists)", "FILE" },
     { "name", 'n', 0, G_OPTION_ARG_STRING, &name, "Instance name (default: the host name)", "NAME" },
     { "control-socket", 's', 0, G_OPTION_ARG_FILENAME, &sock, "Control socket (default /run/dvs/NAME/control.sock)", "PATH" },
+    { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state, "Local store of DVswitch data and checkpoints (default /var/lib/dvs/NAME; 'none': keep nothing)", "DIR" },
     { "port", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &ports, "Add a port at start; repeatable", "NAME=SOCKET[,server][,vlan=N|,trunks=LIST[,native=N]]" },
     { "cpu", 0, 0, G_OPTION_ARG_INT, &cpu, "Pin the datapath thread to this CPU (default: not pinned)", "N" },
     { "poll-mode", 0, 0, G_OPTION_ARG_STRING, &poll, "adaptive (default: sleep when idle) or busy", "MODE" },
@@ -361,6 +366,10 @@ dvs_switchd_config_from_args (int argc, char **argv, GError **error)
     g_free (c->control_socket), c->control_socket = g_strdup (sock);
   if (c->control_socket == NULL)
     c->control_socket = g_strdup_printf ("/run/dvs/%s/control.sock", c->name);
+  if (state)
+    g_free (c->state_dir), c->state_dir = g_strdup (state);
+  if (c->state_dir == NULL)
+    c->state_dir = g_strdup_printf ("/var/lib/dvs/%s", c->name);
   if (cpu != -2)
     {
       if (cpu < -1 || cpu >= CPU_SETSIZE)

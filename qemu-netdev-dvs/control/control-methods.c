@@ -5,6 +5,7 @@
 
 #include "switch/dvs-switch.h"
 #include "switch/vlan-config.h"
+#include "switch/port-stats-json.h"
 
 static void
 add_int (JsonBuilder *b, const gchar *name, gint64 v)
@@ -20,37 +21,10 @@ add_str (JsonBuilder *b, const gchar *name, const gchar *v)
   json_builder_add_string_value (b, v);
 }
 
-static void
-add_direction (JsonBuilder *b, const gchar *name, const guint64 *packets,
-               const guint64 *bytes)
-{
-  static const gchar *const kinds[DVS_PKT_KIND_COUNT] = { "unicast", "multicast", "broadcast" };
-  guint64 tp = 0, tb = 0;
-
-  json_builder_set_member_name (b, name);
-  json_builder_begin_object (b);
-  for (int k = 0; k < DVS_PKT_KIND_COUNT; k++)
-    {
-      tp += packets[k];
-      tb += bytes[k];
-    }
-  add_int (b, "packets", (gint64) tp);
-  add_int (b, "bytes", (gint64) tb);
-  for (int k = 0; k < DVS_PKT_KIND_COUNT; k++)
-    {
-      g_autofree gchar *pn = g_strdup_printf ("%s_packets", kinds[k]);
-      g_autofree gchar *bn = g_strdup_printf ("%s_bytes", kinds[k]);
-      add_int (b, pn, (gint64) packets[k]);
-      add_int (b, bn, (gint64) bytes[k]);
-    }
-  json_builder_end_object (b);
-}
-
 static JsonNode *
 port_to_json (const DvsPortInfo *info, gboolean with_stats)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
-  const struct dvs_port_stats *s = &info->stats;
 
   json_builder_begin_object (b);
   add_str (b, "name", info->name);
@@ -64,22 +38,7 @@ port_to_json (const DvsPortInfo *info, gboolean with_stats)
   if (with_stats)
     {
       json_builder_set_member_name (b, "stats");
-      json_builder_begin_object (b);
-      add_direction (b, "rx", s->rx_packets, s->rx_bytes);
-      add_direction (b, "tx", s->tx_packets, s->tx_bytes);
-      json_builder_set_member_name (b, "drops");
-      json_builder_begin_object (b);
-      add_int (b, "no_buffer", (gint64) s->drop_no_buffer);
-      add_int (b, "vlan_filtered", (gint64) s->drop_vlan_filtered);
-      add_int (b, "ring_full", (gint64) s->drop_ring_full);
-      add_int (b, "link_down", (gint64) s->drop_link_down);
-      add_int (b, "malformed", (gint64) s->drop_malformed);
-      add_int (b, "blocked", (gint64) s->drop_filter[DVS_FILTER_BLOCK]);
-      add_int (b, "security", (gint64) s->drop_filter[DVS_FILTER_SECURITY]);
-      add_int (b, "shaped", (gint64) s->drop_filter[DVS_FILTER_SHAPER]);
-      json_builder_end_object (b);
-      add_int (b, "mirrored", (gint64) s->mirrored);
-      json_builder_end_object (b);
+      json_builder_add_value (b, dvs_port_stats_to_json (&info->stats));
     }
   json_builder_end_object (b);
   return json_builder_get_root (b);
@@ -88,7 +47,7 @@ port_to_json (const DvsPortInfo *info, gboolean with_stats)
 static JsonNode *
 switch_show (JsonObject *params, gpointer user_data, GError **error)
 {
-  DvsSwitch *sw = user_data;
+  DvsSwitch *sw = ((DvsControl *) user_data)->sw;
   g_autoptr (JsonBuilder) b = json_builder_new ();
   struct dvs_dp_stats st;
   static const gchar *const none[] = { NULL };
@@ -137,7 +96,7 @@ port_json_by_name (DvsSwitch *sw, const gchar *name, gboolean with_stats,
 static JsonNode *
 port_add (JsonObject *params, gpointer user_data, GError **error)
 {
-  DvsSwitch *sw = user_data;
+  DvsSwitch *sw = ((DvsControl *) user_data)->sw;
   static const gchar *const allowed[] = { "name", "socket", "mode", "vlan", "policy", NULL };
   const gchar *name, *socket, *mode = "client";
   struct dvs_vlan_config vlan;
@@ -169,6 +128,18 @@ port_add (JsonObject *params, gpointer user_data, GError **error)
   return port_json_by_name (sw, name, FALSE, error);
 }
 
+/* Ports that belong to DVports change through the DVport methods only. */
+static gboolean
+not_a_dvport (gpointer user_data, const gchar *name, GError **error)
+{
+  if (!dvs_dvport_host_owns (((DvsControl *) user_data)->dvports, name))
+    return TRUE;
+  g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INVALID_PARAMS,
+               "port '%s' is DVport %s's: change it with switch.apply or "
+               "dvport.detach, not port.* methods", name, name);
+  return FALSE;
+}
+
 static JsonNode *
 port_remove (JsonObject *params, gpointer user_data, GError **error)
 {
@@ -178,7 +149,8 @@ port_remove (JsonObject *params, gpointer user_data, GError **error)
 
   if (!dvs_jsonrpc_params_only (params, allowed, error)
       || !dvs_jsonrpc_param_string (params, "name", &name, error)
-      || !dvs_switch_port_remove (user_data, name, error))
+      || !not_a_dvport (user_data, name, error)
+      || !dvs_switch_port_remove (((DvsControl *) user_data)->sw, name, error))
     return NULL;
   json_builder_begin_object (b);
   add_str (b, "name", name);
@@ -195,7 +167,7 @@ port_list (JsonObject *params, gpointer user_data, GError **error)
 
   if (!dvs_jsonrpc_params_only (params, none, error))
     return NULL;
-  ports = dvs_switch_ports (user_data);
+  ports = dvs_switch_ports (((DvsControl *) user_data)->sw);
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "ports");
   json_builder_begin_array (b);
@@ -215,7 +187,7 @@ port_show (JsonObject *params, gpointer user_data, GError **error)
   if (!dvs_jsonrpc_params_only (params, allowed, error)
       || !dvs_jsonrpc_param_string (params, "name", &name, error))
     return NULL;
-  return port_json_by_name (user_data, name, TRUE, error);
+  return port_json_by_name (((DvsControl *) user_data)->sw, name, TRUE, error);
 }
 
 static JsonNode *
@@ -235,9 +207,10 @@ port_set_vlan (JsonObject *params, gpointer user_data, GError **error)
       return NULL;
     }
   if (!vlan_param (params, &vlan, error)
-      || !dvs_switch_port_set_vlan (user_data, name, &vlan, error))
+      || !not_a_dvport (user_data, name, error)
+      || !dvs_switch_port_set_vlan (((DvsControl *) user_data)->sw, name, &vlan, error))
     return NULL;
-  return port_json_by_name (user_data, name, FALSE, error);
+  return port_json_by_name (((DvsControl *) user_data)->sw, name, FALSE, error);
 }
 
 static JsonNode *
@@ -256,9 +229,12 @@ port_set_policy (JsonObject *params, gpointer user_data, GError **error)
                    "(blocked, security, shaping, mirror)");
       return NULL;
     }
-  if (!dvs_switch_port_set_policy (user_data, name, json_object_get_member (params, "policy"), error))
+  DvsSwitch *sw = ((DvsControl *) user_data)->sw;
+  if (!not_a_dvport (user_data, name, error))
     return NULL;
-  return port_json_by_name (user_data, name, FALSE, error);
+  if (!dvs_switch_port_set_policy (sw, name, json_object_get_member (params, "policy"), error))
+    return NULL;
+  return port_json_by_name (sw, name, FALSE, error);
 }
 
 static JsonNode *
@@ -270,14 +246,14 @@ port_filter_state (JsonObject *params, gpointer user_data, GError **error)
   if (!dvs_jsonrpc_params_only (params, allowed, error)
       || !dvs_jsonrpc_param_string (params, "name", &name, error))
     return NULL;
-  return dvs_switch_port_filter_state (user_data, name, error);
+  return dvs_switch_port_filter_state (((DvsControl *) user_data)->sw, name, error);
 }
 
 static JsonNode *
 mac_dump (JsonObject *params, gpointer user_data, GError **error)
 {
   static const gchar *const allowed[] = { "port", "vlan", NULL };
-  DvsSwitch *sw = user_data;
+  DvsSwitch *sw = ((DvsControl *) user_data)->sw;
   const gchar *port = NULL;
   gint64 vlan = -1;
   g_autoptr (GArray) entries = NULL;
@@ -329,7 +305,7 @@ mac_flush (JsonObject *params, gpointer user_data, GError **error)
 
   if (!dvs_jsonrpc_params_only (params, allowed, error)
       || !dvs_jsonrpc_param_string_opt (params, "port", &port, error)
-      || !dvs_switch_mac_flush (user_data, port, &n, error))
+      || !dvs_switch_mac_flush (((DvsControl *) user_data)->sw, port, &n, error))
     return NULL;
   json_builder_begin_object (b);
   add_int (b, "flushed", (gint64) n);
@@ -347,6 +323,12 @@ const DvsRpcMethod dvs_control_methods[] = {
   { "port.set-policy", port_set_policy },
   { "port.filter-state", port_filter_state },
   { "mac.dump", mac_dump },
+  { "switch.apply", dvs_control_switch_apply },
+  { "switch.get", dvs_control_switch_get },
+  { "switch.remove", dvs_control_switch_remove },
+  { "dvport.attach", dvs_control_dvport_attach },
+  { "dvport.detach", dvs_control_dvport_detach },
+  { "dvport.show", dvs_control_dvport_show },
   { "mac.flush", mac_flush },
   { NULL, NULL },
 };

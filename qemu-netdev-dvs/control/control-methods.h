@@ -3,9 +3,25 @@
 #pragma once
 
 #include "dvs-rpc-server.h"
+#include "dvport/dvport-host.h"
+#include "switch/dvs-switch.h"
 
 G_BEGIN_DECLS
 
+/* What the methods act on: the user data of dvs_control_methods. */
+typedef struct {
+  DvsSwitch *sw;
+  DvsDvportHost *dvports;
+} DvsControl;
+
 extern const DvsRpcMethod dvs_control_methods[];
+
+/* DVport methods (dvport-methods.c). */
+JsonNode *dvs_control_switch_apply (JsonObject *params, gpointer ctl, GError **error);
+JsonNode *dvs_control_switch_remove (JsonObject *params, gpointer ctl, GError **error);
+JsonNode *dvs_control_switch_get (JsonObject *params, gpointer ctl, GError **error);
+JsonNode *dvs_control_dvport_attach (JsonObject *params, gpointer ctl, GError **error);
+JsonNode *dvs_control_dvport_detach (JsonObject *params, gpointer ctl, GError **error);
+JsonNode *dvs_control_dvport_show (JsonObject *params, gpointer ctl, GError **error);
 
 G_END_DECLS

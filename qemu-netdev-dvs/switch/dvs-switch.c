@@ -30,6 +30,9 @@ struct _DvsSwitch {
   GMutex lock;
   SwitchPort *ports[DVS_MAX_PORTS];
   guint64 next_seq;
+  GMainContext *context;      /* where link-down notifications run */
+  DvsLinkDownFunc link_down_func;
+  gpointer link_down_data;
 };
 
 static void
@@ -43,6 +46,17 @@ switch_port_free (SwitchPort *p)
   g_free (p);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SwitchPort, switch_port_free)
+
+void
+dvs_port_state_free (DvsPortState *state)
+{
+  if (state == NULL)
+    return;
+  g_clear_pointer (&state->fwd_state, g_bytes_unref);
+  for (int i = 0; i < DVS_FILTER_COUNT; i++)
+    g_clear_pointer (&state->filter_state[i], g_bytes_unref);
+  g_free (state);
+}
 
 void
 dvs_port_info_free (DvsPortInfo *info)
@@ -102,6 +116,35 @@ on_device_ready (gpointer ctx, const gchar *path, int vid)
   return TRUE;
 }
 
+typedef struct {
+  DvsSwitch *sw;
+  gchar *port;
+} LinkDownCall;
+
+static void
+link_down_call_free (gpointer data)
+{
+  LinkDownCall *call = data;
+  g_free (call->port);
+  g_free (call);
+}
+
+static gboolean
+link_down_dispatch (gpointer data)
+{
+  LinkDownCall *call = data;
+  if (call->sw->link_down_func != NULL)
+    call->sw->link_down_func (call->sw, call->port, call->sw->link_down_data);
+  return G_SOURCE_REMOVE;
+}
+
+void
+dvs_switch_set_link_down_func (DvsSwitch *sw, DvsLinkDownFunc func, gpointer user_data)
+{
+  sw->link_down_func = func;
+  sw->link_down_data = user_data;
+}
+
 static void
 on_device_gone (gpointer ctx, const gchar *path, int vid)
 {
@@ -118,6 +161,15 @@ on_device_gone (gpointer ctx, const gchar *path, int vid)
     return;
   /* Synchronous: once this returns the datapath no longer uses @vid. */
   dvs_dp_link_down (sw->dp, (guint16) idx);
+  if (sw->link_down_func != NULL)
+    {
+      /* Saving state means file I/O: not on rte_vhost's thread. */
+      LinkDownCall *call = g_new0 (LinkDownCall, 1);
+      call->sw = sw;
+      call->port = g_strdup (name);
+      g_main_context_invoke_full (sw->context, G_PRIORITY_DEFAULT, link_down_dispatch,
+                                  call, link_down_call_free);
+    }
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", name,
                     "SOCKET", path, "MESSAGE",
                     "port %s: link down (the vhost-user peer stopped or disconnected)",
@@ -179,6 +231,7 @@ dvs_switch_new (const DvsSwitchOptions *opts, GError **error)
   sw->busy_poll = opts->busy_poll;
   sw->mac_aging = opts->mac_aging;
   g_mutex_init (&sw->lock);
+  sw->context = g_main_context_ref_thread_default ();
   dvs_vhost_set_listener (&switch_listener, sw);
   g_info ("datapath started: forwarding class %s, %s polling, MAC aging %u s",
           dvs_dp_fwd_class_name (sw->dp), opts->busy_poll ? "busy" : "adaptive",
@@ -191,6 +244,7 @@ dvs_switch_free (DvsSwitch *sw)
 {
   if (sw == NULL)
     return;
+  sw->link_down_func = NULL;    /* shutting down: nobody to tell */
   for (int i = 0; i < DVS_MAX_PORTS; i++)
     if (sw->ports[i] != NULL)
       {
@@ -199,6 +253,7 @@ dvs_switch_free (DvsSwitch *sw)
       }
   dvs_vhost_set_listener (NULL, NULL);
   dvs_dp_destroy (sw->dp);
+  g_main_context_unref (sw->context);
   g_mutex_clear (&sw->lock);
   g_free (sw->name);
   g_free (sw);
@@ -233,10 +288,23 @@ socket_path_valid (const gchar *path, GError **error)
   return TRUE;
 }
 
+static gboolean restore_state (DvsSwitch *sw, int idx, const gchar *name,
+                               const DvsPortState *st, GError **error);
+static gboolean no_such_port (const gchar *name, GError **error);
+
 gboolean
 dvs_switch_port_add (DvsSwitch *sw, const gchar *name, const gchar *socket,
                      gboolean server, const struct dvs_vlan_config *vlan,
                      GError **error)
+{
+  return dvs_switch_port_add_full (sw, name, socket, server, vlan, NULL, NULL, error);
+}
+
+gboolean
+dvs_switch_port_add_full (DvsSwitch *sw, const gchar *name, const gchar *socket,
+                          gboolean server, const struct dvs_vlan_config *vlan,
+                          JsonNode *policy, const DvsPortState *restore,
+                          GError **error)
 {
   g_autoptr (SwitchPort) p = NULL;
   int idx = -1, err;
@@ -277,13 +345,18 @@ dvs_switch_port_add (DvsSwitch *sw, const gchar *name, const gchar *socket,
   sw->ports[idx] = p;
   g_mutex_unlock (&sw->lock);
 
-  err = dvs_dp_port_add (sw->dp, (guint16) idx, vlan);
-  if (err < 0 || !dvs_vhost_register (socket, server, error))
+  err = dvs_dp_port_add (sw->dp, (guint16) idx, vlan, NULL);
+  if (err < 0)
+    g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INTERNAL_ERROR,
+                 "datapath refused port '%s': %s", name, g_strerror (-err));
+  /* Policy and saved state go in before the socket: the link comes up with
+   * them in place. */
+  if (err < 0
+      || (policy != NULL && !dvs_switch_port_set_policy (sw, name, policy, error))
+      || (restore != NULL && !restore_state (sw, idx, name, restore, error))
+      || !dvs_vhost_register (socket, server, error))
     {
-      if (err < 0)
-        g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INTERNAL_ERROR,
-                     "datapath refused port '%s': %s", name, g_strerror (-err));
-      else
+      if (err >= 0)
         dvs_dp_port_remove (sw->dp, (guint16) idx);
       g_mutex_lock (&sw->lock);
       sw->ports[idx] = NULL;
@@ -299,6 +372,87 @@ dvs_switch_port_add (DvsSwitch *sw, const gchar *name, const gchar *socket,
 }
 
 static gboolean
+restore_state (DvsSwitch *sw, int idx, const gchar *name, const DvsPortState *st,
+               GError **error)
+{
+  int err = dvs_dp_port_load_stats (sw->dp, (guint16) idx, &st->stats);
+
+  if (err == 0 && st->fwd_state != NULL)
+    err = dvs_dp_port_load_fwd_state (sw->dp, (guint16) idx, st->fwd_version,
+                                      g_bytes_get_data (st->fwd_state, NULL),
+                                      g_bytes_get_size (st->fwd_state));
+  if (err < 0)
+    {
+      g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INVALID_PARAMS,
+                   "port '%s': saved forwarding state (version %u) could not be "
+                   "restored: %s", name, st->fwd_version, g_strerror (-err));
+      return FALSE;
+    }
+  for (int id = 0; id < DVS_FILTER_COUNT; id++)
+    {
+      if (st->filter_state[id] == NULL)
+        continue;
+      err = dvs_dp_port_load_filter_state (sw->dp, (guint16) idx, id, st->filter_version[id],
+                                           g_bytes_get_data (st->filter_state[id], NULL),
+                                           g_bytes_get_size (st->filter_state[id]));
+      /* A filter the port no longer has, or a state the class cannot read,
+       * starts fresh: the port still comes up. */
+      if (err < 0)
+        g_warning ("port %s: saved %s state (version %u) not restored (%s); "
+                   "it starts fresh", name, dvs_filter_classes[id]->name,
+                   st->filter_version[id], err == -ENOENT ? "filter not configured"
+                                                          : g_strerror (-err));
+    }
+  return TRUE;
+}
+
+DvsPortState *
+dvs_switch_port_save_state (DvsSwitch *sw, const gchar *name, GError **error)
+{
+  g_autoptr (DvsPortState) st = g_new0 (DvsPortState, 1);
+  gsize cap = 4 + 12 * (dvs_switch_mac_count (sw) + 256);
+  g_autofree guint8 *buf = g_malloc (cap);
+  long n;
+  int idx;
+
+  g_mutex_lock (&sw->lock);
+  idx = find_by_name (sw, name);
+  g_mutex_unlock (&sw->lock);
+  if (idx < 0)
+    {
+      no_such_port (name, error);
+      return NULL;
+    }
+  dvs_dp_port_stats (sw->dp, (guint16) idx, &st->stats);
+  n = dvs_dp_port_save_fwd_state (sw->dp, (guint16) idx, buf, cap);
+  if (n < 0)
+    {
+      g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INTERNAL_ERROR,
+                   "port '%s': the forwarding class could not save its state: %s",
+                   name, g_strerror ((int) -n));
+      return NULL;
+    }
+  st->fwd_version = dvs_dp_fwd_state_version (sw->dp);
+  st->fwd_state = g_bytes_new (buf, (gsize) n);
+  for (int id = 0; id < DVS_FILTER_COUNT; id++)
+    {
+      n = dvs_dp_port_save_filter_state (sw->dp, (guint16) idx, id, buf, cap);
+      if (n == -ENOENT)
+        continue;
+      if (n < 0)
+        {
+          g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INTERNAL_ERROR,
+                       "port '%s': filter %s could not save its state: %s", name,
+                       dvs_filter_classes[id]->name, g_strerror ((int) -n));
+          return NULL;
+        }
+      st->filter_version[id] = dvs_filter_classes[id]->state_version;
+      st->filter_state[id] = g_bytes_new (buf, (gsize) n);
+    }
+  return g_steal_pointer (&st);
+}
+
+static gboolean
 no_such_port (const gchar *name, GError **error)
 {
   g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_NO_SUCH_PORT,
@@ -309,6 +463,13 @@ no_such_port (const gchar *name, GError **error)
 
 gboolean
 dvs_switch_port_remove (DvsSwitch *sw, const gchar *name, GError **error)
+{
+  return dvs_switch_port_detach (sw, name, NULL, error);
+}
+
+gboolean
+dvs_switch_port_detach (DvsSwitch *sw, const gchar *name,
+                        DvsPortState **final_state, GError **error)
 {
   g_autoptr (SwitchPort) p = NULL;
   int idx;
@@ -325,6 +486,11 @@ dvs_switch_port_remove (DvsSwitch *sw, const gchar *name, GError **error)
 
   /* Datapath first (it stops using the device), then rte_vhost, with no
    * lock held: unregistering may call destroy_device → on_device_gone. */
+  if (final_state != NULL)
+    {
+      dvs_dp_link_down (sw->dp, (guint16) idx);
+      *final_state = dvs_switch_port_save_state (sw, name, NULL);
+    }
   dvs_dp_port_remove (sw->dp, (guint16) idx);
   dvs_vhost_unregister (sw->ports[idx]->socket);
   g_mutex_lock (&sw->lock);
@@ -534,11 +700,11 @@ apply_policy (DvsSwitch *sw, int idx, const DvsPortPolicy *pol, int mirror_idx)
   int err;
 
   if ((err = dvs_dp_port_set_filter (sw->dp, (guint16) idx, DVS_FILTER_BLOCK,
-                                     pol->blocked ? &blocked : NULL)) < 0
+                                     pol->blocked ? &blocked : NULL, FALSE)) < 0
       || (err = dvs_dp_port_set_filter (sw->dp, (guint16) idx, DVS_FILTER_SECURITY,
-                                        pol->security.enabled ? &pol->security : NULL)) < 0
+                                        pol->security.enabled ? &pol->security : NULL, FALSE)) < 0
       || (err = dvs_dp_port_set_filter (sw->dp, (guint16) idx, DVS_FILTER_SHAPER,
-                                        shaping ? &pol->shaping : NULL)) < 0)
+                                        shaping ? &pol->shaping : NULL, FALSE)) < 0)
     return err;
   return dvs_dp_port_set_mirror (sw->dp, (guint16) idx, mirror_idx,
                                  mirror_idx >= 0 ? pol->mirror_dir : DVS_MIRROR_NONE);
@@ -562,6 +728,13 @@ dvs_switch_port_set_policy (DvsSwitch *sw, const gchar *name, JsonNode *policy,
     return no_such_port (name, error);
   if (!dvs_port_policy_update_from_json (&pol, policy, error))
     {
+      dvs_port_policy_clear (&pol);
+      return FALSE;
+    }
+  if (pol.security.enabled && pol.security.n_macs == 0)
+    {
+      g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INVALID_PARAMS,
+                   "policy.security needs allowed_macs: the vNIC's own MAC address at least");
       dvs_port_policy_clear (&pol);
       return FALSE;
     }

@@ -32,7 +32,25 @@ typedef struct {
 void dvs_port_info_free (DvsPortInfo *info);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DvsPortInfo, dvs_port_info_free)
 
+/* A port's runtime state as the switch can save and restore it: counters,
+ * the forwarding class's per-port state (learned MACs) and each active
+ * filter class's state, every class state an opaque versioned blob. */
+typedef struct {
+  struct dvs_port_stats stats;
+  guint16 fwd_version;
+  GBytes *fwd_state;                          /* NULL: none */
+  guint16 filter_version[DVS_FILTER_COUNT];
+  GBytes *filter_state[DVS_FILTER_COUNT];     /* NULL: none */
+} DvsPortState;
+
+void dvs_port_state_free (DvsPortState *state);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DvsPortState, dvs_port_state_free)
+
 typedef struct _DvsSwitch DvsSwitch;
+
+/* Called on the main context after a port's link went down (the datapath no
+ * longer uses it; its state is quiet and can be saved). */
+typedef void (*DvsLinkDownFunc) (DvsSwitch *sw, const gchar *port, gpointer user_data);
 
 /* EAL must be initialised.  Starts the datapath thread.  One per process. */
 DvsSwitch *dvs_switch_new (const DvsSwitchOptions *opts, GError **error);
@@ -46,6 +64,24 @@ gboolean dvs_switch_port_add (DvsSwitch *sw, const gchar *name,
                               const gchar *socket, gboolean server,
                               const struct dvs_vlan_config *vlan,
                               GError **error);
+/* As dvs_switch_port_add, with a policy (JSON, may be NULL) and a runtime
+ * state to restore (may be NULL) before the socket is registered, so that
+ * the link comes up with them in place. */
+gboolean dvs_switch_port_add_full (DvsSwitch *sw, const gchar *name,
+                                   const gchar *socket, gboolean server,
+                                   const struct dvs_vlan_config *vlan,
+                                   JsonNode *policy,
+                                   const DvsPortState *restore,
+                                   GError **error);
+/* The port's runtime state now (exact once its link is down). */
+DvsPortState *dvs_switch_port_save_state (DvsSwitch *sw, const gchar *name,
+                                          GError **error);
+/* Removes a port like dvs_switch_port_remove, handing back its final
+ * runtime state, taken after the datapath stopped using it. */
+gboolean dvs_switch_port_detach (DvsSwitch *sw, const gchar *name,
+                                 DvsPortState **final_state, GError **error);
+void dvs_switch_set_link_down_func (DvsSwitch *sw, DvsLinkDownFunc func,
+                                    gpointer user_data);
 gboolean dvs_switch_port_remove (DvsSwitch *sw, const gchar *name,
                                  GError **error);
 gboolean dvs_switch_port_set_vlan (DvsSwitch *sw, const gchar *name,

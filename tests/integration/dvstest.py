@@ -418,6 +418,9 @@ class Switch:
         self.workdir = workdir
         self.name = name or unique("it")
         self.control = os.path.join(workdir, self.name + ".ctl")
+        # The local store (DVswitch data, checkpoints); kept across a
+        # restart of the same Switch object.
+        self.state_dir = os.path.join(workdir, self.name + ".state")
         self.logpath = os.path.join(workdir, self.name + ".switchd.log")
         self.ports = list(ports)        # SPEC strings for --port
         self.extra_args = list(extra_args)
@@ -428,7 +431,8 @@ class Switch:
         if not os.access(SWITCHD, os.X_OK):
             raise HarnessError("dvs-switchd not found at %s (build it, or set DVS_SWITCHD)"
                                % SWITCHD)
-        argv = [SWITCHD, "--name", self.name, "--control-socket", self.control]
+        argv = [SWITCHD, "--name", self.name, "--control-socket", self.control,
+                "--state-dir", self.state_dir]
         for spec in self.ports:
             argv += ["--port", spec]
         argv += self.extra_args

@@ -10,13 +10,14 @@
 #include "test-eal.h"
 
 static DvsSwitch *sw;
+static DvsControl ctl;
 static gchar *tmpdir;
 
 /* Sends @line, returns the parsed response object (result or error). */
 static JsonObject *
 call (const gchar *line)
 {
-  g_autofree gchar *resp = dvs_rpc_dispatch_line (dvs_control_methods, sw, line, strlen (line));
+  g_autofree gchar *resp = dvs_rpc_dispatch_line (dvs_control_methods, &ctl, line, strlen (line));
   g_autoptr (JsonParser) p = json_parser_new ();
 
   g_assert_nonnull (resp);
@@ -176,7 +177,7 @@ test_errors (void)
   /* A notification gets no answer. */
   {
     const gchar *n = "{\"jsonrpc\":\"2.0\",\"method\":\"port.list\"}";
-    g_assert_null (dvs_rpc_dispatch_line (dvs_control_methods, sw, n, strlen (n)));
+    g_assert_null (dvs_rpc_dispatch_line (dvs_control_methods, &ctl, n, strlen (n)));
   }
 }
 
@@ -193,12 +194,15 @@ main (int argc, char **argv)
   g_assert_no_error (error);
   sw = dvs_switch_new (&opts, &error);
   g_assert_no_error (error);
+  ctl.sw = sw;
+  ctl.dvports = dvs_dvport_host_new (sw, NULL);
 
   g_test_add_func ("/control/show", test_show);
   g_test_add_func ("/control/port-lifecycle", test_port_lifecycle);
   g_test_add_func ("/control/mac", test_mac_methods);
   g_test_add_func ("/control/errors", test_errors);
   rc = g_test_run ();
+  dvs_dvport_host_free (ctl.dvports);
   dvs_switch_free (sw);
   g_rmdir (tmpdir);
   return rc;

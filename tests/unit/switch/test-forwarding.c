@@ -108,7 +108,7 @@ captured_tag (int port, guint i)
 static void
 add_port (Fixture *f, uint16_t port, const struct dvs_vlan_config *vlan)
 {
-  g_assert_cmpint (dvs_dp_port_add (f->dp, port, vlan), ==, 0);
+  g_assert_cmpint (dvs_dp_port_add (f->dp, port, vlan, NULL), ==, 0);
   g_assert_cmpint (dvs_dp_link_up (f->dp, port, VID (port)), ==, 0);
 }
 

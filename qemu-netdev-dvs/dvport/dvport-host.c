@@ -1,0 +1,706 @@
+#define G_LOG_DOMAIN "dvs-dvport"
+#include "dvport-host.h"
+
+#include "dvport/dvport-spec.h"
+#include "dvport/port-state-json.h"
+#include "dvs-jsonrpc.h"
+#include "switch/port-stats-json.h"
+#include "switch/vlan-config.h"
+
+/* What this host knows about one DVport beyond its spec. */
+typedef struct {
+  gchar *key;
+  gboolean attached;
+  gchar *socket;
+  gboolean server;
+  gchar *attached_connection;
+  DvsPortState *checkpoint;      /* last saved runtime state, NULL: none */
+} DvportRuntime;
+
+struct _DvsDvportHost {
+  DvsSwitch *sw;
+  DvsLocalStore *store;
+  DvsDvswitchSpec *spec;         /* NULL: no DVswitch here */
+  GHashTable *rt;                /* key → DvportRuntime */
+};
+
+static void
+runtime_free (DvportRuntime *r)
+{
+  g_free (r->key);
+  g_free (r->socket);
+  g_free (r->attached_connection);
+  dvs_port_state_free (r->checkpoint);
+  g_free (r);
+}
+
+static DvportRuntime *
+runtime_get (DvsDvportHost *h, const gchar *key)
+{
+  DvportRuntime *r = g_hash_table_lookup (h->rt, key);
+
+  if (r == NULL)
+    {
+      r = g_new0 (DvportRuntime, 1);
+      r->key = g_strdup (key);
+      g_hash_table_insert (h->rt, r->key, r);
+    }
+  return r;
+}
+
+static void
+on_link_down (DvsSwitch *sw, const gchar *port, gpointer user_data);
+
+DvsDvportHost *
+dvs_dvport_host_new (DvsSwitch *sw, DvsLocalStore *store)
+{
+  DvsDvportHost *h = g_new0 (DvsDvportHost, 1);
+
+  h->sw = sw;
+  h->store = store;
+  h->rt = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) runtime_free);
+  dvs_switch_set_link_down_func (sw, on_link_down, h);
+  return h;
+}
+
+static gboolean detach_port (DvsDvportHost *h, DvportRuntime *r, GError **error);
+
+void
+dvs_dvport_host_free (DvsDvportHost *h)
+{
+  GHashTableIter it;
+  gpointer value;
+
+  if (h == NULL)
+    return;
+  dvs_switch_set_link_down_func (h->sw, NULL, NULL);
+  /* Shutting down: checkpoint every attached DVport.  Their attachments stay
+   * in the store, so the next start attaches them again. */
+  g_hash_table_iter_init (&it, h->rt);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      g_autoptr (GError) error = NULL;
+      if (!detach_port (h, value, &error))
+        g_warning ("DVport %s: not checkpointed at shutdown: %s",
+                   ((DvportRuntime *) value)->key, error->message);
+    }
+  dvs_dvswitch_spec_free (h->spec);
+  g_hash_table_unref (h->rt);
+  g_free (h);
+}
+
+/* ---- persistence ---- */
+
+static void
+store_warn (const gchar *what, const gchar *key, GError *error)
+{
+  g_warning ("DVport %s: %s not saved to the local store: %s", key, what, error->message);
+}
+
+static void
+save_checkpoint (DvsDvportHost *h, DvportRuntime *r)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) j = NULL;
+  DvsDvportSpec *p = h->spec ? g_hash_table_lookup (h->spec->by_key, r->key) : NULL;
+
+  if (h->store == NULL || r->checkpoint == NULL || h->spec == NULL)
+    return;
+  j = dvs_port_state_to_json (r->checkpoint, h->spec->id, r->key, p ? p->connection : NULL);
+  if (!dvs_local_store_put (h->store, DVS_STORE_KIND_CHECKPOINT, h->spec->id, r->key, j, &error))
+    store_warn ("checkpoint", r->key, error);
+}
+
+static void
+save_port (DvsDvportHost *h, const DvsDvportSpec *p)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) j = NULL;
+  g_autoptr (GError) error = NULL;
+  DvportRuntime *r = g_hash_table_lookup (h->rt, p->key);
+
+  if (h->store == NULL)
+    return;
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "dvport");
+  json_builder_add_value (b, dvs_dvport_spec_to_json (p));
+  json_builder_set_member_name (b, "attachment");
+  if (r == NULL || !r->attached)
+    json_builder_add_null_value (b);
+  else
+    {
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "socket");
+      json_builder_add_string_value (b, r->socket);
+      json_builder_set_member_name (b, "mode");
+      json_builder_add_string_value (b, r->server ? "server" : "client");
+      json_builder_set_member_name (b, "connection");
+      json_builder_add_string_value (b, r->attached_connection);
+      json_builder_end_object (b);
+    }
+  json_builder_end_object (b);
+  j = json_builder_get_root (b);
+  if (!dvs_local_store_put (h->store, DVS_STORE_KIND_PORT, h->spec->id, p->key, j, &error))
+    store_warn ("configuration", p->key, error);
+}
+
+static void
+save_switch (DvsDvportHost *h)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+
+  if (h->store == NULL)
+    return;
+  json_parser_load_from_data (parser, h->spec->canonical_global, -1, NULL);
+  if (!dvs_local_store_put (h->store, DVS_STORE_KIND_SWITCH, h->spec->id, NULL,
+                            json_parser_get_root (parser), &error))
+    g_warning ("DVswitch %s not saved to the local store: %s", h->spec->id, error->message);
+}
+
+/* ---- switch ports ---- */
+
+/* The port's effective policy, without a mirror whose target is not
+ * attached here (it starts mirroring when the target attaches). */
+static JsonNode *
+policy_for_switch (DvsDvportHost *h, const DvsDvportSpec *p)
+{
+  JsonNode *pol = json_node_copy (p->policy);
+  JsonObject *o = json_node_get_object (pol);
+  JsonNode *m = json_object_get_member (o, "mirror");
+
+  if (m != NULL && JSON_NODE_HOLDS_OBJECT (m))
+    {
+      const gchar *to = json_object_get_string_member_with_default (json_node_get_object (m), "to", "");
+      DvportRuntime *t = g_hash_table_lookup (h->rt, to);
+      if (t == NULL || !t->attached)
+        json_object_set_null_member (o, "mirror");
+    }
+  return pol;
+}
+
+static void
+reapply_mirrors_to (DvsDvportHost *h, const gchar *target)
+{
+  for (guint i = 0; h->spec && i < h->spec->ports->len; i++)
+    {
+      DvsDvportSpec *p = h->spec->ports->pdata[i];
+      DvportRuntime *r = g_hash_table_lookup (h->rt, p->key);
+      JsonNode *m = json_object_get_member (json_node_get_object (p->policy), "mirror");
+      g_autoptr (GError) error = NULL;
+      g_autoptr (JsonNode) pol = NULL;
+
+      if (r == NULL || !r->attached || m == NULL || !JSON_NODE_HOLDS_OBJECT (m)
+          || g_strcmp0 (json_object_get_string_member_with_default (json_node_get_object (m), "to", ""),
+                        target) != 0)
+        continue;
+      pol = policy_for_switch (h, p);
+      if (!dvs_switch_port_set_policy (h->sw, p->key, pol, &error))
+        g_warning ("DVport %s: mirror to %s not set: %s", p->key, target, error->message);
+    }
+}
+
+static gboolean
+detach_port (DvsDvportHost *h, DvportRuntime *r, GError **error)
+{
+  DvsPortState *final = NULL;
+
+  if (!r->attached)
+    return TRUE;
+  if (!dvs_switch_port_detach (h->sw, r->key, &final, error))
+    return FALSE;
+  r->attached = FALSE;
+  g_clear_pointer (&r->socket, g_free);
+  g_clear_pointer (&r->attached_connection, g_free);
+  if (final != NULL)
+    {
+      dvs_port_state_free (r->checkpoint);
+      r->checkpoint = final;
+      save_checkpoint (h, r);
+    }
+  reapply_mirrors_to (h, r->key);
+  return TRUE;
+}
+
+static void
+on_link_down (DvsSwitch *sw, const gchar *port, gpointer user_data)
+{
+  DvsDvportHost *h = user_data;
+  DvportRuntime *r = g_hash_table_lookup (h->rt, port);
+  g_autoptr (GError) error = NULL;
+  DvsPortState *st;
+
+  if (r == NULL || !r->attached)
+    return;   /* not a DVport, or already detached */
+  st = dvs_switch_port_save_state (sw, port, &error);
+  if (st == NULL)
+    {
+      g_warning ("DVport %s: state not checkpointed at link down: %s", port, error->message);
+      return;
+    }
+  dvs_port_state_free (r->checkpoint);
+  r->checkpoint = st;
+  save_checkpoint (h, r);
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "PORT", port, "MESSAGE",
+                    "DVport %s: link down, state checkpointed", port);
+}
+
+/* ---- apply ---- */
+
+static void
+add_keys (JsonBuilder *b, const gchar *name, GPtrArray *keys)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+  for (guint i = 0; i < keys->len; i++)
+    json_builder_add_string_value (b, keys->pdata[i]);
+  json_builder_end_array (b);
+}
+
+/* Applies @p's effective config to its attached switch port. */
+static gboolean
+apply_live (DvsDvportHost *h, const DvsDvportSpec *p, GError **error)
+{
+  g_autoptr (JsonNode) pol = policy_for_switch (h, p);
+
+  return dvs_switch_port_set_vlan (h->sw, p->key, &p->vlan, error)
+         && dvs_switch_port_set_policy (h->sw, p->key, pol, error);
+}
+
+JsonNode *
+dvs_dvport_host_apply (DvsDvportHost *h, JsonNode *doc, GError **error)
+{
+  g_autoptr (DvsDvswitchSpec) spec = dvs_dvswitch_spec_parse (doc, error);
+  g_autoptr (GPtrArray) added = g_ptr_array_new (), updated = g_ptr_array_new ();
+  g_autoptr (GPtrArray) removed = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) revoked = g_ptr_array_new ();
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  DvsDvswitchSpec *old;
+  gboolean global_changed;
+
+  if (spec == NULL)
+    return NULL;
+  if (h->spec != NULL && !g_str_equal (h->spec->id, spec->id))
+    {
+      g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_EXISTS,
+                   "this host already holds DVswitch %s; one dvs-switchd serves one "
+                   "DVswitch: remove it first (switch.remove)", h->spec->id);
+      return NULL;
+    }
+  old = h->spec;
+  global_changed = old == NULL || !g_str_equal (old->canonical_global, spec->canonical_global);
+  h->spec = g_steal_pointer (&spec);
+
+  /* Ports gone from the document: their vNIC is cut off, their state goes. */
+  for (guint i = 0; old != NULL && i < old->ports->len; i++)
+    {
+      DvsDvportSpec *op = old->ports->pdata[i];
+      DvportRuntime *r = g_hash_table_lookup (h->rt, op->key);
+      g_autoptr (GError) local = NULL;
+
+      if (g_hash_table_contains (h->spec->by_key, op->key))
+        continue;
+      if (r != NULL && r->attached && !dvs_switch_port_remove (h->sw, op->key, &local))
+        g_warning ("DVport %s: switch port not removed: %s", op->key, local->message);
+      if (h->store != NULL)
+        {
+          dvs_local_store_remove (h->store, DVS_STORE_KIND_PORT, h->spec->id, op->key, NULL);
+          dvs_local_store_remove (h->store, DVS_STORE_KIND_CHECKPOINT, h->spec->id, op->key, NULL);
+        }
+      g_ptr_array_add (removed, g_strdup (op->key));
+      g_hash_table_remove (h->rt, op->key);
+    }
+
+  for (guint i = 0; i < h->spec->ports->len; i++)
+    {
+      DvsDvportSpec *p = h->spec->ports->pdata[i];
+      DvsDvportSpec *op = old ? g_hash_table_lookup (old->by_key, p->key) : NULL;
+      DvportRuntime *r = g_hash_table_lookup (h->rt, p->key);
+      g_autoptr (GError) local = NULL;
+
+      if (op != NULL && g_str_equal (op->canonical, p->canonical))
+        continue;
+      g_ptr_array_add (op ? updated : added, p->key);
+      if (r != NULL && r->attached && g_strcmp0 (r->attached_connection, p->connection) != 0)
+        {
+          /* Revoked: the attached vNIC's connection ID is no longer valid. */
+          g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", p->key, "MESSAGE",
+                            "DVport %s: connection %s revoked; detaching its vNIC",
+                            p->key, r->attached_connection);
+          if (!detach_port (h, r, &local))
+            g_warning ("DVport %s: detach failed: %s", p->key, local->message);
+          g_ptr_array_add (revoked, p->key);
+        }
+      else if (r != NULL && r->attached && !apply_live (h, p, &local))
+        g_warning ("DVport %s: new configuration not applied: %s", p->key, local->message);
+      save_port (h, p);
+    }
+  if (global_changed)
+    save_switch (h);
+  dvs_dvswitch_spec_free (old);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "id");
+  json_builder_add_string_value (b, h->spec->id);
+  add_keys (b, "added", added);
+  add_keys (b, "updated", updated);
+  add_keys (b, "removed", removed);
+  add_keys (b, "revoked", revoked);
+  json_builder_end_object (b);
+  if (added->len + updated->len + removed->len + revoked->len > 0 || global_changed)
+    g_message ("DVswitch %s applied: %u added, %u updated, %u removed, %u revoked",
+               h->spec->id, added->len, updated->len, removed->len, revoked->len);
+  return json_builder_get_root (b);
+}
+
+static gboolean
+check_switch (DvsDvportHost *h, const gchar *id, GError **error)
+{
+  if (h->spec == NULL || !g_str_equal (h->spec->id, id))
+    {
+      g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_NO_SUCH_PORT,
+                   "DVswitch %s is not on this host%s%s", id,
+                   h->spec ? "; it holds " : " (none applied yet)",
+                   h->spec ? h->spec->id : "");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+dvs_dvport_host_remove_switch (DvsDvportHost *h, const gchar *id, GError **error)
+{
+  GHashTableIter it;
+  gpointer value;
+
+  if (!check_switch (h, id, error))
+    return FALSE;
+  g_hash_table_iter_init (&it, h->rt);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      DvportRuntime *r = value;
+      if (r->attached)
+        dvs_switch_port_remove (h->sw, r->key, NULL);
+    }
+  g_hash_table_remove_all (h->rt);
+  if (h->store != NULL && !dvs_local_store_remove_switch (h->store, id, error))
+    return FALSE;
+  g_clear_pointer (&h->spec, dvs_dvswitch_spec_free);
+  g_message ("DVswitch %s removed from this host", id);
+  return TRUE;
+}
+
+static DvsDvportSpec *
+find_port (DvsDvportHost *h, const gchar *switch_id, const gchar *key, GError **error)
+{
+  DvsDvportSpec *p;
+
+  if (!check_switch (h, switch_id, error))
+    return NULL;
+  p = g_hash_table_lookup (h->spec->by_key, key);
+  if (p == NULL)
+    g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_NO_SUCH_PORT,
+                 "DVport %s of DVswitch %s is not delegated to this host", key, switch_id);
+  return p;
+}
+
+gboolean
+dvs_dvport_host_attach (DvsDvportHost *h, const gchar *switch_id, const gchar *key,
+                        const gchar *connection, const gchar *socket, gboolean server,
+                        GError **error)
+{
+  DvsDvportSpec *p = find_port (h, switch_id, key, error);
+  DvportRuntime *r;
+  g_autoptr (JsonNode) pol = NULL;
+
+  if (p == NULL)
+    return FALSE;
+  if (p->connection == NULL || !g_str_equal (p->connection, connection))
+    {
+      g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "PORT", key, "MESSAGE",
+                        "DVport %s: refused attach of %s with connection ID %s (%s)",
+                        key, socket, connection,
+                        p->connection ? "stale or wrong ID" : "the port has no connection");
+      g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_CONNECTION_REFUSED,
+                   p->connection ? "connection ID %s does not match DVport %s's current "
+                                   "connection: it is stale or wrong; connect the vNIC "
+                                   "through the manager to get a valid one"
+                                 : "DVport %2$s has no connection (DVPORT_NO_CONNECTION; "
+                                   "ID %1$s refused): connect the vNIC through the manager first",
+                   connection, key);
+      return FALSE;
+    }
+  r = runtime_get (h, key);
+  if (r->attached)
+    {
+      if (g_str_equal (r->socket, socket) && r->server == server)
+        return TRUE;   /* the same attach again: nothing to do */
+      g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_EXISTS,
+                   "DVport %s is already attached to %s; detach it first", key, r->socket);
+      return FALSE;
+    }
+  pol = policy_for_switch (h, p);
+  if (!dvs_switch_port_add_full (h->sw, key, socket, server, &p->vlan, pol, r->checkpoint, error))
+    return FALSE;
+  r->attached = TRUE;
+  r->socket = g_strdup (socket);
+  r->server = server;
+  r->attached_connection = g_strdup (connection);
+  save_port (h, p);
+  reapply_mirrors_to (h, key);
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", key, "MESSAGE",
+                    "DVport %s: vNIC %s attached (connection %s)%s", key, socket, connection,
+                    r->checkpoint ? ", state restored from its checkpoint" : "");
+  return TRUE;
+}
+
+gboolean
+dvs_dvport_host_detach (DvsDvportHost *h, const gchar *switch_id, const gchar *key,
+                        GError **error)
+{
+  DvsDvportSpec *p = find_port (h, switch_id, key, error);
+  DvportRuntime *r;
+
+  if (p == NULL)
+    return FALSE;
+  r = g_hash_table_lookup (h->rt, key);
+  if (r == NULL || !r->attached)
+    return TRUE;
+  if (!detach_port (h, r, error))
+    return FALSE;
+  save_port (h, p);
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", key, "MESSAGE",
+                    "DVport %s: vNIC detached, state checkpointed", key);
+  return TRUE;
+}
+
+gboolean
+dvs_dvport_host_owns (DvsDvportHost *h, const gchar *name)
+{
+  DvportRuntime *r = h ? g_hash_table_lookup (h->rt, name) : NULL;
+  return r != NULL && r->attached;
+}
+
+/* ---- views ---- */
+
+static void
+add_runtime (JsonBuilder *b, DvsDvportHost *h, const gchar *key)
+{
+  DvportRuntime *r = g_hash_table_lookup (h->rt, key);
+  g_autoptr (DvsPortInfo) info = r && r->attached ? dvs_switch_port_info (h->sw, key, NULL) : NULL;
+
+  json_builder_set_member_name (b, "attached");
+  json_builder_add_boolean_value (b, r != NULL && r->attached);
+  json_builder_set_member_name (b, "socket");
+  if (r != NULL && r->attached)
+    json_builder_add_string_value (b, r->socket);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "link");
+  json_builder_add_string_value (b, info && info->link_up ? "up" : "down");
+}
+
+JsonNode *
+dvs_dvport_host_describe (DvsDvportHost *h, GError **error)
+{
+  JsonNode *doc;
+  JsonArray *ports;
+
+  if (h->spec == NULL)
+    return json_node_init_null (json_node_alloc ());
+  doc = dvs_dvswitch_spec_to_json (h->spec);
+  ports = json_object_get_array_member (json_node_get_object (doc), "ports");
+  for (guint i = 0; i < json_array_get_length (ports); i++)
+    {
+      JsonObject *po = json_array_get_object_element (ports, i);
+      DvportRuntime *r = g_hash_table_lookup (h->rt, json_object_get_string_member (po, "key"));
+      g_autoptr (DvsPortInfo) info = r && r->attached
+        ? dvs_switch_port_info (h->sw, r->key, NULL) : NULL;
+      json_object_set_boolean_member (po, "attached", r != NULL && r->attached);
+      json_object_set_string_member (po, "link", info && info->link_up ? "up" : "down");
+    }
+  return doc;
+}
+
+JsonNode *
+dvs_dvport_host_show (DvsDvportHost *h, const gchar *switch_id, const gchar *key,
+                      GError **error)
+{
+  DvsDvportSpec *p = find_port (h, switch_id, key, error);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (DvsPortState) live = NULL;
+  DvportRuntime *r;
+  const DvsPortState *st;
+
+  if (p == NULL)
+    return NULL;
+  r = g_hash_table_lookup (h->rt, key);
+  if (r != NULL && r->attached)
+    live = dvs_switch_port_save_state (h->sw, key, NULL);
+  st = live ? live : r ? r->checkpoint : NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "switch");
+  json_builder_add_string_value (b, switch_id);
+  json_builder_set_member_name (b, "key");
+  json_builder_add_string_value (b, key);
+  json_builder_set_member_name (b, "port_group");
+  if (p->port_group)
+    json_builder_add_string_value (b, p->port_group);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "connection");
+  if (p->connection)
+    json_builder_add_string_value (b, p->connection);
+  else
+    json_builder_add_null_value (b);
+  add_runtime (b, h, key);
+  json_builder_set_member_name (b, "vlan");
+  json_builder_add_value (b, dvs_vlan_config_to_json (&p->vlan));
+  json_builder_set_member_name (b, "policy");
+  json_builder_add_value (b, json_node_copy (p->policy));
+  json_builder_set_member_name (b, "state_source");
+  json_builder_add_string_value (b, live ? "live" : st ? "checkpoint" : "none");
+  if (st != NULL)
+    {
+      g_autoptr (JsonNode) sj = dvs_port_state_to_json (st, switch_id, key, p->connection);
+      JsonObject *so = json_node_get_object (sj);
+      json_builder_set_member_name (b, "stats");
+      json_builder_add_value (b, json_node_copy (json_object_get_member (so, "counters")));
+      json_builder_set_member_name (b, "classes");
+      json_builder_add_value (b, json_node_copy (json_object_get_member (so, "classes")));
+    }
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+/* ---- start-up ---- */
+
+typedef struct {
+  DvsDvportHost *h;
+  JsonNode *global;              /* the switch file's payload */
+  gchar *switch_id;
+  GPtrArray *ports;              /* JsonNode: port file payloads */
+  GHashTable *checkpoints;       /* key → JsonNode */
+} RestoreCtx;
+
+static void
+restore_ctx_clear (RestoreCtx *c)
+{
+  g_clear_pointer (&c->global, json_node_unref);
+  g_clear_pointer (&c->switch_id, g_free);
+  g_clear_pointer (&c->ports, g_ptr_array_unref);
+  g_clear_pointer (&c->checkpoints, g_hash_table_unref);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RestoreCtx, restore_ctx_clear)
+
+static void
+restore_visit (DvsStoreKind kind, const gchar *switch_id, const gchar *port_key,
+               JsonNode *payload, const GError *damage, gpointer user_data)
+{
+  RestoreCtx *c = user_data;
+
+  if (payload == NULL)
+    {
+      g_warning ("local store: %s", damage ? damage->message : "unreadable file");
+      return;
+    }
+  if (c->switch_id != NULL && !g_str_equal (c->switch_id, switch_id))
+    {
+      g_warning ("local store holds a second DVswitch, %s; this dvs-switchd serves one "
+                 "(%s) and ignores it", switch_id, c->switch_id);
+      return;
+    }
+  if (kind == DVS_STORE_KIND_SWITCH)
+    {
+      c->switch_id = g_strdup (switch_id);
+      c->global = json_node_copy (payload);
+    }
+  else if (kind == DVS_STORE_KIND_PORT)
+    g_ptr_array_add (c->ports, json_node_copy (payload));
+  else
+    g_hash_table_insert (c->checkpoints, g_strdup (port_key), json_node_copy (payload));
+}
+
+void
+dvs_dvport_host_restore (DvsDvportHost *h)
+{
+  g_auto (RestoreCtx) c = { .h = h };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) doc = NULL;
+  g_autoptr (JsonNode) result = NULL;
+  JsonArray *ports;
+
+  if (h->store == NULL)
+    return;
+  c.ports = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  c.checkpoints = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                         (GDestroyNotify) json_node_unref);
+  if (!dvs_local_store_load_all (h->store, restore_visit, &c, &error))
+    {
+      g_warning ("local store: %s", error->message);
+      return;
+    }
+  if (c.global == NULL)
+    return;
+
+  /* The document as last applied: the switch file plus each port file. */
+  doc = json_node_copy (c.global);
+  ports = json_array_new ();
+  for (guint i = 0; i < c.ports->len; i++)
+    {
+      JsonObject *po = json_node_get_object (c.ports->pdata[i]);
+      if (json_object_has_member (po, "dvport"))
+        json_array_add_element (ports, json_node_copy (json_object_get_member (po, "dvport")));
+    }
+  json_object_set_array_member (json_node_get_object (doc), "ports", ports);
+  result = dvs_dvport_host_apply (h, doc, &error);
+  if (result == NULL)
+    {
+      g_warning ("local store: DVswitch %s not restored: %s", c.switch_id, error->message);
+      return;
+    }
+
+  /* Checkpoints, then the vNICs that were attached. */
+  GHashTableIter it;
+  gpointer key, value;
+  g_hash_table_iter_init (&it, c.checkpoints);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      g_autoptr (GError) local = NULL;
+      DvsPortState *st;
+      if (!g_hash_table_contains (h->spec->by_key, key))
+        continue;
+      st = dvs_port_state_from_json (value, &local);
+      if (st == NULL)
+        {
+          g_autofree gchar *path = dvs_local_store_path (h->store, DVS_STORE_KIND_CHECKPOINT,
+                                                         c.switch_id, key);
+          g_warning ("checkpoint %s not used: %s", path, local->message);
+          continue;
+        }
+      runtime_get (h, key)->checkpoint = st;
+    }
+  for (guint i = 0; i < c.ports->len; i++)
+    {
+      JsonObject *po = json_node_get_object (c.ports->pdata[i]);
+      JsonNode *an = json_object_get_member (po, "attachment");
+      JsonNode *dn = json_object_get_member (po, "dvport");
+      g_autoptr (GError) local = NULL;
+      JsonObject *a;
+      const gchar *k;
+
+      if (an == NULL || !JSON_NODE_HOLDS_OBJECT (an) || dn == NULL || !JSON_NODE_HOLDS_OBJECT (dn))
+        continue;
+      a = json_node_get_object (an);
+      k = json_object_get_string_member_with_default (json_node_get_object (dn), "key", "");
+      if (!dvs_dvport_host_attach (h, c.switch_id, k,
+                                   json_object_get_string_member_with_default (a, "connection", ""),
+                                   json_object_get_string_member_with_default (a, "socket", ""),
+                                   g_strcmp0 (json_object_get_string_member_with_default (a, "mode", ""),
+                                              "server") == 0, &local))
+        g_warning ("DVport %s: vNIC not re-attached after restart: %s", k, local->message);
+    }
+  g_message ("restored DVswitch %s from the local store: %u DVports, %u checkpoints",
+             c.switch_id, h->spec->ports->len, g_hash_table_size (c.checkpoints));
+}

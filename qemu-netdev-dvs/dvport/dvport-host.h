@@ -1,0 +1,57 @@
+/* The DVports of one host (DESIGN.md, "The DVport model"): the DVswitch the
+ * manager delegated here, its DVports with their connection IDs, which vNIC
+ * socket each is attached to, and each port's runtime state across link
+ * down/up, detach/attach and restarts — kept in the local store.
+ *
+ * A DVport borrows a switch port (named by its key) while a vNIC is
+ * attached: attach restores the last checkpoint into it before the socket is
+ * registered; every link down and every detach checkpoints it again.
+ *
+ * One DVswitch per dvs-switchd process for now (one forwarding domain);
+ * a second is refused.  Methods run on the main thread; errors use
+ * DVS_JSONRPC_ERROR codes (docs/control-protocol.md). */
+#pragma once
+
+#include <json-glib/json-glib.h>
+#include "store/local-store.h"
+#include "switch/dvs-switch.h"
+
+G_BEGIN_DECLS
+
+typedef struct _DvsDvportHost DvsDvportHost;
+
+/* @store may be NULL (nothing persisted).  Both must outlive the host. */
+DvsDvportHost *dvs_dvport_host_new (DvsSwitch *sw, DvsLocalStore *store);
+void dvs_dvport_host_free (DvsDvportHost *h);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DvsDvportHost, dvs_dvport_host_free)
+
+/* Start-up: the DVswitch, DVports, checkpoints and attachments from the
+ * store; vNICs attached before the restart are attached again.  Damaged
+ * files are reported with their path and skipped. */
+void dvs_dvport_host_restore (DvsDvportHost *h);
+
+/* Final-state apply: makes this host hold exactly @doc (the "switch" object
+ * of switch.apply).  Idempotent.  Returns {"id","added","updated","removed",
+ * "revoked"} (arrays of port keys). */
+JsonNode *dvs_dvport_host_apply (DvsDvportHost *h, JsonNode *doc, GError **error);
+gboolean dvs_dvport_host_remove_switch (DvsDvportHost *h, const gchar *id,
+                                        GError **error);
+/* The applied document plus, per port, "link", "attached", "socket". */
+JsonNode *dvs_dvport_host_describe (DvsDvportHost *h, GError **error);
+
+gboolean dvs_dvport_host_attach (DvsDvportHost *h, const gchar *switch_id,
+                                 const gchar *key, const gchar *connection,
+                                 const gchar *socket, gboolean server,
+                                 GError **error);
+gboolean dvs_dvport_host_detach (DvsDvportHost *h, const gchar *switch_id,
+                                 const gchar *key, GError **error);
+/* Is switch port @name a DVport's (attached)?  Such ports are managed by
+ * dvport.attach/detach and switch.apply, not by port.* methods. */
+gboolean dvs_dvport_host_owns (DvsDvportHost *h, const gchar *name);
+
+/* Config, connection, attachment, link, counters, learned MACs, class
+ * states: now if attached, else as last checkpointed. */
+JsonNode *dvs_dvport_host_show (DvsDvportHost *h, const gchar *switch_id,
+                                const gchar *key, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,351 @@
+#include "dvport-spec.h"
+
+#include <string.h>
+
+#include "dvs-jsonrpc.h"
+#include "store/local-store.h"
+#include "switch/port-policy.h"
+#include "switch/vlan-config.h"
+
+#define invalid(error, ...) \
+  ({ g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INVALID_PARAMS, __VA_ARGS__); FALSE; })
+
+void
+dvs_dvport_spec_free (DvsDvportSpec *p)
+{
+  if (p == NULL)
+    return;
+  g_free (p->key);
+  g_free (p->port_group);
+  g_clear_pointer (&p->config, json_node_unref);
+  g_free (p->connection);
+  g_free (p->connectee_vm);
+  g_free (p->connectee_mac);
+  g_clear_pointer (&p->policy, json_node_unref);
+  g_free (p->canonical);
+  g_free (p);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DvsDvportSpec, dvs_dvport_spec_free)
+
+void
+dvs_dvswitch_spec_free (DvsDvswitchSpec *s)
+{
+  if (s == NULL)
+    return;
+  g_free (s->id);
+  g_free (s->name);
+  g_free (s->forwarding_class);
+  g_clear_pointer (&s->port_groups, json_node_unref);
+  g_clear_pointer (&s->by_key, g_hash_table_unref);
+  g_clear_pointer (&s->ports, g_ptr_array_unref);
+  g_free (s->canonical_global);
+  g_free (s);
+}
+
+static gboolean
+only_members (JsonObject *o, const gchar *what, const gchar *const *allowed, GError **error)
+{
+  g_autoptr (GList) members = json_object_get_members (o);
+
+  for (GList *l = members; l; l = l->next)
+    if (!g_strv_contains (allowed, l->data))
+      return invalid (error, "%s has an unknown member \"%s\"", what, (const gchar *) l->data);
+  return TRUE;
+}
+
+static gboolean
+get_string (JsonObject *o, const gchar *what, const gchar *name, gboolean required,
+            const gchar **out, GError **error)
+{
+  JsonNode *n = json_object_get_member (o, name);
+
+  if (n == NULL || (!required && JSON_NODE_HOLDS_NULL (n)))
+    return required ? invalid (error, "%s.%s is required", what, name) : TRUE;
+  if (json_node_get_value_type (n) != G_TYPE_STRING || *json_node_get_string (n) == '\0')
+    return invalid (error, "%s.%s must be a non-empty string", what, name);
+  *out = json_node_get_string (n);
+  return TRUE;
+}
+
+/* A key or id that will name files and sockets: the store's rules. */
+static gboolean
+valid_name (const gchar *name, const gchar *what, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+
+  if (!dvs_store_name_valid (name, what, &local))
+    return invalid (error, "%s", local->message);
+  if (strlen (name) > 32)
+    return invalid (error, "%s '%s' is longer than 32 characters", what, name);
+  return TRUE;
+}
+
+/* The effective config: @group's members, overridden by @port's.  vlan is
+ * replaced wholesale; policy section by section. */
+static gboolean
+effective_config (DvsDvportSpec *p, JsonObject *group, JsonObject *port, GError **error)
+{
+  static const gchar *const allowed[] = { "vlan", "policy", NULL };
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autofree gchar *what = g_strdup_printf ("ports[%s].config", p->key);
+  JsonNode *vlan = NULL;
+  JsonObject *layers[2] = { group, port };
+  DvsPortPolicy pol = { 0 };
+
+  if ((group && !only_members (group, "port_groups[].config", allowed, error))
+      || (port && !only_members (port, what, allowed, error)))
+    return FALSE;
+  dvs_vlan_config_init_access (&p->vlan, 0);
+  for (int i = 0; i < 2; i++)
+    if (layers[i] && json_object_has_member (layers[i], "vlan"))
+      vlan = json_object_get_member (layers[i], "vlan");
+  if (vlan && !dvs_vlan_config_from_json (vlan, &p->vlan, error))
+    return FALSE;
+  /* Validate the merged policy by parsing it; keep it as JSON. */
+  for (int i = 0; i < 2; i++)
+    if (layers[i] && json_object_has_member (layers[i], "policy")
+        && !dvs_port_policy_update_from_json (&pol, json_object_get_member (layers[i], "policy"), error))
+      {
+        dvs_port_policy_clear (&pol);
+        return FALSE;
+      }
+  /* Port security defaults to the vNIC's own MAC. */
+  if (pol.security.enabled && pol.security.n_macs == 0 && p->connectee_mac)
+    pol.security.n_macs = dvs_parse_mac (p->connectee_mac, pol.security.macs[0]) ? 1 : 0;
+  p->policy = dvs_port_policy_to_json (&pol);
+  dvs_port_policy_clear (&pol);
+  return TRUE;
+}
+
+static DvsDvportSpec *
+parse_port (JsonNode *n, guint i, GHashTable *groups, GError **error)
+{
+  static const gchar *const allowed[] = { "key", "port_group", "config", "connection", NULL };
+  static const gchar *const conn_allowed[] = { "id", "vm", "mac", NULL };
+  g_autoptr (DvsDvportSpec) p = g_new0 (DvsDvportSpec, 1);
+  g_autofree gchar *what = g_strdup_printf ("ports[%u]", i);
+  const gchar *key = NULL, *group = NULL;
+  JsonObject *o, *conf = NULL, *gconf = NULL;
+  JsonNode *c;
+
+  if (!JSON_NODE_HOLDS_OBJECT (n))
+    {
+      invalid (error, "%s must be an object", what);
+      return NULL;
+    }
+  o = json_node_get_object (n);
+  if (!only_members (o, what, allowed, error)
+      || !get_string (o, what, "key", TRUE, &key, error)
+      || !valid_name (key, "port key", error)
+      || !get_string (o, what, "port_group", FALSE, &group, error))
+    return NULL;
+  p->key = g_strdup (key);
+  if (group != NULL)
+    {
+      JsonNode *g = g_hash_table_lookup (groups, group);
+      if (g == NULL)
+        {
+          invalid (error, "port %s names port group '%s', which the document does not define",
+                   key, group);
+          return NULL;
+        }
+      p->port_group = g_strdup (group);
+      if (json_object_has_member (json_node_get_object (g), "config"))
+        gconf = json_object_get_object_member (json_node_get_object (g), "config");
+    }
+  c = json_object_get_member (o, "connection");
+  if (c != NULL && !JSON_NODE_HOLDS_NULL (c))
+    {
+      const gchar *id = NULL, *vm = NULL, *mac = NULL;
+      guint8 m[6];
+      g_autofree gchar *cwhat = g_strdup_printf ("ports[%s].connection", key);
+      if (!JSON_NODE_HOLDS_OBJECT (c))
+        {
+          invalid (error, "%s must be an object {\"id\",\"vm\",\"mac\"} or null", cwhat);
+          return NULL;
+        }
+      if (!only_members (json_node_get_object (c), cwhat, conn_allowed, error)
+          || !get_string (json_node_get_object (c), cwhat, "id", TRUE, &id, error)
+          || !get_string (json_node_get_object (c), cwhat, "vm", FALSE, &vm, error)
+          || !get_string (json_node_get_object (c), cwhat, "mac", FALSE, &mac, error))
+        return NULL;
+      if (strlen (id) > 128)
+        {
+          invalid (error, "%s.id is longer than 128 characters", cwhat);
+          return NULL;
+        }
+      if (mac != NULL && !dvs_parse_mac (mac, m))
+        {
+          invalid (error, "%s.mac '%s' is not a MAC address like 52:54:00:12:34:56", cwhat, mac);
+          return NULL;
+        }
+      p->connection = g_strdup (id);
+      p->connectee_vm = g_strdup (vm);
+      p->connectee_mac = g_strdup (mac);
+    }
+  if (json_object_has_member (o, "config"))
+    {
+      JsonNode *cn = json_object_get_member (o, "config");
+      if (!JSON_NODE_HOLDS_OBJECT (cn))
+        {
+          invalid (error, "ports[%s].config must be an object", key);
+          return NULL;
+        }
+      conf = json_node_get_object (cn);
+      p->config = json_node_copy (cn);
+    }
+  if (!effective_config (p, gconf, conf, error))
+    return NULL;
+  p->canonical = json_to_string (n, FALSE);
+  return g_steal_pointer (&p);
+}
+
+DvsDvswitchSpec *
+dvs_dvswitch_spec_parse (JsonNode *node, GError **error)
+{
+  static const gchar *const allowed[] = { "id", "name", "forwarding_class", "mtu",
+                                          "port_groups", "ports", NULL };
+  g_autoptr (DvsDvswitchSpec) s = g_new0 (DvsDvswitchSpec, 1);
+  g_autoptr (GHashTable) groups = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (JsonBuilder) gb = json_builder_new ();
+  const gchar *id = NULL, *name = NULL, *fc = "l2-learning";
+  JsonObject *o;
+  JsonNode *n;
+
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    {
+      invalid (error, "switch must be an object with id, name, port_groups and ports");
+      return NULL;
+    }
+  o = json_node_get_object (node);
+  if (!only_members (o, "switch", allowed, error)
+      || !get_string (o, "switch", "id", TRUE, &id, error)
+      || !valid_name (id, "switch id", error)
+      || !get_string (o, "switch", "name", TRUE, &name, error)
+      || !get_string (o, "switch", "forwarding_class", FALSE, &fc, error))
+    return NULL;
+  if (!g_str_equal (fc, "l2-learning"))
+    {
+      invalid (error, "switch.forwarding_class '%s' is not available here (this "
+               "dvs-switchd has: l2-learning)", fc);
+      return NULL;
+    }
+  s->id = g_strdup (id);
+  s->name = g_strdup (name);
+  s->forwarding_class = g_strdup (fc);
+  s->mtu = 1500;
+  if ((n = json_object_get_member (o, "mtu")) != NULL)
+    {
+      if (json_node_get_value_type (n) != G_TYPE_INT64 || json_node_get_int (n) < 68
+          || json_node_get_int (n) > 9000)
+        {
+          invalid (error, "switch.mtu must be an integer from 68 to 9000");
+          return NULL;
+        }
+      s->mtu = (guint) json_node_get_int (n);
+    }
+  n = json_object_get_member (o, "port_groups");
+  s->port_groups = n ? json_node_copy (n) : json_node_init_array (json_node_alloc (), json_array_new ());
+  if (!JSON_NODE_HOLDS_ARRAY (s->port_groups))
+    {
+      invalid (error, "switch.port_groups must be an array");
+      return NULL;
+    }
+  JsonArray *ga = json_node_get_array (s->port_groups);
+  for (guint i = 0; i < json_array_get_length (ga); i++)
+    {
+      static const gchar *const gallowed[] = { "key", "name", "config", NULL };
+      JsonNode *g = json_array_get_element (ga, i);
+      g_autofree gchar *what = g_strdup_printf ("port_groups[%u]", i);
+      const gchar *key = NULL, *gname = NULL;
+      if (!JSON_NODE_HOLDS_OBJECT (g))
+        {
+          invalid (error, "%s must be an object", what);
+          return NULL;
+        }
+      if (!only_members (json_node_get_object (g), what, gallowed, error)
+          || !get_string (json_node_get_object (g), what, "key", TRUE, &key, error)
+          || !get_string (json_node_get_object (g), what, "name", FALSE, &gname, error))
+        return NULL;
+      if (json_object_has_member (json_node_get_object (g), "config")
+          && !JSON_NODE_HOLDS_OBJECT (json_object_get_member (json_node_get_object (g), "config")))
+        {
+          invalid (error, "%s.config must be an object", what);
+          return NULL;
+        }
+      if (g_hash_table_contains (groups, key))
+        {
+          invalid (error, "port group key '%s' appears twice", key);
+          return NULL;
+        }
+      g_hash_table_insert (groups, (gpointer) key, g);
+    }
+  s->ports = g_ptr_array_new_with_free_func ((GDestroyNotify) dvs_dvport_spec_free);
+  s->by_key = g_hash_table_new (g_str_hash, g_str_equal);
+  n = json_object_get_member (o, "ports");
+  if (n != NULL && !JSON_NODE_HOLDS_ARRAY (n))
+    {
+      invalid (error, "switch.ports must be an array");
+      return NULL;
+    }
+  for (guint i = 0; n != NULL && i < json_array_get_length (json_node_get_array (n)); i++)
+    {
+      DvsDvportSpec *p = parse_port (json_array_get_element (json_node_get_array (n), i),
+                                     i, groups, error);
+      if (p == NULL)
+        return NULL;
+      if (g_hash_table_contains (s->by_key, p->key))
+        {
+          invalid (error, "port key '%s' appears twice", p->key);
+          dvs_dvport_spec_free (p);
+          return NULL;
+        }
+      g_ptr_array_add (s->ports, p);
+      g_hash_table_insert (s->by_key, p->key, p);
+    }
+  if (s->ports->len > DVS_MAX_PORTS)
+    {
+      invalid (error, "switch has %u ports; one host holds at most %d", s->ports->len, DVS_MAX_PORTS);
+      return NULL;
+    }
+  json_builder_begin_object (gb);
+  json_builder_set_member_name (gb, "id");
+  json_builder_add_string_value (gb, s->id);
+  json_builder_set_member_name (gb, "name");
+  json_builder_add_string_value (gb, s->name);
+  json_builder_set_member_name (gb, "forwarding_class");
+  json_builder_add_string_value (gb, s->forwarding_class);
+  json_builder_set_member_name (gb, "mtu");
+  json_builder_add_int_value (gb, s->mtu);
+  json_builder_set_member_name (gb, "port_groups");
+  json_builder_add_value (gb, json_node_copy (s->port_groups));
+  json_builder_end_object (gb);
+  g_autoptr (JsonNode) global = json_builder_get_root (gb);
+  s->canonical_global = json_to_string (global, FALSE);
+  return g_steal_pointer (&s);
+}
+
+JsonNode *
+dvs_dvport_spec_to_json (const DvsDvportSpec *p)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+
+  if (!json_parser_load_from_data (parser, p->canonical, -1, NULL))
+    return json_node_init_null (json_node_alloc ());
+  return json_node_copy (json_parser_get_root (parser));
+}
+
+JsonNode *
+dvs_dvswitch_spec_to_json (const DvsDvswitchSpec *s)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonNode *root;
+  JsonArray *ports = json_array_new ();
+
+  json_parser_load_from_data (parser, s->canonical_global, -1, NULL);
+  root = json_node_copy (json_parser_get_root (parser));
+  for (guint i = 0; i < s->ports->len; i++)
+    json_array_add_element (ports, dvs_dvport_spec_to_json (s->ports->pdata[i]));
+  json_object_set_array_member (json_node_get_object (root), "ports", ports);
+  return root;
+}

@@ -1,0 +1,130 @@
+#include "port-stats-json.h"
+
+#include "dvs-jsonrpc.h"
+
+static const gchar *const kinds[DVS_PKT_KIND_COUNT] = { "unicast", "multicast", "broadcast" };
+
+/* The drop counters by name, in the order of struct dvs_port_stats. */
+static const struct {
+  const gchar *name;
+  gsize offset;
+} drops[] = {
+  { "no_buffer", G_STRUCT_OFFSET (struct dvs_port_stats, drop_no_buffer) },
+  { "vlan_filtered", G_STRUCT_OFFSET (struct dvs_port_stats, drop_vlan_filtered) },
+  { "ring_full", G_STRUCT_OFFSET (struct dvs_port_stats, drop_ring_full) },
+  { "link_down", G_STRUCT_OFFSET (struct dvs_port_stats, drop_link_down) },
+  { "malformed", G_STRUCT_OFFSET (struct dvs_port_stats, drop_malformed) },
+  { "blocked", G_STRUCT_OFFSET (struct dvs_port_stats, drop_filter[DVS_FILTER_BLOCK]) },
+  { "security", G_STRUCT_OFFSET (struct dvs_port_stats, drop_filter[DVS_FILTER_SECURITY]) },
+  { "shaped", G_STRUCT_OFFSET (struct dvs_port_stats, drop_filter[DVS_FILTER_SHAPER]) },
+};
+
+static void
+add_int (JsonBuilder *b, const gchar *name, guint64 v)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_int_value (b, (gint64) v);
+}
+
+static void
+add_direction (JsonBuilder *b, const gchar *name, const guint64 *packets,
+               const guint64 *bytes)
+{
+  guint64 tp = 0, tb = 0;
+
+  json_builder_set_member_name (b, name);
+  json_builder_begin_object (b);
+  for (int k = 0; k < DVS_PKT_KIND_COUNT; k++)
+    {
+      tp += packets[k];
+      tb += bytes[k];
+    }
+  add_int (b, "packets", tp);
+  add_int (b, "bytes", tb);
+  for (int k = 0; k < DVS_PKT_KIND_COUNT; k++)
+    {
+      g_autofree gchar *pn = g_strdup_printf ("%s_packets", kinds[k]);
+      g_autofree gchar *bn = g_strdup_printf ("%s_bytes", kinds[k]);
+      add_int (b, pn, packets[k]);
+      add_int (b, bn, bytes[k]);
+    }
+  json_builder_end_object (b);
+}
+
+JsonNode *
+dvs_port_stats_to_json (const struct dvs_port_stats *s)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  add_direction (b, "rx", s->rx_packets, s->rx_bytes);
+  add_direction (b, "tx", s->tx_packets, s->tx_bytes);
+  json_builder_set_member_name (b, "drops");
+  json_builder_begin_object (b);
+  for (gsize i = 0; i < G_N_ELEMENTS (drops); i++)
+    add_int (b, drops[i].name, G_STRUCT_MEMBER (guint64, s, drops[i].offset));
+  json_builder_end_object (b);
+  add_int (b, "mirrored", s->mirrored);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+static gboolean
+get_counter (JsonObject *o, const gchar *what, const gchar *name, guint64 *out,
+             GError **error)
+{
+  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
+
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n)
+      || json_node_get_value_type (n) != G_TYPE_INT64 || json_node_get_int (n) < 0)
+    {
+      g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INVALID_PARAMS,
+                   "counters: %s.%s is missing or not a non-negative integer", what, name);
+      return FALSE;
+    }
+  *out = (guint64) json_node_get_int (n);
+  return TRUE;
+}
+
+static JsonObject *
+member_object (JsonObject *o, const gchar *name)
+{
+  JsonNode *n = json_object_get_member (o, name);
+  return n != NULL && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+}
+
+gboolean
+dvs_port_stats_from_json (JsonNode *node, struct dvs_port_stats *s, GError **error)
+{
+  struct dvs_port_stats r = { 0 };
+  JsonObject *o, *rx, *tx, *dr;
+
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    {
+      g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INVALID_PARAMS,
+                   "counters must be an object");
+      return FALSE;
+    }
+  o = json_node_get_object (node);
+  rx = member_object (o, "rx");
+  tx = member_object (o, "tx");
+  dr = member_object (o, "drops");
+  for (int k = 0; k < DVS_PKT_KIND_COUNT; k++)
+    {
+      g_autofree gchar *pn = g_strdup_printf ("%s_packets", kinds[k]);
+      g_autofree gchar *bn = g_strdup_printf ("%s_bytes", kinds[k]);
+      if (!get_counter (rx, "rx", pn, &r.rx_packets[k], error)
+          || !get_counter (rx, "rx", bn, &r.rx_bytes[k], error)
+          || !get_counter (tx, "tx", pn, &r.tx_packets[k], error)
+          || !get_counter (tx, "tx", bn, &r.tx_bytes[k], error))
+        return FALSE;
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (drops); i++)
+    if (!get_counter (dr, "drops", drops[i].name,
+                      &G_STRUCT_MEMBER (guint64, &r, drops[i].offset), error))
+      return FALSE;
+  if (!get_counter (o, "counters", "mirrored", &r.mirrored, error))
+    return FALSE;
+  *s = r;
+  return TRUE;
+}
