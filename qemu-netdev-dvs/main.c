@@ -32,6 +32,7 @@ main (int argc, char **argv)
   g_autoptr (DvsSwitch) sw = NULL;
   g_autoptr (DvsRpcServer) server = NULL;
   g_autoptr (DvsLocalStore) store = NULL;
+  g_autoptr (DvsRuntimeArea) area = NULL;
   g_autoptr (DvsDvportHost) dvports = NULL;
   DvsControl control;
   g_autoptr (GMainLoop) loop = NULL;
@@ -96,8 +97,16 @@ main (int argc, char **argv)
           dvs_eal_cleanup ();
           return 1;
         }
+      /* Counters and filter states between checkpoints: crash-proof. */
+      g_autofree gchar *area_path = g_build_filename (cfg->state_dir, "runtime.area", NULL);
+      area = dvs_runtime_area_open (area_path, &error);
+      if (area == NULL)
+        {
+          g_warning ("%s; a crash will lose counters since the last checkpoint", error->message);
+          g_clear_error (&error);
+        }
     }
-  dvports = dvs_dvport_host_new (sw, store);
+  dvports = dvs_dvport_host_new (sw, store, area);
   dvs_dvport_host_restore (dvports);
 
   control = (DvsControl) { .sw = sw, .dvports = dvports };
@@ -122,6 +131,7 @@ main (int argc, char **argv)
    * their state, but keep their attachment in the store. */
   g_clear_pointer (&dvports, dvs_dvport_host_free);
   g_clear_pointer (&sw, dvs_switch_free);
+  g_clear_pointer (&area, dvs_runtime_area_free);
   g_clear_pointer (&store, dvs_local_store_free);
   dvs_eal_cleanup ();
   g_message ("stopped");

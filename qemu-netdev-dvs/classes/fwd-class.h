@@ -38,6 +38,10 @@
  *             byte string of its own (fixed-width little-endian fields, ages
  *             rather than clock values).  Returns the bytes written or
  *             -ENOSPC.  May be NULL (stateless class).
+ *   port_changes        (may be NULL) a number that grows whenever the
+ *             class learns something new about @port that a checkpoint
+ *             should keep (not on refreshes or aging).  Unlike the other
+ *             members it may be called from any thread: it only reads.
  *   port_state_load     merges what port_state_save wrote (any version up to
  *             port_state_version) back for @port, at time @now; -EINVAL for
  *             bytes it cannot read (nothing is changed then).
@@ -77,6 +81,7 @@ struct dvs_fwd_class {
                   size_t cap);
   size_t (*flush) (void *state, int port);
   size_t (*count) (void *state, uint32_t now);
+  uint64_t (*port_changes) (void *state, uint16_t port);
   uint16_t port_state_version;
   long (*port_state_save) (void *state, uint16_t port, uint32_t now,
                            uint8_t *buf, size_t cap);

@@ -10,6 +10,7 @@
 
 struct l2_state {
   struct mac_table table;
+  uint64_t changes[DVS_MAX_PORTS];   /* addresses learned or moved, per port */
 };
 
 static void *
@@ -60,7 +61,9 @@ l2_classify (void *state, uint16_t in_port, const struct dvs_fwd_meta *meta,
           uint64_t src = mac_table_key (m->src, m->vlan);
           if (src != last_src)
             {
-              mac_table_learn (&s->table, src, in_port, now);
+              if (mac_table_learn (&s->table, src, in_port, now) && in_port < DVS_MAX_PORTS)
+                __atomic_store_n (&s->changes[in_port], s->changes[in_port] + 1,
+                                  __ATOMIC_RELAXED);
               last_src = src;
               last_dst = 0;   /* the table changed: look up again */
             }
@@ -195,6 +198,13 @@ l2_port_state_load (void *state, uint16_t port, uint32_t now, uint16_t version,
   return 0;
 }
 
+static uint64_t
+l2_port_changes (void *state, uint16_t port)
+{
+  struct l2_state *s = state;
+  return port < DVS_MAX_PORTS ? __atomic_load_n (&s->changes[port], __ATOMIC_RELAXED) : 0;
+}
+
 const struct dvs_fwd_class dvs_fwd_l2_learning = {
   .name = "l2-learning",
   .create = l2_create,
@@ -205,6 +215,7 @@ const struct dvs_fwd_class dvs_fwd_l2_learning = {
   .dump = l2_dump,
   .flush = l2_flush,
   .count = l2_count,
+  .port_changes = l2_port_changes,
   .port_state_version = 1,
   .port_state_save = l2_port_state_save,
   .port_state_load = l2_port_state_load,

@@ -47,7 +47,7 @@ is_live (const struct mac_table *t, const struct mac_table_entry *e,
   return e->key != 0 && now - e->last_seen <= t->aging;
 }
 
-void
+bool
 mac_table_learn (struct mac_table *t, uint64_t key, uint16_t port,
                  uint32_t now)
 {
@@ -60,11 +60,12 @@ mac_table_learn (struct mac_table *t, uint64_t key, uint16_t port,
         {
           /* Write only on change: the common case is a refresh within the
            * same second, which must not dirty the cache line. */
-          if (b[i].port != port)
+          bool moved = b[i].port != port;
+          if (moved)
             b[i].port = port;
           if (b[i].last_seen != now)
             b[i].last_seen = now;
-          return;
+          return moved;
         }
       if (!is_live (t, &b[i], now))
         {
@@ -79,6 +80,7 @@ mac_table_learn (struct mac_table *t, uint64_t key, uint16_t port,
   victim->key = key;
   victim->port = port;
   victim->last_seen = now;
+  return true;
 }
 
 size_t

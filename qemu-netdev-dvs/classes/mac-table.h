@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include "datapath/dp-types.h"
@@ -68,8 +69,9 @@ mac_table_lookup (const struct mac_table *t, uint64_t key, uint32_t now)
   return -1;
 }
 
-/* Records that @key was seen on @port at @now (insert, refresh or move). */
-void mac_table_learn (struct mac_table *t, uint64_t key, uint16_t port,
+/* Records that @key was seen on @port at @now (insert, refresh or move).
+ * Returns true when that was news (insert or move), false for a refresh. */
+bool mac_table_learn (struct mac_table *t, uint64_t key, uint16_t port,
                       uint32_t now);
 /* Removes aged-out entries; returns how many. */
 size_t mac_table_expire (struct mac_table *t, uint32_t now);

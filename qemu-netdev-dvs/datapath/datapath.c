@@ -601,6 +601,12 @@ dvs_dp_port_load_stats (struct dvs_datapath *dp, uint16_t port,
                                        .config = stats));
 }
 
+uint64_t
+dvs_dp_port_fwd_changes (const struct dvs_datapath *dp, uint16_t port)
+{
+  return dp->fwd_class->port_changes ? dp->fwd_class->port_changes (dp->fwd, port) : 0;
+}
+
 uint16_t
 dvs_dp_fwd_state_version (const struct dvs_datapath *dp)
 {

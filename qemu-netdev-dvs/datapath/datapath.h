@@ -99,6 +99,9 @@ int dvs_dp_port_load_fwd_state (struct dvs_datapath *dp, uint16_t port,
                                 uint16_t version, const uint8_t *buf,
                                 size_t len);
 uint16_t dvs_dp_fwd_state_version (const struct dvs_datapath *dp);
+/* The forwarding class's change count for the port (fwd-class.h,
+ * port_changes); any thread, no command. */
+uint64_t dvs_dp_port_fwd_changes (const struct dvs_datapath *dp, uint16_t port);
 int dvs_dp_port_load_stats (struct dvs_datapath *dp, uint16_t port,
                             const struct dvs_port_stats *stats);
 int dvs_dp_link_up (struct dvs_datapath *dp, uint16_t port, int vid);

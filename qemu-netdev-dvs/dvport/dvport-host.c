@@ -14,15 +14,23 @@ typedef struct {
   gchar *socket;
   gboolean server;
   gchar *attached_connection;
+  gint slot;                     /* runtime-area slot while attached, -1 */
+  guint64 fwd_changes;           /* forwarding-class changes at the last checkpoint */
   DvsPortState *checkpoint;      /* last saved runtime state, NULL: none */
 } DvportRuntime;
 
 struct _DvsDvportHost {
   DvsSwitch *sw;
   DvsLocalStore *store;
+  DvsRuntimeArea *area;
   DvsDvswitchSpec *spec;         /* NULL: no DVswitch here */
   GHashTable *rt;                /* key → DvportRuntime */
+  guint checkpoint_timer;
 };
+
+/* How often attached ports are looked at for state that stopped changing
+ * but is not in their checkpoint yet (newly learned MACs). */
+#define CHECKPOINT_PERIOD_MS 1000
 
 static void
 runtime_free (DvportRuntime *r)
@@ -43,6 +51,7 @@ runtime_get (DvsDvportHost *h, const gchar *key)
     {
       r = g_new0 (DvportRuntime, 1);
       r->key = g_strdup (key);
+      r->slot = -1;
       g_hash_table_insert (h->rt, r->key, r);
     }
   return r;
@@ -50,16 +59,20 @@ runtime_get (DvsDvportHost *h, const gchar *key)
 
 static void
 on_link_down (DvsSwitch *sw, const gchar *port, gpointer user_data);
+static gboolean on_checkpoint_timer (gpointer user_data);
 
 DvsDvportHost *
-dvs_dvport_host_new (DvsSwitch *sw, DvsLocalStore *store)
+dvs_dvport_host_new (DvsSwitch *sw, DvsLocalStore *store, DvsRuntimeArea *area)
 {
   DvsDvportHost *h = g_new0 (DvsDvportHost, 1);
 
   h->sw = sw;
   h->store = store;
+  h->area = area;
   h->rt = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) runtime_free);
   dvs_switch_set_link_down_func (sw, on_link_down, h);
+  if (store != NULL)
+    h->checkpoint_timer = g_timeout_add (CHECKPOINT_PERIOD_MS, on_checkpoint_timer, h);
   return h;
 }
 
@@ -74,6 +87,7 @@ dvs_dvport_host_free (DvsDvportHost *h)
   if (h == NULL)
     return;
   dvs_switch_set_link_down_func (h->sw, NULL, NULL);
+  g_clear_handle_id (&h->checkpoint_timer, g_source_remove);
   /* Shutting down: checkpoint every attached DVport.  Their attachments stay
    * in the store, so the next start attaches them again. */
   g_hash_table_iter_init (&it, h->rt);
@@ -200,6 +214,14 @@ reapply_mirrors_to (DvsDvportHost *h, const gchar *target)
     }
 }
 
+static void
+release_slot (DvsDvportHost *h, DvportRuntime *r)
+{
+  if (h->area != NULL && r->slot >= 0)
+    dvs_runtime_area_release (h->area, r->slot);
+  r->slot = -1;
+}
+
 static gboolean
 detach_port (DvsDvportHost *h, DvportRuntime *r, GError **error)
 {
@@ -218,7 +240,31 @@ detach_port (DvsDvportHost *h, DvportRuntime *r, GError **error)
       r->checkpoint = final;
       save_checkpoint (h, r);
     }
+  /* Checkpointed (or the port is going away): the slot's job is done. */
+  release_slot (h, r);
   reapply_mirrors_to (h, r->key);
+  return TRUE;
+}
+
+/* Checkpoints an attached port from the datapath, now. */
+static gboolean
+checkpoint_live (DvsDvportHost *h, DvportRuntime *r, const gchar *why)
+{
+  g_autoptr (GError) error = NULL;
+  guint64 changes = dvs_switch_port_fwd_changes (h->sw, r->key);
+  DvsPortState *st = dvs_switch_port_save_state (h->sw, r->key, &error);
+
+  if (st == NULL)
+    {
+      g_warning ("DVport %s: state not checkpointed (%s): %s", r->key, why, error->message);
+      return FALSE;
+    }
+  dvs_port_state_free (r->checkpoint);
+  r->checkpoint = st;
+  r->fwd_changes = changes;
+  save_checkpoint (h, r);
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG, "PORT", r->key, "MESSAGE",
+                    "DVport %s: state checkpointed (%s)", r->key, why);
   return TRUE;
 }
 
@@ -227,22 +273,32 @@ on_link_down (DvsSwitch *sw, const gchar *port, gpointer user_data)
 {
   DvsDvportHost *h = user_data;
   DvportRuntime *r = g_hash_table_lookup (h->rt, port);
-  g_autoptr (GError) error = NULL;
-  DvsPortState *st;
 
   if (r == NULL || !r->attached)
     return;   /* not a DVport, or already detached */
-  st = dvs_switch_port_save_state (sw, port, &error);
-  if (st == NULL)
+  if (checkpoint_live (h, r, "link down"))
+    g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "PORT", port, "MESSAGE",
+                      "DVport %s: link down, state checkpointed", port);
+}
+
+/* Counters and filter states are safe in the runtime area; what the
+ * forwarding class learns (MACs) is checkpointed within a period of it
+ * settling. */
+static gboolean
+on_checkpoint_timer (gpointer user_data)
+{
+  DvsDvportHost *h = user_data;
+  GHashTableIter it;
+  gpointer value;
+
+  g_hash_table_iter_init (&it, h->rt);
+  while (g_hash_table_iter_next (&it, NULL, &value))
     {
-      g_warning ("DVport %s: state not checkpointed at link down: %s", port, error->message);
-      return;
+      DvportRuntime *r = value;
+      if (r->attached && dvs_switch_port_fwd_changes (h->sw, r->key) != r->fwd_changes)
+        checkpoint_live (h, r, "new addresses learned");
     }
-  dvs_port_state_free (r->checkpoint);
-  r->checkpoint = st;
-  save_checkpoint (h, r);
-  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "PORT", port, "MESSAGE",
-                    "DVport %s: link down, state checkpointed", port);
+  return G_SOURCE_CONTINUE;
 }
 
 /* ---- apply ---- */
@@ -302,6 +358,8 @@ dvs_dvport_host_apply (DvsDvportHost *h, JsonNode *doc, GError **error)
         continue;
       if (r != NULL && r->attached && !dvs_switch_port_remove (h->sw, op->key, &local))
         g_warning ("DVport %s: switch port not removed: %s", op->key, local->message);
+      if (r != NULL)
+        release_slot (h, r);
       if (h->store != NULL)
         {
           dvs_local_store_remove (h->store, DVS_STORE_KIND_PORT, h->spec->id, op->key, NULL);
@@ -381,6 +439,7 @@ dvs_dvport_host_remove_switch (DvsDvportHost *h, const gchar *id, GError **error
       DvportRuntime *r = value;
       if (r->attached)
         dvs_switch_port_remove (h->sw, r->key, NULL);
+      release_slot (h, r);
     }
   g_hash_table_remove_all (h->rt);
   if (h->store != NULL && !dvs_local_store_remove_switch (h->store, id, error))
@@ -439,9 +498,27 @@ dvs_dvport_host_attach (DvsDvportHost *h, const gchar *switch_id, const gchar *k
                    "DVport %s is already attached to %s; detach it first", key, r->socket);
       return FALSE;
     }
+  DvsPortPlacement place = { .index = -1 };
+  if (h->area != NULL)
+    {
+      r->slot = dvs_runtime_area_claim (h->area, switch_id, key, &place.adopt);
+      if (r->slot < 0)
+        {
+          g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_RESOURCE,
+                       "no free runtime-area slot for DVport %s: %d ports are attached",
+                       key, DVS_MAX_PORTS);
+          return FALSE;
+        }
+      place.index = r->slot;
+      place.rt = dvs_runtime_area_slot (h->area, r->slot);
+    }
   pol = policy_for_switch (h, p);
-  if (!dvs_switch_port_add_full (h->sw, key, socket, server, &p->vlan, pol, r->checkpoint, error))
-    return FALSE;
+  if (!dvs_switch_port_add_full (h->sw, key, socket, server, &p->vlan, pol, r->checkpoint,
+                                 &place, error))
+    {
+      release_slot (h, r);
+      return FALSE;
+    }
   r->attached = TRUE;
   r->socket = g_strdup (socket);
   r->server = server;
@@ -450,7 +527,9 @@ dvs_dvport_host_attach (DvsDvportHost *h, const gchar *switch_id, const gchar *k
   reapply_mirrors_to (h, key);
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", key, "MESSAGE",
                     "DVport %s: vNIC %s attached (connection %s)%s", key, socket, connection,
-                    r->checkpoint ? ", state restored from its checkpoint" : "");
+                    place.adopt ? ", counters and filter states adopted from the runtime "
+                                  "area (the previous dvs-switchd stopped without a checkpoint)"
+                    : r->checkpoint ? ", state restored from its checkpoint" : "");
   return TRUE;
 }
 
@@ -701,6 +780,8 @@ dvs_dvport_host_restore (DvsDvportHost *h)
                                               "server") == 0, &local))
         g_warning ("DVport %s: vNIC not re-attached after restart: %s", k, local->message);
     }
+  if (h->area != NULL)
+    dvs_runtime_area_release_unclaimed (h->area);
   g_message ("restored DVswitch %s from the local store: %u DVports, %u checkpoints",
              c.switch_id, h->spec->ports->len, g_hash_table_size (c.checkpoints));
 }

@@ -14,14 +14,17 @@
 
 #include <json-glib/json-glib.h>
 #include "store/local-store.h"
+#include "store/runtime-area.h"
 #include "switch/dvs-switch.h"
 
 G_BEGIN_DECLS
 
 typedef struct _DvsDvportHost DvsDvportHost;
 
-/* @store may be NULL (nothing persisted).  Both must outlive the host. */
-DvsDvportHost *dvs_dvport_host_new (DvsSwitch *sw, DvsLocalStore *store);
+/* @store may be NULL (nothing persisted); @area may be NULL (counters
+ * between checkpoints die with the process).  All must outlive the host. */
+DvsDvportHost *dvs_dvport_host_new (DvsSwitch *sw, DvsLocalStore *store,
+                                    DvsRuntimeArea *area);
 void dvs_dvport_host_free (DvsDvportHost *h);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DvsDvportHost, dvs_dvport_host_free)
 

@@ -106,8 +106,8 @@ parse_header (JsonParser *parser, const gchar *path, const gchar *data,
 
   if (!json_parser_load_from_data (parser, data, (gssize) size, &local))
     {
-      fail (error, CORRUPT, "%s is corrupt or not a dvs-store file: its first line is not a JSON header (%s); %s",
-            path, local->message, remedy);
+      fail (error, CORRUPT, "%s is corrupt or not a dvs-store file: its first "
+            "line is not a JSON header (%s); %s", path, local->message, remedy);
       return NULL;
     }
   root = json_parser_get_root (parser);

@@ -138,6 +138,17 @@ link_down_dispatch (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+guint64
+dvs_switch_port_fwd_changes (DvsSwitch *sw, const gchar *name)
+{
+  int idx;
+
+  g_mutex_lock (&sw->lock);
+  idx = find_by_name (sw, name);
+  g_mutex_unlock (&sw->lock);
+  return idx < 0 ? 0 : dvs_dp_port_fwd_changes (sw->dp, (guint16) idx);
+}
+
 void
 dvs_switch_set_link_down_func (DvsSwitch *sw, DvsLinkDownFunc func, gpointer user_data)
 {
@@ -289,7 +300,10 @@ socket_path_valid (const gchar *path, GError **error)
 }
 
 static gboolean restore_state (DvsSwitch *sw, int idx, const gchar *name,
-                               const DvsPortState *st, GError **error);
+                               const DvsPortState *st, gboolean fwd_only,
+                               GError **error);
+static gboolean set_policy (DvsSwitch *sw, const gchar *name, JsonNode *policy,
+                            gboolean keep_state, GError **error);
 static gboolean no_such_port (const gchar *name, GError **error);
 
 gboolean
@@ -297,15 +311,16 @@ dvs_switch_port_add (DvsSwitch *sw, const gchar *name, const gchar *socket,
                      gboolean server, const struct dvs_vlan_config *vlan,
                      GError **error)
 {
-  return dvs_switch_port_add_full (sw, name, socket, server, vlan, NULL, NULL, error);
+  return dvs_switch_port_add_full (sw, name, socket, server, vlan, NULL, NULL, NULL, error);
 }
 
 gboolean
 dvs_switch_port_add_full (DvsSwitch *sw, const gchar *name, const gchar *socket,
                           gboolean server, const struct dvs_vlan_config *vlan,
                           JsonNode *policy, const DvsPortState *restore,
-                          GError **error)
+                          const DvsPortPlacement *placement, GError **error)
 {
+  gboolean adopt = placement != NULL && placement->adopt;
   g_autoptr (SwitchPort) p = NULL;
   int idx = -1, err;
 
@@ -325,9 +340,21 @@ dvs_switch_port_add_full (DvsSwitch *sw, const gchar *name, const gchar *socket,
                      "socket %s is already used by another port", socket);
       return FALSE;
     }
-  for (int i = 0; i < DVS_MAX_PORTS && idx < 0; i++)
-    if (sw->ports[i] == NULL)
-      idx = i;
+  if (placement != NULL && placement->index >= 0)
+    idx = placement->index < DVS_MAX_PORTS && sw->ports[placement->index] == NULL
+            ? placement->index : -1;
+  else
+    for (int i = 0; i < DVS_MAX_PORTS && idx < 0; i++)
+      if (sw->ports[i] == NULL)
+        idx = i;
+  if (idx < 0 && placement != NULL && placement->index >= 0)
+    {
+      g_mutex_unlock (&sw->lock);
+      g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_RESOURCE,
+                   "cannot add port '%s' at datapath slot %d: the slot is taken",
+                   name, placement->index);
+      return FALSE;
+    }
   if (idx < 0)
     {
       g_mutex_unlock (&sw->lock);
@@ -345,15 +372,15 @@ dvs_switch_port_add_full (DvsSwitch *sw, const gchar *name, const gchar *socket,
   sw->ports[idx] = p;
   g_mutex_unlock (&sw->lock);
 
-  err = dvs_dp_port_add (sw->dp, (guint16) idx, vlan, NULL);
+  err = dvs_dp_port_add (sw->dp, (guint16) idx, vlan, placement ? placement->rt : NULL);
   if (err < 0)
     g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INTERNAL_ERROR,
                  "datapath refused port '%s': %s", name, g_strerror (-err));
   /* Policy and saved state go in before the socket: the link comes up with
    * them in place. */
   if (err < 0
-      || (policy != NULL && !dvs_switch_port_set_policy (sw, name, policy, error))
-      || (restore != NULL && !restore_state (sw, idx, name, restore, error))
+      || (policy != NULL && !set_policy (sw, name, policy, adopt, error))
+      || (restore != NULL && !restore_state (sw, idx, name, restore, adopt, error))
       || !dvs_vhost_register (socket, server, error))
     {
       if (err >= 0)
@@ -373,9 +400,9 @@ dvs_switch_port_add_full (DvsSwitch *sw, const gchar *name, const gchar *socket,
 
 static gboolean
 restore_state (DvsSwitch *sw, int idx, const gchar *name, const DvsPortState *st,
-               GError **error)
+               gboolean fwd_only, GError **error)
 {
-  int err = dvs_dp_port_load_stats (sw->dp, (guint16) idx, &st->stats);
+  int err = fwd_only ? 0 : dvs_dp_port_load_stats (sw->dp, (guint16) idx, &st->stats);
 
   if (err == 0 && st->fwd_state != NULL)
     err = dvs_dp_port_load_fwd_state (sw->dp, (guint16) idx, st->fwd_version,
@@ -388,7 +415,7 @@ restore_state (DvsSwitch *sw, int idx, const gchar *name, const DvsPortState *st
                    "restored: %s", name, st->fwd_version, g_strerror (-err));
       return FALSE;
     }
-  for (int id = 0; id < DVS_FILTER_COUNT; id++)
+  for (int id = 0; id < DVS_FILTER_COUNT && !fwd_only; id++)
     {
       if (st->filter_state[id] == NULL)
         continue;
@@ -692,7 +719,8 @@ dvs_switch_dp_stats (DvsSwitch *sw, struct dvs_dp_stats *out)
 
 /* Pushes @pol to the datapath's port @idx. */
 static int
-apply_policy (DvsSwitch *sw, int idx, const DvsPortPolicy *pol, int mirror_idx)
+apply_policy (DvsSwitch *sw, int idx, const DvsPortPolicy *pol, int mirror_idx,
+              gboolean keep)
 {
   static const struct dvs_block_config blocked = { .enabled = 1 };
   gboolean shaping = dvs_shaper_dir_active (&pol->shaping.dir[0])
@@ -700,11 +728,11 @@ apply_policy (DvsSwitch *sw, int idx, const DvsPortPolicy *pol, int mirror_idx)
   int err;
 
   if ((err = dvs_dp_port_set_filter (sw->dp, (guint16) idx, DVS_FILTER_BLOCK,
-                                     pol->blocked ? &blocked : NULL, FALSE)) < 0
+                                     pol->blocked ? &blocked : NULL, keep)) < 0
       || (err = dvs_dp_port_set_filter (sw->dp, (guint16) idx, DVS_FILTER_SECURITY,
-                                        pol->security.enabled ? &pol->security : NULL, FALSE)) < 0
+                                        pol->security.enabled ? &pol->security : NULL, keep)) < 0
       || (err = dvs_dp_port_set_filter (sw->dp, (guint16) idx, DVS_FILTER_SHAPER,
-                                        shaping ? &pol->shaping : NULL, FALSE)) < 0)
+                                        shaping ? &pol->shaping : NULL, keep)) < 0)
     return err;
   return dvs_dp_port_set_mirror (sw->dp, (guint16) idx, mirror_idx,
                                  mirror_idx >= 0 ? pol->mirror_dir : DVS_MIRROR_NONE);
@@ -713,6 +741,15 @@ apply_policy (DvsSwitch *sw, int idx, const DvsPortPolicy *pol, int mirror_idx)
 gboolean
 dvs_switch_port_set_policy (DvsSwitch *sw, const gchar *name, JsonNode *policy,
                             GError **error)
+{
+  return set_policy (sw, name, policy, FALSE, error);
+}
+
+/* @keep_state: filters becoming active keep the state found in the port's
+ * runtime memory (adopted after a restart) instead of starting fresh. */
+static gboolean
+set_policy (DvsSwitch *sw, const gchar *name, JsonNode *policy, gboolean keep_state,
+            GError **error)
 {
   DvsPortPolicy pol;
   int idx, mirror_idx = -1, err;
@@ -753,7 +790,7 @@ dvs_switch_port_set_policy (DvsSwitch *sw, const gchar *name, JsonNode *policy,
           return FALSE;
         }
     }
-  err = apply_policy (sw, idx, &pol, mirror_idx);
+  err = apply_policy (sw, idx, &pol, mirror_idx, keep_state);
   if (err < 0)
     {
       g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INTERNAL_ERROR,

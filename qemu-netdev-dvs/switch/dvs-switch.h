@@ -64,14 +64,26 @@ gboolean dvs_switch_port_add (DvsSwitch *sw, const gchar *name,
                               const gchar *socket, gboolean server,
                               const struct dvs_vlan_config *vlan,
                               GError **error);
-/* As dvs_switch_port_add, with a policy (JSON, may be NULL) and a runtime
- * state to restore (may be NULL) before the socket is registered, so that
- * the link comes up with them in place. */
+/* Where a port's runtime memory lives (see store/runtime-area.h). */
+typedef struct {
+  gint index;                      /* datapath port to use; -1: any free */
+  struct dvs_port_runtime *rt;     /* counters and filter states; NULL: the
+                                    * datapath's own */
+  gboolean adopt;                  /* @rt already holds the port's latest
+                                    * counters and filter states */
+} DvsPortPlacement;
+
+/* As dvs_switch_port_add, with a policy (JSON, may be NULL), a runtime
+ * state to restore (may be NULL) and a placement (may be NULL), all in place
+ * before the socket is registered so that the link comes up with them.
+ * With an adopting placement only the forwarding state of @restore is used:
+ * the adopted memory is newer than any checkpoint. */
 gboolean dvs_switch_port_add_full (DvsSwitch *sw, const gchar *name,
                                    const gchar *socket, gboolean server,
                                    const struct dvs_vlan_config *vlan,
                                    JsonNode *policy,
                                    const DvsPortState *restore,
+                                   const DvsPortPlacement *placement,
                                    GError **error);
 /* The port's runtime state now (exact once its link is down). */
 DvsPortState *dvs_switch_port_save_state (DvsSwitch *sw, const gchar *name,
@@ -80,6 +92,9 @@ DvsPortState *dvs_switch_port_save_state (DvsSwitch *sw, const gchar *name,
  * runtime state, taken after the datapath stopped using it. */
 gboolean dvs_switch_port_detach (DvsSwitch *sw, const gchar *name,
                                  DvsPortState **final_state, GError **error);
+/* Grows when the forwarding class learned something new about the port
+ * (a new or moved MAC): time for a checkpoint.  0 for unknown ports. */
+guint64 dvs_switch_port_fwd_changes (DvsSwitch *sw, const gchar *name);
 void dvs_switch_set_link_down_func (DvsSwitch *sw, DvsLinkDownFunc func,
                                     gpointer user_data);
 gboolean dvs_switch_port_remove (DvsSwitch *sw, const gchar *name,

@@ -195,7 +195,7 @@ main (int argc, char **argv)
   sw = dvs_switch_new (&opts, &error);
   g_assert_no_error (error);
   ctl.sw = sw;
-  ctl.dvports = dvs_dvport_host_new (sw, NULL);
+  ctl.dvports = dvs_dvport_host_new (sw, NULL, NULL);
 
   g_test_add_func ("/control/show", test_show);
   g_test_add_func ("/control/port-lifecycle", test_port_lifecycle);

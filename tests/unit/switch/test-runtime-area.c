@@ -1,0 +1,144 @@
+/* The runtime area: slots claimed, adopted by a later "process" (a second
+ * mapping of the same file, as a restarted dvs-switchd makes), released,
+ * reset when the file comes from another boot or layout. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "store/runtime-area.h"
+
+static gchar *
+area_path (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *dir = g_dir_make_tmp ("dvs-area-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  return g_build_filename (dir, "runtime.area", NULL);
+}
+
+static void
+remove_area (const gchar *path)
+{
+  g_autofree gchar *dir = g_path_get_dirname (path);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+static void
+test_claim_adopt_release (void)
+{
+  g_autofree gchar *path = area_path ();
+  g_autoptr (GError) error = NULL;
+  DvsRuntimeArea *a = dvs_runtime_area_open (path, &error);
+  DvsRuntimeArea *b;
+  gboolean adopted;
+  gint s1, s2, again;
+
+  g_assert_no_error (error);
+  s1 = dvs_runtime_area_claim (a, "dvs0", "p1", &adopted);
+  g_assert_cmpint (s1, >=, 0);
+  g_assert_false (adopted);
+  s2 = dvs_runtime_area_claim (a, "dvs0", "p2", &adopted);
+  g_assert_cmpint (s2, !=, s1);
+  /* The same port claimed again by the same process: same slot, not adopted. */
+  again = dvs_runtime_area_claim (a, "dvs0", "p1", &adopted);
+  g_assert_cmpint (again, ==, s1);
+  g_assert_false (adopted);
+  dvs_runtime_area_slot (a, s1)->stats.rx_packets[DVS_PKT_UNICAST] = 12345;
+  dvs_runtime_area_slot (a, s1)->filter_state[DVS_FILTER_SHAPER][0] = 777;
+
+  /* "kill -9": no release, no unmap in order; a new process maps the file. */
+  b = dvs_runtime_area_open (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (dvs_runtime_area_claim (b, "dvs0", "p1", &adopted), ==, s1);
+  g_assert_true (adopted);
+  g_assert_cmpuint (dvs_runtime_area_slot (b, s1)->stats.rx_packets[DVS_PKT_UNICAST], ==, 12345);
+  g_assert_cmpuint (dvs_runtime_area_slot (b, s1)->filter_state[DVS_FILTER_SHAPER][0], ==, 777);
+  /* Writes through one mapping are seen through the other: it is one file. */
+  dvs_runtime_area_slot (b, s1)->stats.rx_packets[DVS_PKT_UNICAST]++;
+  g_assert_cmpuint (dvs_runtime_area_slot (a, s1)->stats.rx_packets[DVS_PKT_UNICAST], ==, 12346);
+  /* p2 was not re-attached: its slot is freed; a new port gets a clean slot. */
+  g_assert_cmpuint (dvs_runtime_area_release_unclaimed (b), ==, 1);
+  gint s3 = dvs_runtime_area_claim (b, "dvs0", "p3", &adopted);
+  g_assert_false (adopted);
+  g_assert_cmpuint (dvs_runtime_area_slot (b, s3)->stats.rx_packets[DVS_PKT_UNICAST], ==, 0);
+  dvs_runtime_area_release (b, s1);
+  g_assert_cmpint (dvs_runtime_area_claim (b, "dvs0", "p1", &adopted), >=, 0);
+  g_assert_false (adopted);   /* released: its state went to a checkpoint */
+
+  dvs_runtime_area_free (a);
+  dvs_runtime_area_free (b);
+  remove_area (path);
+}
+
+static void
+test_full (void)
+{
+  g_autofree gchar *path = area_path ();
+  DvsRuntimeArea *a = dvs_runtime_area_open (path, NULL);
+  gboolean adopted;
+
+  for (int i = 0; i < DVS_MAX_PORTS; i++)
+    {
+      g_autofree gchar *key = g_strdup_printf ("p%d", i);
+      g_assert_cmpint (dvs_runtime_area_claim (a, "dvs0", key, &adopted), ==, i);
+    }
+  g_assert_cmpint (dvs_runtime_area_claim (a, "dvs0", "one-too-many", &adopted), ==, -1);
+  dvs_runtime_area_free (a);
+  remove_area (path);
+}
+
+static void
+test_other_boot_resets (void)
+{
+  g_autofree gchar *path = area_path ();
+  DvsRuntimeArea *a = dvs_runtime_area_open (path, NULL);
+  gboolean adopted;
+  gchar *contents;
+  gsize len;
+
+  dvs_runtime_area_claim (a, "dvs0", "p1", &adopted);
+  dvs_runtime_area_free (a);
+  /* Pretend the file was written in another boot: its counters are stale
+   * and the checkpoints are the truth. */
+  g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
+  memset (contents + 32, 'x', 36);   /* the boot id */
+  g_assert_true (g_file_set_contents (path, contents, (gssize) len, NULL));
+  g_free (contents);
+  a = dvs_runtime_area_open (path, NULL);
+  g_assert_nonnull (a);
+  dvs_runtime_area_claim (a, "dvs0", "p1", &adopted);
+  g_assert_false (adopted);
+  dvs_runtime_area_free (a);
+
+  /* A file of the wrong size (another layout) is reset too. */
+  g_assert_true (g_file_set_contents (path, "garbage", -1, NULL));
+  a = dvs_runtime_area_open (path, NULL);
+  g_assert_nonnull (a);
+  g_assert_cmpint (dvs_runtime_area_claim (a, "dvs0", "p1", &adopted), ==, 0);
+  g_assert_false (adopted);
+  dvs_runtime_area_free (a);
+  remove_area (path);
+}
+
+static void
+test_unwritable (void)
+{
+  g_autoptr (GError) error = NULL;
+  DvsRuntimeArea *a = dvs_runtime_area_open ("/nonexistent-dir/runtime.area", &error);
+
+  g_assert_null (a);
+  g_assert_nonnull (strstr (error->message, "/nonexistent-dir/runtime.area"));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/runtime-area/claim-adopt-release", test_claim_adopt_release);
+  g_test_add_func ("/runtime-area/full", test_full);
+  g_test_add_func ("/runtime-area/other-boot-resets", test_other_boot_resets);
+  g_test_add_func ("/runtime-area/unwritable", test_unwritable);
+  return g_test_run ();
+}
