@@ -471,6 +471,12 @@ test_damaged (Fixture *f, gconstpointer data)
   put_ok (f, DVS_STORE_KIND_PORT, "sw-1", "a", "{\"key\":\"a\",\"config\":{\"vlan\":10}}");
   put_ok (f, DVS_STORE_KIND_CHECKPOINT, "sw-1", "z", "{\"classes\":[]}");
   put_ok (f, DVS_STORE_KIND_PORT, "sw-2", "y", "{}");    /* no switch.dvs: not visited */
+  put_ok (f, DVS_STORE_KIND_SWITCH, "sw-3", NULL, "{}");
+  {
+    /* A directory that cannot be listed is reported too. */
+    g_autofree gchar *not_a_dir = store_dir (f, "sw-3", "checkpoints");
+    write_file (not_a_dir, "x", -1);
+  }
   good_path = dvs_local_store_path (f->store, DVS_STORE_KIND_PORT, "sw-1", "a");
   good = read_file (good_path, &good_size);
   cp_path = dvs_local_store_path (f->store, DVS_STORE_KIND_CHECKPOINT, "sw-1", "z");
@@ -523,10 +529,10 @@ test_damaged (Fixture *f, gconstpointer data)
     "port/sw-1/e=damaged (%d) port/sw-1/f=damaged (%d) port/sw-1/g=damaged (%d) "
     "port/sw-1/h=damaged (%d) port/sw-1/i=damaged (%d) port/sw-1/j=damaged (%d) "
     "port/sw-1/k=damaged (%d) port/sw-1/l=damaged (%d) port/sw-1/m=damaged (%d) "
-    "checkpoint/sw-1/z=ok port/sw-2/y=ok ",
+    "checkpoint/sw-1/z=ok port/sw-2/y=ok switch/sw-3/-=ok checkpoint/sw-3/-=damaged (%d) ",
     cases[0].code, cases[1].code, cases[2].code, cases[3].code, cases[4].code,
     cases[5].code, cases[6].code, cases[7].code, cases[8].code, cases[9].code,
-    cases[10].code, cases[11].code);
+    cases[10].code, cases[11].code, DVS_STORE_ERROR_IO);
   g_assert_cmpstr (v.log->str, ==, expected);
   g_string_free (v.log, TRUE);
 
