@@ -245,7 +245,13 @@ dvs_dvswitch_spec_parse (JsonNode *node, GError **error)
       s->mtu = (guint) json_node_get_int (n);
     }
   n = json_object_get_member (o, "port_groups");
-  s->port_groups = n ? json_node_copy (n) : json_node_init_array (json_node_alloc (), json_array_new ());
+  if (n != NULL)
+    s->port_groups = json_node_copy (n);
+  else
+    {
+      s->port_groups = json_node_new (JSON_NODE_ARRAY);
+      json_node_take_array (s->port_groups, json_array_new ());
+    }
   if (!JSON_NODE_HOLDS_ARRAY (s->port_groups))
     {
       invalid (error, "switch.port_groups must be an array");
