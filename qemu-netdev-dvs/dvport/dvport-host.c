@@ -3,30 +3,10 @@
 
 #include "dvport/dvport-spec.h"
 #include "dvport/port-state-json.h"
+#include "dvport/dvport-private.h"
 #include "dvs-jsonrpc.h"
 #include "switch/port-stats-json.h"
 #include "switch/vlan-config.h"
-
-/* What this host knows about one DVport beyond its spec. */
-typedef struct {
-  gchar *key;
-  gboolean attached;
-  gchar *socket;
-  gboolean server;
-  gchar *attached_connection;
-  gint slot;                     /* runtime-area slot while attached, -1 */
-  guint64 fwd_changes;           /* forwarding-class changes at the last checkpoint */
-  DvsPortState *checkpoint;      /* last saved runtime state, NULL: none */
-} DvportRuntime;
-
-struct _DvsDvportHost {
-  DvsSwitch *sw;
-  DvsLocalStore *store;
-  DvsRuntimeArea *area;
-  DvsDvswitchSpec *spec;         /* NULL: no DVswitch here */
-  GHashTable *rt;                /* key → DvportRuntime */
-  guint checkpoint_timer;
-};
 
 /* How often attached ports are looked at for state that stopped changing
  * but is not in their checkpoint yet (newly learned MACs). */
@@ -42,8 +22,8 @@ runtime_free (DvportRuntime *r)
   g_free (r);
 }
 
-static DvportRuntime *
-runtime_get (DvsDvportHost *h, const gchar *key)
+DvportRuntime *
+dvport_runtime_get (DvsDvportHost *h, const gchar *key)
 {
   DvportRuntime *r = g_hash_table_lookup (h->rt, key);
 
@@ -411,8 +391,8 @@ dvs_dvport_host_apply (DvsDvportHost *h, JsonNode *doc, GError **error)
   return json_builder_get_root (b);
 }
 
-static gboolean
-check_switch (DvsDvportHost *h, const gchar *id, GError **error)
+gboolean
+dvport_check_switch (DvsDvportHost *h, const gchar *id, GError **error)
 {
   if (h->spec == NULL || !g_str_equal (h->spec->id, id))
     {
@@ -431,7 +411,7 @@ dvs_dvport_host_remove_switch (DvsDvportHost *h, const gchar *id, GError **error
   GHashTableIter it;
   gpointer value;
 
-  if (!check_switch (h, id, error))
+  if (!dvport_check_switch (h, id, error))
     return FALSE;
   g_hash_table_iter_init (&it, h->rt);
   while (g_hash_table_iter_next (&it, NULL, &value))
@@ -449,12 +429,12 @@ dvs_dvport_host_remove_switch (DvsDvportHost *h, const gchar *id, GError **error
   return TRUE;
 }
 
-static DvsDvportSpec *
-find_port (DvsDvportHost *h, const gchar *switch_id, const gchar *key, GError **error)
+DvsDvportSpec *
+dvport_find_port (DvsDvportHost *h, const gchar *switch_id, const gchar *key, GError **error)
 {
   DvsDvportSpec *p;
 
-  if (!check_switch (h, switch_id, error))
+  if (!dvport_check_switch (h, switch_id, error))
     return NULL;
   p = g_hash_table_lookup (h->spec->by_key, key);
   if (p == NULL)
@@ -468,7 +448,7 @@ dvs_dvport_host_attach (DvsDvportHost *h, const gchar *switch_id, const gchar *k
                         const gchar *connection, const gchar *socket, gboolean server,
                         GError **error)
 {
-  DvsDvportSpec *p = find_port (h, switch_id, key, error);
+  DvsDvportSpec *p = dvport_find_port (h, switch_id, key, error);
   DvportRuntime *r;
   g_autoptr (JsonNode) pol = NULL;
 
@@ -489,7 +469,7 @@ dvs_dvport_host_attach (DvsDvportHost *h, const gchar *switch_id, const gchar *k
                    connection, key);
       return FALSE;
     }
-  r = runtime_get (h, key);
+  r = dvport_runtime_get (h, key);
   if (r->attached)
     {
       if (g_str_equal (r->socket, socket) && r->server == server)
@@ -537,7 +517,7 @@ gboolean
 dvs_dvport_host_detach (DvsDvportHost *h, const gchar *switch_id, const gchar *key,
                         GError **error)
 {
-  DvsDvportSpec *p = find_port (h, switch_id, key, error);
+  DvsDvportSpec *p = dvport_find_port (h, switch_id, key, error);
   DvportRuntime *r;
 
   if (p == NULL)
@@ -558,230 +538,4 @@ dvs_dvport_host_owns (DvsDvportHost *h, const gchar *name)
 {
   DvportRuntime *r = h ? g_hash_table_lookup (h->rt, name) : NULL;
   return r != NULL && r->attached;
-}
-
-/* ---- views ---- */
-
-static void
-add_runtime (JsonBuilder *b, DvsDvportHost *h, const gchar *key)
-{
-  DvportRuntime *r = g_hash_table_lookup (h->rt, key);
-  g_autoptr (DvsPortInfo) info = r && r->attached ? dvs_switch_port_info (h->sw, key, NULL) : NULL;
-
-  json_builder_set_member_name (b, "attached");
-  json_builder_add_boolean_value (b, r != NULL && r->attached);
-  json_builder_set_member_name (b, "socket");
-  if (r != NULL && r->attached)
-    json_builder_add_string_value (b, r->socket);
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "link");
-  json_builder_add_string_value (b, info && info->link_up ? "up" : "down");
-}
-
-JsonNode *
-dvs_dvport_host_describe (DvsDvportHost *h, GError **error)
-{
-  JsonNode *doc;
-  JsonArray *ports;
-
-  if (h->spec == NULL)
-    return json_node_init_null (json_node_alloc ());
-  doc = dvs_dvswitch_spec_to_json (h->spec);
-  ports = json_object_get_array_member (json_node_get_object (doc), "ports");
-  for (guint i = 0; i < json_array_get_length (ports); i++)
-    {
-      JsonObject *po = json_array_get_object_element (ports, i);
-      DvportRuntime *r = g_hash_table_lookup (h->rt, json_object_get_string_member (po, "key"));
-      g_autoptr (DvsPortInfo) info = r && r->attached
-        ? dvs_switch_port_info (h->sw, r->key, NULL) : NULL;
-      json_object_set_boolean_member (po, "attached", r != NULL && r->attached);
-      json_object_set_string_member (po, "link", info && info->link_up ? "up" : "down");
-    }
-  return doc;
-}
-
-JsonNode *
-dvs_dvport_host_show (DvsDvportHost *h, const gchar *switch_id, const gchar *key,
-                      GError **error)
-{
-  DvsDvportSpec *p = find_port (h, switch_id, key, error);
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_autoptr (DvsPortState) live = NULL;
-  DvportRuntime *r;
-  const DvsPortState *st;
-
-  if (p == NULL)
-    return NULL;
-  r = g_hash_table_lookup (h->rt, key);
-  if (r != NULL && r->attached)
-    live = dvs_switch_port_save_state (h->sw, key, NULL);
-  st = live ? live : r ? r->checkpoint : NULL;
-
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "switch");
-  json_builder_add_string_value (b, switch_id);
-  json_builder_set_member_name (b, "key");
-  json_builder_add_string_value (b, key);
-  json_builder_set_member_name (b, "port_group");
-  if (p->port_group)
-    json_builder_add_string_value (b, p->port_group);
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "connection");
-  if (p->connection)
-    json_builder_add_string_value (b, p->connection);
-  else
-    json_builder_add_null_value (b);
-  add_runtime (b, h, key);
-  json_builder_set_member_name (b, "vlan");
-  json_builder_add_value (b, dvs_vlan_config_to_json (&p->vlan));
-  json_builder_set_member_name (b, "policy");
-  json_builder_add_value (b, json_node_copy (p->policy));
-  json_builder_set_member_name (b, "state_source");
-  json_builder_add_string_value (b, live ? "live" : st ? "checkpoint" : "none");
-  if (st != NULL)
-    {
-      g_autoptr (JsonNode) sj = dvs_port_state_to_json (st, switch_id, key, p->connection);
-      JsonObject *so = json_node_get_object (sj);
-      json_builder_set_member_name (b, "stats");
-      json_builder_add_value (b, json_node_copy (json_object_get_member (so, "counters")));
-      json_builder_set_member_name (b, "classes");
-      json_builder_add_value (b, json_node_copy (json_object_get_member (so, "classes")));
-    }
-  json_builder_end_object (b);
-  return json_builder_get_root (b);
-}
-
-/* ---- start-up ---- */
-
-typedef struct {
-  DvsDvportHost *h;
-  JsonNode *global;              /* the switch file's payload */
-  gchar *switch_id;
-  GPtrArray *ports;              /* JsonNode: port file payloads */
-  GHashTable *checkpoints;       /* key → JsonNode */
-} RestoreCtx;
-
-static void
-restore_ctx_clear (RestoreCtx *c)
-{
-  g_clear_pointer (&c->global, json_node_unref);
-  g_clear_pointer (&c->switch_id, g_free);
-  g_clear_pointer (&c->ports, g_ptr_array_unref);
-  g_clear_pointer (&c->checkpoints, g_hash_table_unref);
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RestoreCtx, restore_ctx_clear)
-
-static void
-restore_visit (DvsStoreKind kind, const gchar *switch_id, const gchar *port_key,
-               JsonNode *payload, const GError *damage, gpointer user_data)
-{
-  RestoreCtx *c = user_data;
-
-  if (payload == NULL)
-    {
-      g_warning ("local store: %s", damage ? damage->message : "unreadable file");
-      return;
-    }
-  if (c->switch_id != NULL && !g_str_equal (c->switch_id, switch_id))
-    {
-      g_warning ("local store holds a second DVswitch, %s; this dvs-switchd serves one "
-                 "(%s) and ignores it", switch_id, c->switch_id);
-      return;
-    }
-  if (kind == DVS_STORE_KIND_SWITCH)
-    {
-      c->switch_id = g_strdup (switch_id);
-      c->global = json_node_copy (payload);
-    }
-  else if (kind == DVS_STORE_KIND_PORT)
-    g_ptr_array_add (c->ports, json_node_copy (payload));
-  else
-    g_hash_table_insert (c->checkpoints, g_strdup (port_key), json_node_copy (payload));
-}
-
-void
-dvs_dvport_host_restore (DvsDvportHost *h)
-{
-  g_auto (RestoreCtx) c = { .h = h };
-  g_autoptr (GError) error = NULL;
-  g_autoptr (JsonNode) doc = NULL;
-  g_autoptr (JsonNode) result = NULL;
-  JsonArray *ports;
-
-  if (h->store == NULL)
-    return;
-  c.ports = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
-  c.checkpoints = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                         (GDestroyNotify) json_node_unref);
-  if (!dvs_local_store_load_all (h->store, restore_visit, &c, &error))
-    {
-      g_warning ("local store: %s", error->message);
-      return;
-    }
-  if (c.global == NULL)
-    return;
-
-  /* The document as last applied: the switch file plus each port file. */
-  doc = json_node_copy (c.global);
-  ports = json_array_new ();
-  for (guint i = 0; i < c.ports->len; i++)
-    {
-      JsonObject *po = json_node_get_object (c.ports->pdata[i]);
-      if (json_object_has_member (po, "dvport"))
-        json_array_add_element (ports, json_node_copy (json_object_get_member (po, "dvport")));
-    }
-  json_object_set_array_member (json_node_get_object (doc), "ports", ports);
-  result = dvs_dvport_host_apply (h, doc, &error);
-  if (result == NULL)
-    {
-      g_warning ("local store: DVswitch %s not restored: %s", c.switch_id, error->message);
-      return;
-    }
-
-  /* Checkpoints, then the vNICs that were attached. */
-  GHashTableIter it;
-  gpointer key, value;
-  g_hash_table_iter_init (&it, c.checkpoints);
-  while (g_hash_table_iter_next (&it, &key, &value))
-    {
-      g_autoptr (GError) local = NULL;
-      DvsPortState *st;
-      if (!g_hash_table_contains (h->spec->by_key, key))
-        continue;
-      st = dvs_port_state_from_json (value, &local);
-      if (st == NULL)
-        {
-          g_autofree gchar *path = dvs_local_store_path (h->store, DVS_STORE_KIND_CHECKPOINT,
-                                                         c.switch_id, key);
-          g_warning ("checkpoint %s not used: %s", path, local->message);
-          continue;
-        }
-      runtime_get (h, key)->checkpoint = st;
-    }
-  for (guint i = 0; i < c.ports->len; i++)
-    {
-      JsonObject *po = json_node_get_object (c.ports->pdata[i]);
-      JsonNode *an = json_object_get_member (po, "attachment");
-      JsonNode *dn = json_object_get_member (po, "dvport");
-      g_autoptr (GError) local = NULL;
-      JsonObject *a;
-      const gchar *k;
-
-      if (an == NULL || !JSON_NODE_HOLDS_OBJECT (an) || dn == NULL || !JSON_NODE_HOLDS_OBJECT (dn))
-        continue;
-      a = json_node_get_object (an);
-      k = json_object_get_string_member_with_default (json_node_get_object (dn), "key", "");
-      if (!dvs_dvport_host_attach (h, c.switch_id, k,
-                                   json_object_get_string_member_with_default (a, "connection", ""),
-                                   json_object_get_string_member_with_default (a, "socket", ""),
-                                   g_strcmp0 (json_object_get_string_member_with_default (a, "mode", ""),
-                                              "server") == 0, &local))
-        g_warning ("DVport %s: vNIC not re-attached after restart: %s", k, local->message);
-    }
-  if (h->area != NULL)
-    dvs_runtime_area_release_unclaimed (h->area);
-  g_message ("restored DVswitch %s from the local store: %u DVports, %u checkpoints",
-             c.switch_id, h->spec->ports->len, g_hash_table_size (c.checkpoints));
 }

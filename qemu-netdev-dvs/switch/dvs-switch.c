@@ -10,30 +10,8 @@
 #include "dvs-jsonrpc.h"
 #include "vhost/vhost-port.h"
 #include "switch/vlan-config.h"
+#include "switch/switch-private.h"
 
-typedef struct {
-  gchar *name;
-  gchar *socket;
-  gboolean server;
-  gboolean removing;          /* being torn down: refuse new devices */
-  guint64 seq;                /* order of addition */
-  struct dvs_vlan_config vlan;
-  DvsPortPolicy policy;
-} SwitchPort;
-
-struct _DvsSwitch {
-  gchar *name;
-  gboolean busy_poll;
-  guint mac_aging;
-  struct dvs_datapath *dp;
-  /* Guards ports[]: changed on the main thread, looked up by rte_vhost's. */
-  GMutex lock;
-  SwitchPort *ports[DVS_MAX_PORTS];
-  guint64 next_seq;
-  GMainContext *context;      /* where link-down notifications run */
-  DvsLinkDownFunc link_down_func;
-  gpointer link_down_data;
-};
 
 static void
 switch_port_free (SwitchPort *p)
@@ -48,17 +26,6 @@ switch_port_free (SwitchPort *p)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SwitchPort, switch_port_free)
 
 void
-dvs_port_state_free (DvsPortState *state)
-{
-  if (state == NULL)
-    return;
-  g_clear_pointer (&state->fwd_state, g_bytes_unref);
-  for (int i = 0; i < DVS_FILTER_COUNT; i++)
-    g_clear_pointer (&state->filter_state[i], g_bytes_unref);
-  g_free (state);
-}
-
-void
 dvs_port_info_free (DvsPortInfo *info)
 {
   if (info == NULL)
@@ -70,8 +37,8 @@ dvs_port_info_free (DvsPortInfo *info)
 }
 
 /* Index of the port on @path, or -1.  Lock held. */
-static int
-find_by_socket (DvsSwitch *sw, const gchar *path)
+int
+switch_find_by_socket (DvsSwitch *sw, const gchar *path)
 {
   for (int i = 0; i < DVS_MAX_PORTS; i++)
     if (sw->ports[i] != NULL && g_str_equal (sw->ports[i]->socket, path))
@@ -79,133 +46,14 @@ find_by_socket (DvsSwitch *sw, const gchar *path)
   return -1;
 }
 
-static int
-find_by_name (DvsSwitch *sw, const gchar *name)
+int
+switch_find_by_name (DvsSwitch *sw, const gchar *name)
 {
   for (int i = 0; i < DVS_MAX_PORTS; i++)
     if (sw->ports[i] != NULL && g_str_equal (sw->ports[i]->name, name))
       return i;
   return -1;
 }
-
-static gboolean
-on_device_ready (gpointer ctx, const gchar *path, int vid)
-{
-  DvsSwitch *sw = ctx;
-  g_autofree gchar *name = NULL;
-  int idx, err;
-
-  g_mutex_lock (&sw->lock);
-  idx = find_by_socket (sw, path);
-  if (idx >= 0 && !sw->ports[idx]->removing)
-    name = g_strdup (sw->ports[idx]->name);
-  g_mutex_unlock (&sw->lock);
-  if (name == NULL)
-    {
-      g_warning ("refusing vhost-user device on %s: no port uses this socket", path);
-      return FALSE;
-    }
-  err = dvs_dp_link_up (sw->dp, (guint16) idx, vid);
-  if (err < 0)
-    {
-      g_warning ("port %s: cannot bring link up: %s", name, g_strerror (-err));
-      return FALSE;
-    }
-  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", name,
-                    "SOCKET", path, "MESSAGE", "port %s: link up", name);
-  return TRUE;
-}
-
-typedef struct {
-  DvsSwitch *sw;
-  gchar *port;
-} LinkDownCall;
-
-static void
-link_down_call_free (gpointer data)
-{
-  LinkDownCall *call = data;
-  g_free (call->port);
-  g_free (call);
-}
-
-static gboolean
-link_down_dispatch (gpointer data)
-{
-  LinkDownCall *call = data;
-  if (call->sw->link_down_func != NULL)
-    call->sw->link_down_func (call->sw, call->port, call->sw->link_down_data);
-  return G_SOURCE_REMOVE;
-}
-
-guint64
-dvs_switch_port_fwd_changes (DvsSwitch *sw, const gchar *name)
-{
-  int idx;
-
-  g_mutex_lock (&sw->lock);
-  idx = find_by_name (sw, name);
-  g_mutex_unlock (&sw->lock);
-  return idx < 0 ? 0 : dvs_dp_port_fwd_changes (sw->dp, (guint16) idx);
-}
-
-void
-dvs_switch_set_link_down_func (DvsSwitch *sw, DvsLinkDownFunc func, gpointer user_data)
-{
-  sw->link_down_func = func;
-  sw->link_down_data = user_data;
-}
-
-static void
-on_device_gone (gpointer ctx, const gchar *path, int vid)
-{
-  DvsSwitch *sw = ctx;
-  g_autofree gchar *name = NULL;
-  int idx;
-
-  g_mutex_lock (&sw->lock);
-  idx = find_by_socket (sw, path);
-  if (idx >= 0)
-    name = g_strdup (sw->ports[idx]->name);
-  g_mutex_unlock (&sw->lock);
-  if (name == NULL)
-    return;
-  /* Synchronous: once this returns the datapath no longer uses @vid. */
-  dvs_dp_link_down (sw->dp, (guint16) idx);
-  if (sw->link_down_func != NULL)
-    {
-      /* Saving state means file I/O: not on rte_vhost's thread. */
-      LinkDownCall *call = g_new0 (LinkDownCall, 1);
-      call->sw = sw;
-      call->port = g_strdup (name);
-      g_main_context_invoke_full (sw->context, G_PRIORITY_DEFAULT, link_down_dispatch,
-                                  call, link_down_call_free);
-    }
-  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", name,
-                    "SOCKET", path, "MESSAGE",
-                    "port %s: link down (the vhost-user peer stopped or disconnected)",
-                    name);
-}
-
-static void
-on_vring_changed (gpointer ctx, const gchar *path, int vid)
-{
-  DvsSwitch *sw = ctx;
-  int idx;
-
-  /* Runs with the vring lock held: only look up and nudge the datapath. */
-  g_mutex_lock (&sw->lock);
-  idx = find_by_socket (sw, path);
-  g_mutex_unlock (&sw->lock);
-  if (idx >= 0)
-    dvs_dp_kick (sw->dp, (guint16) idx);
-}
-
-static const DvsVhostListener switch_listener = {
-  .ready = on_device_ready,
-  .gone = on_device_gone,
-  .vring_changed = on_vring_changed,
-};
 
 DvsSwitch *
 dvs_switch_new (const DvsSwitchOptions *opts, GError **error)
@@ -243,7 +91,7 @@ dvs_switch_new (const DvsSwitchOptions *opts, GError **error)
   sw->mac_aging = opts->mac_aging;
   g_mutex_init (&sw->lock);
   sw->context = g_main_context_ref_thread_default ();
-  dvs_vhost_set_listener (&switch_listener, sw);
+  dvs_vhost_set_listener (&dvs_switch_vhost_listener, sw);
   g_info ("datapath started: forwarding class %s, %s polling, MAC aging %u s",
           dvs_dp_fwd_class_name (sw->dp), opts->busy_poll ? "busy" : "adaptive",
           opts->mac_aging);
@@ -299,12 +147,6 @@ socket_path_valid (const gchar *path, GError **error)
   return TRUE;
 }
 
-static gboolean restore_state (DvsSwitch *sw, int idx, const gchar *name,
-                               const DvsPortState *st, gboolean fwd_only,
-                               GError **error);
-static gboolean set_policy (DvsSwitch *sw, const gchar *name, JsonNode *policy,
-                            gboolean keep_state, GError **error);
-static gboolean no_such_port (const gchar *name, GError **error);
 
 gboolean
 dvs_switch_port_add (DvsSwitch *sw, const gchar *name, const gchar *socket,
@@ -327,9 +169,9 @@ dvs_switch_port_add_full (DvsSwitch *sw, const gchar *name, const gchar *socket,
   if (!dvs_port_name_valid (name, error) || !socket_path_valid (socket, error))
     return FALSE;
   g_mutex_lock (&sw->lock);
-  if (find_by_name (sw, name) >= 0 || find_by_socket (sw, socket) >= 0)
+  if (switch_find_by_name (sw, name) >= 0 || switch_find_by_socket (sw, socket) >= 0)
     {
-      gboolean same_name = find_by_name (sw, name) >= 0;
+      gboolean same_name = switch_find_by_name (sw, name) >= 0;
       g_mutex_unlock (&sw->lock);
       if (same_name)
         g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_EXISTS,
@@ -379,8 +221,8 @@ dvs_switch_port_add_full (DvsSwitch *sw, const gchar *name, const gchar *socket,
   /* Policy and saved state go in before the socket: the link comes up with
    * them in place. */
   if (err < 0
-      || (policy != NULL && !set_policy (sw, name, policy, adopt, error))
-      || (restore != NULL && !restore_state (sw, idx, name, restore, adopt, error))
+      || (policy != NULL && !switch_set_policy (sw, name, policy, adopt, error))
+      || (restore != NULL && !switch_restore_state (sw, idx, name, restore, adopt, error))
       || !dvs_vhost_register (socket, server, error))
     {
       if (err >= 0)
@@ -398,89 +240,8 @@ dvs_switch_port_add_full (DvsSwitch *sw, const gchar *name, const gchar *socket,
   return TRUE;
 }
 
-static gboolean
-restore_state (DvsSwitch *sw, int idx, const gchar *name, const DvsPortState *st,
-               gboolean fwd_only, GError **error)
-{
-  int err = fwd_only ? 0 : dvs_dp_port_load_stats (sw->dp, (guint16) idx, &st->stats);
-
-  if (err == 0 && st->fwd_state != NULL)
-    err = dvs_dp_port_load_fwd_state (sw->dp, (guint16) idx, st->fwd_version,
-                                      g_bytes_get_data (st->fwd_state, NULL),
-                                      g_bytes_get_size (st->fwd_state));
-  if (err < 0)
-    {
-      g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INVALID_PARAMS,
-                   "port '%s': saved forwarding state (version %u) could not be "
-                   "restored: %s", name, st->fwd_version, g_strerror (-err));
-      return FALSE;
-    }
-  for (int id = 0; id < DVS_FILTER_COUNT && !fwd_only; id++)
-    {
-      if (st->filter_state[id] == NULL)
-        continue;
-      err = dvs_dp_port_load_filter_state (sw->dp, (guint16) idx, id, st->filter_version[id],
-                                           g_bytes_get_data (st->filter_state[id], NULL),
-                                           g_bytes_get_size (st->filter_state[id]));
-      /* A filter the port no longer has, or a state the class cannot read,
-       * starts fresh: the port still comes up. */
-      if (err < 0)
-        g_warning ("port %s: saved %s state (version %u) not restored (%s); "
-                   "it starts fresh", name, dvs_filter_classes[id]->name,
-                   st->filter_version[id], err == -ENOENT ? "filter not configured"
-                                                          : g_strerror (-err));
-    }
-  return TRUE;
-}
-
-DvsPortState *
-dvs_switch_port_save_state (DvsSwitch *sw, const gchar *name, GError **error)
-{
-  g_autoptr (DvsPortState) st = g_new0 (DvsPortState, 1);
-  gsize cap = 4 + 12 * (dvs_switch_mac_count (sw) + 256);
-  g_autofree guint8 *buf = g_malloc (cap);
-  long n;
-  int idx;
-
-  g_mutex_lock (&sw->lock);
-  idx = find_by_name (sw, name);
-  g_mutex_unlock (&sw->lock);
-  if (idx < 0)
-    {
-      no_such_port (name, error);
-      return NULL;
-    }
-  dvs_dp_port_stats (sw->dp, (guint16) idx, &st->stats);
-  n = dvs_dp_port_save_fwd_state (sw->dp, (guint16) idx, buf, cap);
-  if (n < 0)
-    {
-      g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INTERNAL_ERROR,
-                   "port '%s': the forwarding class could not save its state: %s",
-                   name, g_strerror ((int) -n));
-      return NULL;
-    }
-  st->fwd_version = dvs_dp_fwd_state_version (sw->dp);
-  st->fwd_state = g_bytes_new (buf, (gsize) n);
-  for (int id = 0; id < DVS_FILTER_COUNT; id++)
-    {
-      n = dvs_dp_port_save_filter_state (sw->dp, (guint16) idx, id, buf, cap);
-      if (n == -ENOENT)
-        continue;
-      if (n < 0)
-        {
-          g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INTERNAL_ERROR,
-                       "port '%s': filter %s could not save its state: %s", name,
-                       dvs_filter_classes[id]->name, g_strerror ((int) -n));
-          return NULL;
-        }
-      st->filter_version[id] = dvs_filter_classes[id]->state_version;
-      st->filter_state[id] = g_bytes_new (buf, (gsize) n);
-    }
-  return g_steal_pointer (&st);
-}
-
-static gboolean
-no_such_port (const gchar *name, GError **error)
+gboolean
+switch_no_such_port (const gchar *name, GError **error)
 {
   g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_NO_SUCH_PORT,
                "no port named '%s' on this switch; 'dvs-switchctl port list' shows the ports",
@@ -502,14 +263,14 @@ dvs_switch_port_detach (DvsSwitch *sw, const gchar *name,
   int idx;
 
   g_mutex_lock (&sw->lock);
-  idx = find_by_name (sw, name);
+  idx = switch_find_by_name (sw, name);
   if (idx >= 0 && sw->ports[idx]->removing)
     idx = -1;
   if (idx >= 0)
     sw->ports[idx]->removing = TRUE;
   g_mutex_unlock (&sw->lock);
   if (idx < 0)
-    return no_such_port (name, error);
+    return switch_no_such_port (name, error);
 
   /* Datapath first (it stops using the device), then rte_vhost, with no
    * lock held: unregistering may call destroy_device → on_device_gone. */
@@ -546,12 +307,12 @@ dvs_switch_port_set_vlan (DvsSwitch *sw, const gchar *name,
   g_autofree gchar *v = NULL;
 
   g_mutex_lock (&sw->lock);
-  idx = find_by_name (sw, name);
+  idx = switch_find_by_name (sw, name);
   if (idx >= 0 && sw->ports[idx]->removing)
     idx = -1;
   g_mutex_unlock (&sw->lock);
   if (idx < 0)
-    return no_such_port (name, error);
+    return switch_no_such_port (name, error);
   err = dvs_dp_port_set_vlan (sw->dp, (guint16) idx, vlan);
   if (err < 0)
     {
@@ -593,12 +354,12 @@ dvs_switch_port_info (DvsSwitch *sw, const gchar *name, GError **error)
   int idx;
 
   g_mutex_lock (&sw->lock);
-  idx = find_by_name (sw, name);
+  idx = switch_find_by_name (sw, name);
   if (idx >= 0)
     info = info_of (sw, idx);
   g_mutex_unlock (&sw->lock);
   if (info == NULL)
-    no_such_port (name, error);
+    switch_no_such_port (name, error);
   return info;
 }
 
@@ -664,10 +425,10 @@ dvs_switch_mac_flush (DvsSwitch *sw, const gchar *name, gsize *flushed,
   if (name != NULL)
     {
       g_mutex_lock (&sw->lock);
-      idx = find_by_name (sw, name);
+      idx = switch_find_by_name (sw, name);
       g_mutex_unlock (&sw->lock);
       if (idx < 0)
-        return no_such_port (name, error);
+        return switch_no_such_port (name, error);
     }
   n = dvs_dp_mac_flush (sw->dp, idx);
   *flushed = (gsize) MAX (n, 0);
@@ -717,137 +478,3 @@ dvs_switch_dp_stats (DvsSwitch *sw, struct dvs_dp_stats *out)
   dvs_dp_stats (sw->dp, out);
 }
 
-/* Pushes @pol to the datapath's port @idx. */
-static int
-apply_policy (DvsSwitch *sw, int idx, const DvsPortPolicy *pol, int mirror_idx,
-              gboolean keep)
-{
-  static const struct dvs_block_config blocked = { .enabled = 1 };
-  gboolean shaping = dvs_shaper_dir_active (&pol->shaping.dir[0])
-                     || dvs_shaper_dir_active (&pol->shaping.dir[1]);
-  int err;
-
-  if ((err = dvs_dp_port_set_filter (sw->dp, (guint16) idx, DVS_FILTER_BLOCK,
-                                     pol->blocked ? &blocked : NULL, keep)) < 0
-      || (err = dvs_dp_port_set_filter (sw->dp, (guint16) idx, DVS_FILTER_SECURITY,
-                                        pol->security.enabled ? &pol->security : NULL, keep)) < 0
-      || (err = dvs_dp_port_set_filter (sw->dp, (guint16) idx, DVS_FILTER_SHAPER,
-                                        shaping ? &pol->shaping : NULL, keep)) < 0)
-    return err;
-  return dvs_dp_port_set_mirror (sw->dp, (guint16) idx, mirror_idx,
-                                 mirror_idx >= 0 ? pol->mirror_dir : DVS_MIRROR_NONE);
-}
-
-gboolean
-dvs_switch_port_set_policy (DvsSwitch *sw, const gchar *name, JsonNode *policy,
-                            GError **error)
-{
-  return set_policy (sw, name, policy, FALSE, error);
-}
-
-/* @keep_state: filters becoming active keep the state found in the port's
- * runtime memory (adopted after a restart) instead of starting fresh. */
-static gboolean
-set_policy (DvsSwitch *sw, const gchar *name, JsonNode *policy, gboolean keep_state,
-            GError **error)
-{
-  DvsPortPolicy pol;
-  int idx, mirror_idx = -1, err;
-
-  g_mutex_lock (&sw->lock);
-  idx = find_by_name (sw, name);
-  if (idx >= 0 && sw->ports[idx]->removing)
-    idx = -1;
-  if (idx >= 0)
-    dvs_port_policy_copy (&pol, &sw->ports[idx]->policy);
-  g_mutex_unlock (&sw->lock);
-  if (idx < 0)
-    return no_such_port (name, error);
-  if (!dvs_port_policy_update_from_json (&pol, policy, error))
-    {
-      dvs_port_policy_clear (&pol);
-      return FALSE;
-    }
-  if (pol.security.enabled && pol.security.n_macs == 0)
-    {
-      g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INVALID_PARAMS,
-                   "policy.security needs allowed_macs: the vNIC's own MAC address at least");
-      dvs_port_policy_clear (&pol);
-      return FALSE;
-    }
-  if (pol.mirror_to != NULL)
-    {
-      g_mutex_lock (&sw->lock);
-      mirror_idx = find_by_name (sw, pol.mirror_to);
-      g_mutex_unlock (&sw->lock);
-      if (mirror_idx < 0 || mirror_idx == idx)
-        {
-          g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INVALID_PARAMS,
-                       mirror_idx < 0 ? "policy.mirror.to names no port of this switch ('%s')"
-                                      : "policy.mirror.to: port '%s' cannot mirror to itself",
-                       pol.mirror_to);
-          dvs_port_policy_clear (&pol);
-          return FALSE;
-        }
-    }
-  err = apply_policy (sw, idx, &pol, mirror_idx, keep_state);
-  if (err < 0)
-    {
-      g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INTERNAL_ERROR,
-                   "datapath refused the policy of port '%s': %s", name, g_strerror (-err));
-      dvs_port_policy_clear (&pol);
-      return FALSE;
-    }
-  g_mutex_lock (&sw->lock);
-  dvs_port_policy_clear (&sw->ports[idx]->policy);
-  sw->ports[idx]->policy = pol;
-  g_mutex_unlock (&sw->lock);
-  g_autoptr (JsonNode) j = dvs_port_policy_to_json (&pol);
-  g_autofree gchar *text = json_to_string (j, FALSE);
-  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", name,
-                    "MESSAGE", "port %s: policy set to %s", name, text);
-  return TRUE;
-}
-
-JsonNode *
-dvs_switch_port_filter_state (DvsSwitch *sw, const gchar *name, GError **error)
-{
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  int idx;
-
-  g_mutex_lock (&sw->lock);
-  idx = find_by_name (sw, name);
-  g_mutex_unlock (&sw->lock);
-  if (idx < 0)
-    {
-      no_such_port (name, error);
-      return NULL;
-    }
-  json_builder_begin_object (b);
-  for (int id = 0; id < DVS_FILTER_COUNT; id++)
-    {
-      guint8 buf[256];
-      long n = dvs_dp_port_save_filter_state (sw->dp, (guint16) idx, id, buf, sizeof buf);
-      g_autofree gchar *data = NULL;
-
-      if (n == -ENOENT)
-        continue;       /* not active on this port */
-      if (n < 0)
-        {
-          g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INTERNAL_ERROR,
-                       "filter %s of port '%s' could not save its state: %s",
-                       dvs_filter_classes[id]->name, name, g_strerror ((int) -n));
-          return NULL;
-        }
-      data = g_base64_encode (buf, (gsize) n);
-      json_builder_set_member_name (b, dvs_filter_classes[id]->name);
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "version");
-      json_builder_add_int_value (b, dvs_filter_classes[id]->state_version);
-      json_builder_set_member_name (b, "data");
-      json_builder_add_string_value (b, data);
-      json_builder_end_object (b);
-    }
-  json_builder_end_object (b);
-  return json_builder_get_root (b);
-}

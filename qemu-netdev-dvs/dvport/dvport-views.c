@@ -1,0 +1,98 @@
+/* What this host's DVports look like: switch.get and dvport.show. */
+#define G_LOG_DOMAIN "dvs-dvport"
+#include "dvport/dvport-private.h"
+
+#include "dvport/port-state-json.h"
+#include "switch/vlan-config.h"
+
+static void
+add_runtime (JsonBuilder *b, DvsDvportHost *h, const gchar *key)
+{
+  DvportRuntime *r = g_hash_table_lookup (h->rt, key);
+  g_autoptr (DvsPortInfo) info = r && r->attached ? dvs_switch_port_info (h->sw, key, NULL) : NULL;
+
+  json_builder_set_member_name (b, "attached");
+  json_builder_add_boolean_value (b, r != NULL && r->attached);
+  json_builder_set_member_name (b, "socket");
+  if (r != NULL && r->attached)
+    json_builder_add_string_value (b, r->socket);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "link");
+  json_builder_add_string_value (b, info && info->link_up ? "up" : "down");
+}
+
+JsonNode *
+dvs_dvport_host_describe (DvsDvportHost *h, GError **error)
+{
+  JsonNode *doc;
+  JsonArray *ports;
+
+  if (h->spec == NULL)
+    return json_node_init_null (json_node_alloc ());
+  doc = dvs_dvswitch_spec_to_json (h->spec);
+  ports = json_object_get_array_member (json_node_get_object (doc), "ports");
+  for (guint i = 0; i < json_array_get_length (ports); i++)
+    {
+      JsonObject *po = json_array_get_object_element (ports, i);
+      DvportRuntime *r = g_hash_table_lookup (h->rt, json_object_get_string_member (po, "key"));
+      g_autoptr (DvsPortInfo) info = r && r->attached
+        ? dvs_switch_port_info (h->sw, r->key, NULL) : NULL;
+      json_object_set_boolean_member (po, "attached", r != NULL && r->attached);
+      json_object_set_string_member (po, "link", info && info->link_up ? "up" : "down");
+    }
+  return doc;
+}
+
+JsonNode *
+dvs_dvport_host_show (DvsDvportHost *h, const gchar *switch_id, const gchar *key,
+                      GError **error)
+{
+  DvsDvportSpec *p = dvport_find_port (h, switch_id, key, error);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (DvsPortState) live = NULL;
+  DvportRuntime *r;
+  const DvsPortState *st;
+
+  if (p == NULL)
+    return NULL;
+  r = g_hash_table_lookup (h->rt, key);
+  if (r != NULL && r->attached)
+    live = dvs_switch_port_save_state (h->sw, key, NULL);
+  st = live ? live : r ? r->checkpoint : NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "switch");
+  json_builder_add_string_value (b, switch_id);
+  json_builder_set_member_name (b, "key");
+  json_builder_add_string_value (b, key);
+  json_builder_set_member_name (b, "port_group");
+  if (p->port_group)
+    json_builder_add_string_value (b, p->port_group);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "connection");
+  if (p->connection)
+    json_builder_add_string_value (b, p->connection);
+  else
+    json_builder_add_null_value (b);
+  add_runtime (b, h, key);
+  json_builder_set_member_name (b, "vlan");
+  json_builder_add_value (b, dvs_vlan_config_to_json (&p->vlan));
+  json_builder_set_member_name (b, "policy");
+  json_builder_add_value (b, json_node_copy (p->policy));
+  json_builder_set_member_name (b, "state_source");
+  json_builder_add_string_value (b, live ? "live" : st ? "checkpoint" : "none");
+  if (st != NULL)
+    {
+      g_autoptr (JsonNode) sj = dvs_port_state_to_json (st, switch_id, key, p->connection);
+      JsonObject *so = json_node_get_object (sj);
+      json_builder_set_member_name (b, "stats");
+      json_builder_add_value (b, json_node_copy (json_object_get_member (so, "counters")));
+      json_builder_set_member_name (b, "classes");
+      json_builder_add_value (b, json_node_copy (json_object_get_member (so, "classes")));
+    }
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+

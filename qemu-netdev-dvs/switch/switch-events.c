@@ -1,0 +1,128 @@
+/* rte_vhost's device events for DvsSwitch: a device is ready (link up), gone
+ * (link down), or changed a vring.  They run on rte_vhost's thread and only
+ * look up the port and tell the datapath; link-down work that needs I/O is
+ * passed to the main context. */
+#define G_LOG_DOMAIN "dvs-switch"
+#include "switch/switch-private.h"
+
+#include "dvs-jsonrpc.h"
+
+typedef struct {
+  DvsSwitch *sw;
+  gchar *port;
+} LinkDownCall;
+
+static void
+link_down_call_free (gpointer data)
+{
+  LinkDownCall *call = data;
+  g_free (call->port);
+  g_free (call);
+}
+
+static gboolean
+link_down_dispatch (gpointer data)
+{
+  LinkDownCall *call = data;
+  if (call->sw->link_down_func != NULL)
+    call->sw->link_down_func (call->sw, call->port, call->sw->link_down_data);
+  return G_SOURCE_REMOVE;
+}
+
+guint64
+dvs_switch_port_fwd_changes (DvsSwitch *sw, const gchar *name)
+{
+  int idx;
+
+  g_mutex_lock (&sw->lock);
+  idx = switch_find_by_name (sw, name);
+  g_mutex_unlock (&sw->lock);
+  return idx < 0 ? 0 : dvs_dp_port_fwd_changes (sw->dp, (guint16) idx);
+}
+
+void
+dvs_switch_set_link_down_func (DvsSwitch *sw, DvsLinkDownFunc func, gpointer user_data)
+{
+  sw->link_down_func = func;
+  sw->link_down_data = user_data;
+}
+
+static gboolean
+on_device_ready (gpointer ctx, const gchar *path, int vid)
+{
+  DvsSwitch *sw = ctx;
+  g_autofree gchar *name = NULL;
+  int idx, err;
+
+  g_mutex_lock (&sw->lock);
+  idx = switch_find_by_socket (sw, path);
+  if (idx >= 0 && !sw->ports[idx]->removing)
+    name = g_strdup (sw->ports[idx]->name);
+  g_mutex_unlock (&sw->lock);
+  if (name == NULL)
+    {
+      g_warning ("refusing vhost-user device on %s: no port uses this socket", path);
+      return FALSE;
+    }
+  err = dvs_dp_link_up (sw->dp, (guint16) idx, vid);
+  if (err < 0)
+    {
+      g_warning ("port %s: cannot bring link up: %s", name, g_strerror (-err));
+      return FALSE;
+    }
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", name,
+                    "SOCKET", path, "MESSAGE", "port %s: link up", name);
+  return TRUE;
+}
+
+static void
+on_device_gone (gpointer ctx, const gchar *path, int vid)
+{
+  DvsSwitch *sw = ctx;
+  g_autofree gchar *name = NULL;
+  int idx;
+
+  g_mutex_lock (&sw->lock);
+  idx = switch_find_by_socket (sw, path);
+  if (idx >= 0)
+    name = g_strdup (sw->ports[idx]->name);
+  g_mutex_unlock (&sw->lock);
+  if (name == NULL)
+    return;
+  /* Synchronous: once this returns the datapath no longer uses @vid. */
+  dvs_dp_link_down (sw->dp, (guint16) idx);
+  if (sw->link_down_func != NULL)
+    {
+      /* Saving state means file I/O: not on rte_vhost's thread. */
+      LinkDownCall *call = g_new0 (LinkDownCall, 1);
+      call->sw = sw;
+      call->port = g_strdup (name);
+      g_main_context_invoke_full (sw->context, G_PRIORITY_DEFAULT, link_down_dispatch,
+                                  call, link_down_call_free);
+    }
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", name,
+                    "SOCKET", path, "MESSAGE",
+                    "port %s: link down (the vhost-user peer stopped or disconnected)",
+                    name);
+}
+
+static void
+on_vring_changed (gpointer ctx, const gchar *path, int vid)
+{
+  DvsSwitch *sw = ctx;
+  int idx;
+
+  /* Runs with the vring lock held: only look up and nudge the datapath. */
+  g_mutex_lock (&sw->lock);
+  idx = switch_find_by_socket (sw, path);
+  g_mutex_unlock (&sw->lock);
+  if (idx >= 0)
+    dvs_dp_kick (sw->dp, (guint16) idx);
+}
+
+const DvsVhostListener dvs_switch_vhost_listener = {
+  .ready = on_device_ready,
+  .gone = on_device_gone,
+  .vring_changed = on_vring_changed,
+};
+

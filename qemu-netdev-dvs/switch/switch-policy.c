@@ -1,0 +1,141 @@
+/* Port policies: blocking, security, shaping, mirroring pushed to the
+ * datapath's filter classes; the filter classes' runtime states read back. */
+#define G_LOG_DOMAIN "dvs-switch"
+#include "switch/switch-private.h"
+
+#include <errno.h>
+
+#include "dvs-jsonrpc.h"
+
+/* Pushes @pol to the datapath's port @idx. */
+static int
+apply_policy (DvsSwitch *sw, int idx, const DvsPortPolicy *pol, int mirror_idx,
+              gboolean keep)
+{
+  static const struct dvs_block_config blocked = { .enabled = 1 };
+  gboolean shaping = dvs_shaper_dir_active (&pol->shaping.dir[0])
+                     || dvs_shaper_dir_active (&pol->shaping.dir[1]);
+  int err;
+
+  if ((err = dvs_dp_port_set_filter (sw->dp, (guint16) idx, DVS_FILTER_BLOCK,
+                                     pol->blocked ? &blocked : NULL, keep)) < 0
+      || (err = dvs_dp_port_set_filter (sw->dp, (guint16) idx, DVS_FILTER_SECURITY,
+                                        pol->security.enabled ? &pol->security : NULL, keep)) < 0
+      || (err = dvs_dp_port_set_filter (sw->dp, (guint16) idx, DVS_FILTER_SHAPER,
+                                        shaping ? &pol->shaping : NULL, keep)) < 0)
+    return err;
+  return dvs_dp_port_set_mirror (sw->dp, (guint16) idx, mirror_idx,
+                                 mirror_idx >= 0 ? pol->mirror_dir : DVS_MIRROR_NONE);
+}
+
+gboolean
+dvs_switch_port_set_policy (DvsSwitch *sw, const gchar *name, JsonNode *policy,
+                            GError **error)
+{
+  return switch_set_policy (sw, name, policy, FALSE, error);
+}
+
+gboolean
+switch_set_policy (DvsSwitch *sw, const gchar *name, JsonNode *policy, gboolean keep_state,
+            GError **error)
+{
+  DvsPortPolicy pol;
+  int idx, mirror_idx = -1, err;
+
+  g_mutex_lock (&sw->lock);
+  idx = switch_find_by_name (sw, name);
+  if (idx >= 0 && sw->ports[idx]->removing)
+    idx = -1;
+  if (idx >= 0)
+    dvs_port_policy_copy (&pol, &sw->ports[idx]->policy);
+  g_mutex_unlock (&sw->lock);
+  if (idx < 0)
+    return switch_no_such_port (name, error);
+  if (!dvs_port_policy_update_from_json (&pol, policy, error))
+    {
+      dvs_port_policy_clear (&pol);
+      return FALSE;
+    }
+  if (pol.security.enabled && pol.security.n_macs == 0)
+    {
+      g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INVALID_PARAMS,
+                   "policy.security needs allowed_macs: the vNIC's own MAC address at least");
+      dvs_port_policy_clear (&pol);
+      return FALSE;
+    }
+  if (pol.mirror_to != NULL)
+    {
+      g_mutex_lock (&sw->lock);
+      mirror_idx = switch_find_by_name (sw, pol.mirror_to);
+      g_mutex_unlock (&sw->lock);
+      if (mirror_idx < 0 || mirror_idx == idx)
+        {
+          g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INVALID_PARAMS,
+                       mirror_idx < 0 ? "policy.mirror.to names no port of this switch ('%s')"
+                                      : "policy.mirror.to: port '%s' cannot mirror to itself",
+                       pol.mirror_to);
+          dvs_port_policy_clear (&pol);
+          return FALSE;
+        }
+    }
+  err = apply_policy (sw, idx, &pol, mirror_idx, keep_state);
+  if (err < 0)
+    {
+      g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INTERNAL_ERROR,
+                   "datapath refused the policy of port '%s': %s", name, g_strerror (-err));
+      dvs_port_policy_clear (&pol);
+      return FALSE;
+    }
+  g_mutex_lock (&sw->lock);
+  dvs_port_policy_clear (&sw->ports[idx]->policy);
+  sw->ports[idx]->policy = pol;
+  g_mutex_unlock (&sw->lock);
+  g_autoptr (JsonNode) j = dvs_port_policy_to_json (&pol);
+  g_autofree gchar *text = json_to_string (j, FALSE);
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", name,
+                    "MESSAGE", "port %s: policy set to %s", name, text);
+  return TRUE;
+}
+
+JsonNode *
+dvs_switch_port_filter_state (DvsSwitch *sw, const gchar *name, GError **error)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  int idx;
+
+  g_mutex_lock (&sw->lock);
+  idx = switch_find_by_name (sw, name);
+  g_mutex_unlock (&sw->lock);
+  if (idx < 0)
+    {
+      switch_no_such_port (name, error);
+      return NULL;
+    }
+  json_builder_begin_object (b);
+  for (int id = 0; id < DVS_FILTER_COUNT; id++)
+    {
+      guint8 buf[256];
+      long n = dvs_dp_port_save_filter_state (sw->dp, (guint16) idx, id, buf, sizeof buf);
+      g_autofree gchar *data = NULL;
+
+      if (n == -ENOENT)
+        continue;       /* not active on this port */
+      if (n < 0)
+        {
+          g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INTERNAL_ERROR,
+                       "filter %s of port '%s' could not save its state: %s",
+                       dvs_filter_classes[id]->name, name, g_strerror ((int) -n));
+          return NULL;
+        }
+      data = g_base64_encode (buf, (gsize) n);
+      json_builder_set_member_name (b, dvs_filter_classes[id]->name);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "version");
+      json_builder_add_int_value (b, dvs_filter_classes[id]->state_version);
+      json_builder_set_member_name (b, "data");
+      json_builder_add_string_value (b, data);
+      json_builder_end_object (b);
+    }
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
