@@ -284,8 +284,13 @@ dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
         {
           uint16_t o = dp->configured[j];
           struct dp_port *p = &dp->ports[o];
-          if (o != in_port && p->vid >= 0 && dvs_vlan_member (&p->vlan, vlan)
-              && !(unlikely (dp->n_mirrors) && staged_on (p, (uint8_t) i)))
+          if (o == in_port || !dvs_vlan_member (&p->vlan, vlan))
+            continue;
+          /* A member whose link is down misses the frame: count it there,
+           * as for unicast, so that every frame received is accounted for. */
+          if (unlikely (p->vid < 0))
+            DP_ADD (p->rt->stats.drop_link_down, 1);
+          else if (!(unlikely (dp->n_mirrors) && staged_on (p, (uint8_t) i)))
             stage (dp, &b, o, (uint8_t) i, vlan);
         }
     }

@@ -353,6 +353,9 @@ test_drops (Fixture *f, gconstpointer data)
   g_assert_cmpint (dvs_dp_link_down (f->dp, 1), ==, 0);
   send1 (f, 0, frame (MAC_B, MAC_A, -1, 60));
   g_assert_cmpuint (stats (f, 1).drop_link_down, ==, 1);
+  /* A flooded frame the down port misses is counted there too. */
+  send1 (f, 0, frame (BCAST, MAC_A, -1, 60));
+  g_assert_cmpuint (stats (f, 1).drop_link_down, ==, 2);
   /* A runt frame. */
   {
     struct rte_mbuf *m = rte_pktmbuf_alloc (pool);
