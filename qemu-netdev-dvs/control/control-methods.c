@@ -115,6 +115,13 @@ port_add (JsonObject *params, gpointer user_data, GError **error)
                    "default) or \"server\", not \"%s\"", mode);
       return NULL;
     }
+  if (dvs_dvport_host_has_key (((DvsControl *) user_data)->dvports, name))
+    {
+      g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_EXISTS,
+                   "'%s' is the key of a DVport of this host's DVswitch: attach a vNIC "
+                   "to it with dvport.attach, or choose another port name", name);
+      return NULL;
+    }
   if (!dvs_switch_port_add (sw, name, socket, g_str_equal (mode, "server"), &vlan, error))
     return NULL;
   /* The policy is validated before the port exists (a typo must not leave

@@ -398,7 +398,7 @@ dvport_check_switch (DvsDvportHost *h, const gchar *id, GError **error)
     {
       g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_NO_SUCH_PORT,
                    "DVswitch %s is not on this host%s%s", id,
-                   h->spec ? "; it holds " : " (none applied yet)",
+                   h->spec ? "; it holds " : " (it holds none)",
                    h->spec ? h->spec->id : "");
       return FALSE;
     }
@@ -489,7 +489,7 @@ dvs_dvport_host_attach (DvsDvportHost *h, const gchar *switch_id, const gchar *k
                        key, DVS_MAX_PORTS);
           return FALSE;
         }
-      place.index = r->slot;
+      /* Any datapath port will do: the slot only holds the memory. */
       place.rt = dvs_runtime_area_slot (h->area, r->slot);
     }
   pol = policy_for_switch (h, p);
@@ -531,6 +531,12 @@ dvs_dvport_host_detach (DvsDvportHost *h, const gchar *switch_id, const gchar *k
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", key, "MESSAGE",
                     "DVport %s: vNIC detached, state checkpointed", key);
   return TRUE;
+}
+
+gboolean
+dvs_dvport_host_has_key (DvsDvportHost *h, const gchar *name)
+{
+  return h != NULL && h->spec != NULL && g_hash_table_contains (h->spec->by_key, name);
 }
 
 gboolean

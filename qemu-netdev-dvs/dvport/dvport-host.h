@@ -51,6 +51,8 @@ gboolean dvs_dvport_host_detach (DvsDvportHost *h, const gchar *switch_id,
 /* Is switch port @name a DVport's (attached)?  Such ports are managed by
  * dvport.attach/detach and switch.apply, not by port.* methods. */
 gboolean dvs_dvport_host_owns (DvsDvportHost *h, const gchar *name);
+/* Is @name the key of a DVport of the DVswitch held here (attached or not)? */
+gboolean dvs_dvport_host_has_key (DvsDvportHost *h, const gchar *name);
 
 /* Config, connection, attachment, link, counters, learned MACs, class
  * states: now if attached, else as last checkpointed. */

@@ -72,10 +72,26 @@ dvs_dvport_host_show (DvsDvportHost *h, const gchar *switch_id, const gchar *key
   else
     json_builder_add_null_value (b);
   json_builder_set_member_name (b, "connection");
-  if (p->connection)
-    json_builder_add_string_value (b, p->connection);
-  else
+  if (p->connection == NULL)
     json_builder_add_null_value (b);
+  else
+    {
+      /* the same shape as in switch.apply and switch.get */
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "id");
+      json_builder_add_string_value (b, p->connection);
+      if (p->connectee_vm)
+        {
+          json_builder_set_member_name (b, "vm");
+          json_builder_add_string_value (b, p->connectee_vm);
+        }
+      if (p->connectee_mac)
+        {
+          json_builder_set_member_name (b, "mac");
+          json_builder_add_string_value (b, p->connectee_mac);
+        }
+      json_builder_end_object (b);
+    }
   add_runtime (b, h, key);
   json_builder_set_member_name (b, "vlan");
   json_builder_add_value (b, dvs_vlan_config_to_json (&p->vlan));

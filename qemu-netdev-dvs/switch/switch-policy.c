@@ -115,8 +115,12 @@ dvs_switch_port_filter_state (DvsSwitch *sw, const gchar *name, GError **error)
   for (int id = 0; id < DVS_FILTER_COUNT; id++)
     {
       guint8 buf[256];
-      long n = dvs_dp_port_save_filter_state (sw->dp, (guint16) idx, id, buf, sizeof buf);
+      long n;
       g_autofree gchar *data = NULL;
+
+      if (dvs_filter_classes[id]->state_size == 0)
+        continue;   /* stateless */
+      n = dvs_dp_port_save_filter_state (sw->dp, (guint16) idx, id, buf, sizeof buf);
 
       if (n == -ENOENT)
         continue;       /* not active on this port */

@@ -82,6 +82,8 @@ dvs_switch_port_save_state (DvsSwitch *sw, const gchar *name, GError **error)
   st->fwd_state = g_bytes_new (buf, (gsize) n);
   for (int id = 0; id < DVS_FILTER_COUNT; id++)
     {
+      if (dvs_filter_classes[id]->state_size == 0)
+        continue;   /* stateless: nothing to carry */
       n = dvs_dp_port_save_filter_state (sw->dp, (guint16) idx, id, buf, cap);
       if (n == -ENOENT)
         continue;
