@@ -19,6 +19,7 @@ typedef enum {
   OPT_TRUNK = 1 << 2,
   OPT_NATIVE = 1 << 3,
   OPT_PORT = 1 << 4,
+  OPT_SWITCH = 1 << 5,
 } CtlOptionFlags;
 
 typedef struct {
@@ -37,6 +38,9 @@ typedef struct {
   "      --trunk=LIST    a trunk carrying the VLANs in LIST, e.g. 10,20,30-39\n" \
   "      --native=N      with --trunk: untagged frames belong to VLAN N\n" \
   "                      (default 0)\n"
+
+#define SWITCH_OPTION_HELP \
+  "      --switch=ID     the DVswitch (default: the one dvs-switchd holds)\n"
 
 static const CtlCommand commands[] = {
   { "show", "", 0, "", 0, ctl_cmd_show,
@@ -65,9 +69,10 @@ static const CtlCommand commands[] = {
     "Removes the port NAME (method port.remove).\n" },
   { "port show", "NAME", 1, "NAME", 0, ctl_cmd_port_show,
     "Show a port's config, link and counters",
-    "Shows the port NAME: its socket, mode, link state and VLAN config, then\n"
-    "its counters (method port.show).  rx counts the frames the switch\n"
-    "received from the port's guest, tx the frames it delivered to it.\n" },
+    "Shows the port NAME: its socket, mode, link state, VLAN config and\n"
+    "policy, then its counters (method port.show).  rx counts the frames the\n"
+    "switch received from the port's guest, tx the frames it delivered to\n"
+    "it; \"mirrored\" the copies of its frames sent to a mirror port.\n" },
   { "port set-vlan", "NAME", 1, "NAME (--vlan N | --trunk LIST [--native N])",
     OPT_VLAN | OPT_TRUNK | OPT_NATIVE, ctl_cmd_port_set_vlan,
     "Change a port's VLAN config",
@@ -76,6 +81,25 @@ static const CtlCommand commands[] = {
     "\n"
     "Options:\n"
     VLAN_OPTIONS_HELP },
+  { "port set-policy", "NAME POLICY-JSON", 2, "NAME POLICY-JSON", 0,
+    ctl_cmd_port_set_policy,
+    "Change a port's policy",
+    "Changes the policy of the port NAME (method port.set-policy).\n"
+    "POLICY-JSON is a JSON object, given inline or as @FILE (@- reads\n"
+    "standard input), with any of the sections blocked, security, shaping\n"
+    "and mirror: each section given replaces the port's, null removes it,\n"
+    "the others stay.  Ports of DVports are changed through switch apply.\n"
+    "\n"
+    "Examples:\n"
+    "  '{\"shaping\": {\"ingress\": {\"average_kbps\": 10000}}}'\n"
+    "  '{\"security\": {\"allowed_macs\": [\"52:54:00:12:34:56\"]}}'\n"
+    "  '{\"blocked\": true}'   '{\"mirror\": {\"to\": \"monitor\"}}'\n" },
+  { "port filter-state", "NAME", 1, "NAME", 0, ctl_cmd_port_filter_state,
+    "Show the runtime state of a port's filters",
+    "Lists the filter classes of the port NAME that hold runtime state\n"
+    "(shaper buckets, ...) as CLASS VERSION BYTES: the class, the version\n"
+    "of its state's format and the state's size (method port.filter-state).\n"
+    "The state itself, in base64, is shown with --json only.\n" },
   { "mac dump", "", 0, "[--port NAME] [--vlan N]", OPT_PORT | OPT_VLAN,
     ctl_cmd_mac_dump,
     "List the learned MAC addresses",
@@ -92,6 +116,65 @@ static const CtlCommand commands[] = {
     "\n"
     "Options:\n"
     "      --port=NAME     only the addresses learned on port NAME\n" },
+  { "switch apply", "FILE", 1, "FILE|-", 0, ctl_cmd_switch_apply,
+    "Make this host hold a DVswitch document",
+    "Makes dvs-switchd hold exactly the DVswitch described in FILE (- for\n"
+    "standard input): its port groups and DVports, each with its config and\n"
+    "connection (method switch.apply).  Prints the keys of the DVports it\n"
+    "added, updated and removed, and those whose vNIC it detached because\n"
+    "their connection changed (revoked).  Applying the same document again\n"
+    "changes nothing.  The format is in docs/dvport.md; the \"attached\" and\n"
+    "\"link\" members of switch get --json are left out, so its output can be\n"
+    "edited and applied.\n" },
+  { "switch get", "", 0, "", 0, ctl_cmd_switch_get,
+    "Show the DVswitch this host holds",
+    "Shows the DVswitch dvs-switchd holds: its id, name, forwarding class\n"
+    "and MTU, its port groups, then its DVports as KEY PORT-GROUP CONNECTION\n"
+    "ATTACHED LINK (method switch.get).  With --json, the document as\n"
+    "applied, each port with \"attached\" and \"link\"; null if none.\n" },
+  { "switch remove", "ID", 1, "ID", 0, ctl_cmd_switch_remove,
+    "Remove the DVswitch from this host",
+    "Detaches every DVport of the DVswitch ID and deletes it, its DVports\n"
+    "and their saved state from this host (method switch.remove).\n" },
+  { "dvport list", "", 0, "", 0, ctl_cmd_dvport_list,
+    "List the DVports",
+    "Lists the DVports of the DVswitch dvs-switchd holds as KEY PORT-GROUP\n"
+    "CONNECTION VM ATTACHED LINK (method switch.get): CONNECTION is the\n"
+    "connection ID of the vNIC the port is for, VM its virtual machine.\n" },
+  { "dvport show", "KEY", 1, "KEY [--switch ID]", OPT_SWITCH,
+    ctl_cmd_dvport_show,
+    "Show a DVport's config, state and counters",
+    "Shows the DVport KEY (method dvport.show): its VLAN and policy, its\n"
+    "connection, its attachment (socket, link), where its state comes from\n"
+    "(live, checkpoint or none), its counters, the MAC addresses learned on\n"
+    "it while attached (method mac.dump), and the size of each class's\n"
+    "state.  With --json, the dvport.show object.\n"
+    "\n"
+    "Options:\n"
+    SWITCH_OPTION_HELP },
+  { "dvport attach", "KEY CONNECTION SOCKET", 3,
+    "KEY CONNECTION SOCKET [--server] [--switch ID]", OPT_SERVER | OPT_SWITCH,
+    ctl_cmd_dvport_attach,
+    "Attach a vNIC's socket to a DVport",
+    "Attaches the vhost-user socket SOCKET to the DVport KEY (method\n"
+    "dvport.attach).  CONNECTION must be the DVport's current connection ID:\n"
+    "a vNIC attaches only to the DVport its connection names.  The DVport\n"
+    "continues from its last saved state.  By default QEMU is the server\n"
+    "and dvs-switchd connects to SOCKET, retrying every second.  A relative\n"
+    "SOCKET is made absolute.\n"
+    "\n"
+    "Options:\n"
+    "      --server        dvs-switchd creates SOCKET and QEMU connects to it\n"
+    SWITCH_OPTION_HELP },
+  { "dvport detach", "KEY", 1, "KEY [--switch ID]", OPT_SWITCH,
+    ctl_cmd_dvport_detach,
+    "Detach the vNIC from a DVport",
+    "Detaches the vNIC from the DVport KEY, saving the port's state for its\n"
+    "next attachment (method dvport.detach).  Detaching a DVport that is\n"
+    "not attached does nothing.\n"
+    "\n"
+    "Options:\n"
+    SWITCH_OPTION_HELP },
   { "call", "METHOD JSON-PARAMS", 1, "METHOD [JSON-PARAMS]", 0, ctl_cmd_call,
     "Call a control method, print the result",
     "Calls METHOD with JSON-PARAMS (a JSON object, default {}) and prints\n"
@@ -130,6 +213,7 @@ parsed_args_clear (ParsedArgs *p)
   g_free (p->cmd.trunk);
   g_free (p->cmd.native);
   g_free (p->cmd.port);
+  g_free (p->cmd.switch_id);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ParsedArgs, parsed_args_clear)
@@ -266,6 +350,7 @@ build_entries (ParsedArgs *p, CtlOptionFlags flags)
     { OPT_TRUNK, { "trunk", 0, 0, G_OPTION_ARG_STRING, &p->cmd.trunk, NULL, NULL } },
     { OPT_NATIVE, { "native", 0, 0, G_OPTION_ARG_STRING, &p->cmd.native, NULL, NULL } },
     { OPT_PORT, { "port", 0, 0, G_OPTION_ARG_STRING, &p->cmd.port, NULL, NULL } },
+    { OPT_SWITCH, { "switch", 0, 0, G_OPTION_ARG_STRING, &p->cmd.switch_id, NULL, NULL } },
   };
   GArray *entries = g_array_new (TRUE, TRUE, sizeof (GOptionEntry));
 

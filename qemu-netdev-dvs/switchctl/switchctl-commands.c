@@ -2,6 +2,7 @@
  * result for a person (or as JSON with --json). */
 #include "switchctl.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,7 +44,7 @@ set_connect_error (Ctl *ctl, GError *cause, GError **error)
 /* Calls @method (@params consumed, may be NULL).  A refusal by the switch
  * becomes CTL_EXIT_REFUSED with its message; anything else on the way is
  * CTL_EXIT_UNREACHABLE. */
-static JsonNode *
+JsonNode *
 ctl_call (Ctl *ctl, const gchar *method, JsonObject *params, GError **error)
 {
   g_autoptr(JsonObject) owned = params;
@@ -80,11 +81,8 @@ ctl_call (Ctl *ctl, const gchar *method, JsonObject *params, GError **error)
   return NULL;
 }
 
-static gboolean
-usage_error (GError **error, const gchar *format, ...) G_GNUC_PRINTF (2, 3);
-
-static gboolean
-usage_error (GError **error, const gchar *format, ...)
+gboolean
+ctl_usage_error (GError **error, const gchar *format, ...)
 {
   va_list args;
 
@@ -95,8 +93,8 @@ usage_error (GError **error, const gchar *format, ...)
   return FALSE;
 }
 
-static JsonObject *
-result_object (JsonNode *result)
+JsonObject *
+ctl_result_object (JsonNode *result)
 {
   return result != NULL && JSON_NODE_HOLDS_OBJECT (result)
              ? json_node_get_object (result) : NULL;
@@ -111,8 +109,8 @@ parse_vid (const gchar *text, const gchar *option, gint64 *out,
   guint64 vid;
 
   if (!g_ascii_string_to_unsigned (text, 10, 0, MAX_VID, &vid, NULL))
-    return usage_error (error, "%s needs a VLAN ID from 0 to %d, not "
-                               "\"%s\".", option, MAX_VID, text);
+    return ctl_usage_error (error, "%s needs a VLAN ID from 0 to %d, not "
+                                   "\"%s\".", option, MAX_VID, text);
   *out = (gint64) vid;
   return TRUE;
 }
@@ -135,8 +133,8 @@ parse_trunks (const gchar *text, JsonArray *out, GError **error)
       if (range[1] != NULL && !parse_vid (range[1], "--trunk", &last, error))
         return FALSE;
       if (last < first)
-        return usage_error (error, "--trunk: the range \"%s\" ends before "
-                                   "it starts.", *item);
+        return ctl_usage_error (error, "--trunk: the range \"%s\" ends before "
+                                       "it starts.", *item);
       for (gint64 vid = first; vid <= last; vid++)
         json_array_add_int_element (out, vid);
     }
@@ -153,11 +151,11 @@ vlan_from_options (const CtlOptions *opts, gboolean required,
   gint64 vid = 0;
 
   if (opts->vlan != NULL && opts->trunk != NULL)
-    return usage_error (error, "--vlan and --trunk exclude each other: a "
-                               "port is either an access port or a trunk.");
+    return ctl_usage_error (error, "--vlan and --trunk exclude each other: a "
+                                   "port is either an access port or a trunk.");
   if (opts->native != NULL && opts->trunk == NULL)
-    return usage_error (error, "--native applies to trunk ports only: add "
-                               "--trunk LIST.");
+    return ctl_usage_error (error, "--native applies to trunk ports only: add "
+                                   "--trunk LIST.");
   if (opts->vlan != NULL)
     {
       if (!parse_vid (opts->vlan, "--vlan", &vid, error))
@@ -182,8 +180,8 @@ vlan_from_options (const CtlOptions *opts, gboolean required,
         }
     }
   else if (required)
-    return usage_error (error, "Give the VLAN config: --vlan N, or --trunk "
-                               "LIST [--native N].");
+    return ctl_usage_error (error, "Give the VLAN config: --vlan N, or --trunk "
+                                   "LIST [--native N].");
   else
     return TRUE;
 
@@ -191,11 +189,103 @@ vlan_from_options (const CtlOptions *opts, gboolean required,
   return TRUE;
 }
 
+/* --- JSON arguments. */
+
+static gboolean
+read_stdin (const gchar *what, gchar **contents, GError **error)
+{
+  g_autoptr(GString) data = g_string_new (NULL);
+  gchar buf[16384];
+  size_t n;
+
+  while ((n = fread (buf, 1, sizeof buf, stdin)) > 0)
+    g_string_append_len (data, buf, (gssize) n);
+  if (ferror (stdin))
+    return ctl_usage_error (error, "%s cannot be read from standard input: "
+                                   "%s.", what, g_strerror (errno));
+  *contents = g_string_free (g_steal_pointer (&data), FALSE);
+  return TRUE;
+}
+
+/* Reads the text of @source into *contents; *origin names it in messages
+ * (NULL for an inline argument). */
+static gboolean
+read_json_text (const gchar *source, gboolean inline_ok, const gchar *what,
+                gchar **contents, gchar **origin, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  const gchar *file = source;
+
+  if (inline_ok)
+    file = source[0] == '@' ? source + 1 : NULL;
+  if (file == NULL)
+    {
+      *contents = g_strdup (source);
+      return TRUE;
+    }
+  if (g_str_equal (file, "-"))
+    {
+      *origin = g_strdup ("standard input");
+      return read_stdin (what, contents, error);
+    }
+  if (*file == '\0')
+    return ctl_usage_error (error, "'@' needs a file name after it (@- "
+                                   "reads standard input).");
+  *origin = g_strdup (file);
+  if (!g_file_get_contents (file, contents, NULL, &local_error))
+    return ctl_usage_error (error, "%s cannot be read: %s.", what,
+                            local_error->message);
+  return TRUE;
+}
+
+JsonObject *
+ctl_read_json_object (const gchar *source, gboolean inline_ok,
+                      const gchar *what, GError **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) local_error = NULL;
+  g_autofree gchar *contents = NULL;
+  g_autofree gchar *origin = NULL;
+  JsonNode *root;
+
+  if (!read_json_text (source, inline_ok, what, &contents, &origin, error))
+    return NULL;
+  if (!json_parser_load_from_data (parser, contents, -1, &local_error))
+    {
+      /* "<data>:2:5: Parse error: ..." → "doc.json:2:5: Parse error: ..." */
+      const gchar *message = local_error->message;
+
+      if (g_str_has_prefix (message, "<data>:"))
+        message += strlen ("<data>:");
+      ctl_usage_error (error, "%s is not valid JSON: %s%s%s.", what,
+                       origin != NULL ? origin : "",
+                       origin != NULL ? ":" : "", message);
+      return NULL;
+    }
+  root = json_parser_get_root (parser);
+  if (root == NULL)
+    {
+      ctl_usage_error (error, "%s is empty%s%s.", what,
+                       origin != NULL ? ": nothing in " : "",
+                       origin != NULL ? origin : "");
+      return NULL;
+    }
+  if (!JSON_NODE_HOLDS_OBJECT (root))
+    {
+      ctl_usage_error (error, "%s must be a JSON object {...}, not %s.", what,
+                       JSON_NODE_HOLDS_ARRAY (root) ? "an array"
+                       : JSON_NODE_HOLDS_NULL (root) ? "null"
+                       : "a single value");
+      return NULL;
+    }
+  return json_object_ref (json_node_get_object (root));
+}
+
 /* --- Commands. */
 
 /* Prints @result as JSON when asked; TRUE when that was all to do. */
-static gboolean
-printed_as_json (Ctl *ctl, JsonNode *result)
+gboolean
+ctl_printed_as_json (Ctl *ctl, JsonNode *result)
 {
   if (!ctl->json)
     return FALSE;
@@ -210,10 +300,10 @@ ctl_cmd_show (Ctl *ctl, const CtlOptions *opts, gchar **args, GError **error)
 
   if (result == NULL)
     return FALSE;
-  if (ctl->json || result_object (result) == NULL)
+  if (ctl->json || ctl_result_object (result) == NULL)
     ctl_print_json (result);
   else
-    ctl_print_fields (result_object (result));
+    ctl_print_fields (ctl_result_object (result));
   return TRUE;
 }
 
@@ -229,10 +319,10 @@ ctl_cmd_port_list (Ctl *ctl, const CtlOptions *opts, gchar **args,
 
   if (result == NULL)
     return FALSE;
-  if (printed_as_json (ctl, result))
+  if (ctl_printed_as_json (ctl, result))
     return TRUE;
   table = ctl_table_new (5, headers);
-  ports = ctl_get_array (result_object (result), "ports");
+  ports = ctl_get_array (ctl_result_object (result), "ports");
   for (guint i = 0; ports != NULL && i < json_array_get_length (ports); i++)
     {
       JsonNode *node = json_array_get_element (ports, i);
@@ -273,7 +363,7 @@ ctl_cmd_port_add (Ctl *ctl, const CtlOptions *opts, gchar **args,
   result = ctl_call (ctl, "port.add", g_steal_pointer (&params), error);
   if (result == NULL)
     return FALSE;
-  printed_as_json (ctl, result);
+  ctl_printed_as_json (ctl, result);
   return TRUE;
 }
 
@@ -288,7 +378,7 @@ ctl_cmd_port_remove (Ctl *ctl, const CtlOptions *opts, gchar **args,
   result = ctl_call (ctl, "port.remove", g_steal_pointer (&params), error);
   if (result == NULL)
     return FALSE;
-  printed_as_json (ctl, result);
+  ctl_printed_as_json (ctl, result);
   return TRUE;
 }
 
@@ -296,7 +386,7 @@ static void
 print_port_config (JsonObject *port)
 {
   static const gchar *const known[] = { "name", "socket", "mode", "link",
-                                        "vlan", "stats", NULL };
+                                        "vlan", "policy", "stats", NULL };
   g_autoptr(CtlTable) table = ctl_table_new (2, NULL);
   g_autoptr(GList) members = json_object_get_members (port);
 
@@ -315,6 +405,12 @@ print_port_config (JsonObject *port)
 
     ctl_table_add_row (table, row);
   }
+  if (json_object_has_member (port, "policy"))
+    {
+      ctl_table_add_row (table, (const gchar *[]) { "policy:", "" });
+      ctl_policy_add_rows (table, json_object_get_member (port, "policy"),
+                           "  ");
+    }
   /* Members a newer daemon may add. */
   for (GList *l = members; l != NULL; l = l->next)
     {
@@ -327,69 +423,6 @@ print_port_config (JsonObject *port)
       value = ctl_member_text (port, l->data);
       ctl_table_add_row (table, (const gchar *[]) { label, value });
     }
-  ctl_table_print (table);
-}
-
-/* "rx" and its per-kind lines: "unicast" from unicast_packets/_bytes. */
-static void
-add_direction_rows (CtlTable *table, JsonObject *dir, const gchar *label)
-{
-  g_autoptr(GList) members = json_object_get_members (dir);
-  g_autofree gchar *packets = ctl_member_text (dir, "packets");
-  g_autofree gchar *bytes = ctl_member_text (dir, "bytes");
-
-  ctl_table_add_row (table, (const gchar *[]) { label, packets, bytes });
-  for (GList *l = members; l != NULL; l = l->next)
-    {
-      const gchar *member = l->data;
-      g_autofree gchar *kind = NULL;
-      g_autofree gchar *kind_label = NULL;
-      g_autofree gchar *bytes_member = NULL;
-      g_autofree gchar *kind_packets = NULL;
-      g_autofree gchar *kind_bytes = NULL;
-
-      if (!g_str_has_suffix (member, "_packets"))
-        continue;
-      kind = g_strndup (member, strlen (member) - strlen ("_packets"));
-      kind_label = g_strconcat ("  ", kind, NULL);
-      bytes_member = g_strconcat (kind, "_bytes", NULL);
-      kind_packets = ctl_member_text (dir, member);
-      kind_bytes = ctl_member_text (dir, bytes_member);
-      ctl_table_add_row (table, (const gchar *[]) { kind_label, kind_packets,
-                                                    kind_bytes });
-    }
-}
-
-static void
-print_port_stats (JsonObject *stats)
-{
-  g_autoptr(CtlTable) table = ctl_table_new (
-      3, (const gchar *const[]) { "", "packets", "bytes", NULL });
-  JsonObject *rx = ctl_get_object (stats, "rx");
-  JsonObject *tx = ctl_get_object (stats, "tx");
-  JsonObject *drops = ctl_get_object (stats, "drops");
-
-  ctl_table_align_right (table, 1);
-  ctl_table_align_right (table, 2);
-  if (rx != NULL)
-    add_direction_rows (table, rx, "rx (from guest)");
-  if (tx != NULL)
-    add_direction_rows (table, tx, "tx (to guest)");
-  if (drops != NULL)
-    {
-      g_autoptr(GList) members = json_object_get_members (drops);
-
-      ctl_table_add_row (table, (const gchar *[]) { "drops", "", "" });
-      for (GList *l = members; l != NULL; l = l->next)
-        {
-          g_autofree gchar *label = g_strconcat ("  ", l->data, NULL);
-          g_autofree gchar *value = ctl_member_text (drops, l->data);
-
-          g_strdelimit (label, "_", ' ');
-          ctl_table_add_row (table, (const gchar *[]) { label, value, "" });
-        }
-    }
-  printf ("\n");
   ctl_table_print (table);
 }
 
@@ -406,7 +439,7 @@ ctl_cmd_port_show (Ctl *ctl, const CtlOptions *opts, gchar **args,
   result = ctl_call (ctl, "port.show", g_steal_pointer (&params), error);
   if (result == NULL)
     return FALSE;
-  port = result_object (result);
+  port = ctl_result_object (result);
   if (ctl->json || port == NULL)
     {
       ctl_print_json (result);
@@ -415,7 +448,7 @@ ctl_cmd_port_show (Ctl *ctl, const CtlOptions *opts, gchar **args,
   print_port_config (port);
   stats = ctl_get_object (port, "stats");
   if (stats != NULL)
-    print_port_stats (stats);
+    ctl_print_port_stats (stats);
   return TRUE;
 }
 
@@ -434,7 +467,82 @@ ctl_cmd_port_set_vlan (Ctl *ctl, const CtlOptions *opts, gchar **args,
   result = ctl_call (ctl, "port.set-vlan", g_steal_pointer (&params), error);
   if (result == NULL)
     return FALSE;
-  printed_as_json (ctl, result);
+  ctl_printed_as_json (ctl, result);
+  return TRUE;
+}
+
+gboolean
+ctl_cmd_port_set_policy (Ctl *ctl, const CtlOptions *opts, gchar **args,
+                         GError **error)
+{
+  g_autoptr(JsonObject) params = json_object_new ();
+  g_autoptr(JsonObject) policy = NULL;
+  g_autoptr(JsonNode) result = NULL;
+
+  policy = ctl_read_json_object (args[1], TRUE, "The policy", error);
+  if (policy == NULL)
+    return FALSE;
+  json_object_set_string_member (params, "name", args[0]);
+  json_object_set_object_member (params, "policy",
+                                 g_steal_pointer (&policy));
+  result = ctl_call (ctl, "port.set-policy", g_steal_pointer (&params),
+                     error);
+  if (result == NULL)
+    return FALSE;
+  ctl_printed_as_json (ctl, result);
+  return TRUE;
+}
+
+/* The size of a base64 value: what the class serialized. */
+static gchar *
+base64_size_text (const gchar *data)
+{
+  g_autofree guchar *bytes = NULL;
+  gsize size = 0;
+
+  if (data == NULL)
+    return NULL;
+  bytes = g_base64_decode (data, &size);
+  return g_strdup_printf ("%" G_GSIZE_FORMAT, size);
+}
+
+gboolean
+ctl_cmd_port_filter_state (Ctl *ctl, const CtlOptions *opts, gchar **args,
+                           GError **error)
+{
+  static const gchar *const headers[] = { "CLASS", "VERSION", "BYTES", NULL };
+  g_autoptr(JsonObject) params = json_object_new ();
+  g_autoptr(JsonNode) result = NULL;
+  g_autoptr(CtlTable) table = NULL;
+  g_autoptr(GList) classes = NULL;
+  JsonObject *states;
+
+  json_object_set_string_member (params, "name", args[0]);
+  result = ctl_call (ctl, "port.filter-state", g_steal_pointer (&params),
+                     error);
+  if (result == NULL)
+    return FALSE;
+  states = ctl_result_object (result);
+  if (ctl->json || states == NULL)
+    {
+      ctl_print_json (result);
+      return TRUE;
+    }
+
+  table = ctl_table_new (3, headers);
+  ctl_table_align_right (table, 1);
+  ctl_table_align_right (table, 2);
+  classes = json_object_get_members (states);
+  for (GList *l = classes; l != NULL; l = l->next)
+    {
+      JsonObject *state = ctl_get_object (states, l->data);
+      g_autofree gchar *version = ctl_member_text (state, "version");
+      g_autofree gchar *size = base64_size_text (
+          ctl_get_string (state, "data"));
+
+      ctl_table_add_row (table, (const gchar *[]) { l->data, version, size });
+    }
+  ctl_table_print (table);
   return TRUE;
 }
 
@@ -460,13 +568,13 @@ ctl_cmd_mac_dump (Ctl *ctl, const CtlOptions *opts, gchar **args,
   result = ctl_call (ctl, "mac.dump", g_steal_pointer (&params), error);
   if (result == NULL)
     return FALSE;
-  if (printed_as_json (ctl, result))
+  if (ctl_printed_as_json (ctl, result))
     return TRUE;
 
   table = ctl_table_new (4, headers);
   ctl_table_align_right (table, 1);
   ctl_table_align_right (table, 3);
-  entries = ctl_get_array (result_object (result), "entries");
+  entries = ctl_get_array (ctl_result_object (result), "entries");
   for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
     {
       JsonNode *node = json_array_get_element (entries, i);
@@ -496,9 +604,9 @@ ctl_cmd_mac_flush (Ctl *ctl, const CtlOptions *opts, gchar **args,
   result = ctl_call (ctl, "mac.flush", g_steal_pointer (&params), error);
   if (result == NULL)
     return FALSE;
-  if (printed_as_json (ctl, result))
+  if (ctl_printed_as_json (ctl, result))
     return TRUE;
-  if (ctl_get_int (result_object (result), "flushed", &flushed))
+  if (ctl_get_int (ctl_result_object (result), "flushed", &flushed))
     printf ("Flushed %" G_GINT64_FORMAT " MAC %s.\n", flushed,
             flushed == 1 ? "entry" : "entries");
   else
@@ -518,10 +626,11 @@ ctl_cmd_call (Ctl *ctl, const CtlOptions *opts, gchar **args, GError **error)
       g_autoptr(JsonNode) node = json_from_string (args[1], &parse_error);
 
       if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-        return usage_error (error, "JSON-PARAMS must be a JSON object such "
-                                   "as '{\"name\": \"vm1\"}'%s%s",
-                            parse_error != NULL ? ": " : ".",
-                            parse_error != NULL ? parse_error->message : "");
+        return ctl_usage_error (
+            error, "JSON-PARAMS must be a JSON object such as "
+                   "'{\"name\": \"vm1\"}'%s%s",
+            parse_error != NULL ? ": " : ".",
+            parse_error != NULL ? parse_error->message : "");
       params = json_object_ref (json_node_get_object (node));
     }
   result = ctl_call (ctl, args[0], g_steal_pointer (&params), error);

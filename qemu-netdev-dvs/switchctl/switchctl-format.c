@@ -340,3 +340,295 @@ ctl_print_json (JsonNode *node)
   text = json_to_string (node, TRUE);
   printf ("%s\n", text);
 }
+
+/* --- Port policies. */
+
+static gboolean
+is_false_or_null (JsonNode *node)
+{
+  return node == NULL || JSON_NODE_HOLDS_NULL (node)
+         || (JSON_NODE_HOLDS_VALUE (node)
+             && json_node_get_value_type (node) == G_TYPE_BOOLEAN
+             && !json_node_get_boolean (node));
+}
+
+/* vSphere's words for the two security switches: true accepts. */
+static const gchar *
+accept_text (JsonObject *obj, const gchar *member)
+{
+  JsonNode *node = json_object_get_member (obj, member);
+
+  if (node == NULL)
+    return "-";
+  return is_false_or_null (node) ? "reject" : "accept";
+}
+
+/* "on; allowed MACs 52:54:00:12:34:56; forged transmits reject, MAC changes
+ * reject". */
+static gchar *
+security_text (JsonNode *node)
+{
+  JsonObject *obj;
+  g_autofree gchar *macs = NULL;
+
+  if (is_false_or_null (node))
+    return g_strdup ("off");
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return node_text (node);
+  obj = json_node_get_object (node);
+  if (json_object_has_member (obj, "enabled")
+      && is_false_or_null (json_object_get_member (obj, "enabled")))
+    return g_strdup ("off");
+  macs = ctl_member_text (obj, "allowed_macs");
+  return g_strdup_printf ("on; allowed MACs %s; forged transmits %s, "
+                          "MAC changes %s", *macs != '\0' ? macs : "none",
+                          accept_text (obj, "forged_transmits"),
+                          accept_text (obj, "mac_changes"));
+}
+
+/* "ingress 10000 kbit/s (peak 20000 kbit/s, burst 64 KB)"; a peak or burst
+ * of 0 is the class's default and left out. */
+static void
+append_shaping_dir (GString *out, JsonObject *shaping, const gchar *dir)
+{
+  JsonNode *node = json_object_get_member (shaping, dir);
+  JsonObject *obj;
+  gint64 average = 0, peak = 0, burst = 0;
+
+  if (is_false_or_null (node))
+    return;
+  if (out->len > 0)
+    g_string_append (out, "; ");
+  obj = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+  if (obj == NULL || !ctl_get_int (obj, "average_kbps", &average))
+    {
+      g_autofree gchar *text = node_text (node);
+
+      g_string_append_printf (out, "%s %s", dir, text);
+      return;
+    }
+  g_string_append_printf (out, "%s %" G_GINT64_FORMAT " kbit/s", dir,
+                          average);
+  ctl_get_int (obj, "peak_kbps", &peak);
+  ctl_get_int (obj, "burst_kbytes", &burst);
+  if (peak > 0 && burst > 0)
+    g_string_append_printf (out, " (peak %" G_GINT64_FORMAT " kbit/s, "
+                            "burst %" G_GINT64_FORMAT " KB)", peak, burst);
+  else if (peak > 0)
+    g_string_append_printf (out, " (peak %" G_GINT64_FORMAT " kbit/s)", peak);
+  else if (burst > 0)
+    g_string_append_printf (out, " (burst %" G_GINT64_FORMAT " KB)", burst);
+}
+
+static gchar *
+shaping_text (JsonNode *node)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  if (is_false_or_null (node))
+    return g_strdup ("off");
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return node_text (node);
+  append_shaping_dir (out, json_node_get_object (node), "ingress");
+  append_shaping_dir (out, json_node_get_object (node), "egress");
+  if (out->len == 0)
+    return g_strdup ("off");
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* "to monitor, both". */
+static gchar *
+mirror_text (JsonNode *node)
+{
+  JsonObject *obj;
+  const gchar *to;
+  const gchar *direction;
+
+  if (is_false_or_null (node))
+    return g_strdup ("off");
+  obj = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+  to = ctl_get_string (obj, "to");
+  if (to == NULL)
+    return node_text (node);
+  direction = ctl_get_string (obj, "direction");
+  return g_strdup_printf ("to %s, %s", to,
+                          direction != NULL ? direction : "both");
+}
+
+static const struct {
+  const gchar *member;
+  gchar *(*text) (JsonNode *node);
+} policy_sections[] = {
+  { "blocked", node_text },
+  { "security", security_text },
+  { "shaping", shaping_text },
+  { "mirror", mirror_text },
+};
+
+static gboolean
+is_policy_section (const gchar *member)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (policy_sections); i++)
+    if (g_str_equal (policy_sections[i].member, member))
+      return TRUE;
+  return FALSE;
+}
+
+void
+ctl_policy_add_rows (CtlTable *table, JsonNode *policy, const gchar *indent)
+{
+  JsonObject *obj;
+  g_autoptr(GList) members = NULL;
+
+  if (policy == NULL || !JSON_NODE_HOLDS_OBJECT (policy))
+    {
+      g_autofree gchar *label = g_strconcat (indent, "policy:", NULL);
+      g_autofree gchar *value = node_text (policy);
+
+      ctl_table_add_row (table, (const gchar *[]) { label, value });
+      return;
+    }
+  obj = json_node_get_object (policy);
+  for (gsize i = 0; i < G_N_ELEMENTS (policy_sections); i++)
+    {
+      JsonNode *node = json_object_get_member (obj, policy_sections[i].member);
+      g_autofree gchar *label = NULL;
+      g_autofree gchar *value = NULL;
+
+      if (node == NULL)
+        continue;
+      label = g_strconcat (indent, policy_sections[i].member, ":", NULL);
+      value = policy_sections[i].text (node);
+      ctl_table_add_row (table, (const gchar *[]) { label, value });
+    }
+  /* Sections a newer daemon may add. */
+  members = json_object_get_members (obj);
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      g_autofree gchar *label = NULL;
+      g_autofree gchar *value = NULL;
+
+      if (is_policy_section (l->data))
+        continue;
+      label = g_strconcat (indent, l->data, ":", NULL);
+      value = ctl_member_text (obj, l->data);
+      ctl_table_add_row (table, (const gchar *[]) { label, value });
+    }
+}
+
+gchar *
+ctl_policy_brief (JsonNode *policy)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+  g_autoptr(GList) members = NULL;
+  JsonObject *obj;
+
+  if (policy == NULL || !JSON_NODE_HOLDS_OBJECT (policy))
+    return node_text (policy);
+  obj = json_node_get_object (policy);
+  members = json_object_get_members (obj);
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      JsonNode *node = json_object_get_member (obj, l->data);
+
+      if (is_false_or_null (node))
+        continue;
+      if (out->len > 0)
+        g_string_append_c (out, ',');
+      g_string_append (out, l->data);
+    }
+  if (out->len == 0)
+    return g_strdup ("-");
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* --- Port counters. */
+
+/* "rx" and its per-kind lines: "unicast" from unicast_packets/_bytes. */
+static void
+add_direction_rows (CtlTable *table, JsonObject *dir, const gchar *label)
+{
+  g_autoptr(GList) members = json_object_get_members (dir);
+  g_autofree gchar *packets = ctl_member_text (dir, "packets");
+  g_autofree gchar *bytes = ctl_member_text (dir, "bytes");
+
+  ctl_table_add_row (table, (const gchar *[]) { label, packets, bytes });
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      const gchar *member = l->data;
+      g_autofree gchar *kind = NULL;
+      g_autofree gchar *kind_label = NULL;
+      g_autofree gchar *bytes_member = NULL;
+      g_autofree gchar *kind_packets = NULL;
+      g_autofree gchar *kind_bytes = NULL;
+
+      if (!g_str_has_suffix (member, "_packets"))
+        continue;
+      kind = g_strndup (member, strlen (member) - strlen ("_packets"));
+      kind_label = g_strconcat ("  ", kind, NULL);
+      bytes_member = g_strconcat (kind, "_bytes", NULL);
+      kind_packets = ctl_member_text (dir, member);
+      kind_bytes = ctl_member_text (dir, bytes_member);
+      ctl_table_add_row (table, (const gchar *[]) { kind_label, kind_packets,
+                                                    kind_bytes });
+    }
+}
+
+/* "drops" and a line per counter in it: "  vlan filtered". */
+static void
+add_counter_group_rows (CtlTable *table, JsonObject *group, const gchar *label)
+{
+  g_autoptr(GList) members = json_object_get_members (group);
+
+  ctl_table_add_row (table, (const gchar *[]) { label, "", "" });
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      g_autofree gchar *row_label = g_strconcat ("  ", l->data, NULL);
+      g_autofree gchar *value = ctl_member_text (group, l->data);
+
+      g_strdelimit (row_label, "_", ' ');
+      ctl_table_add_row (table, (const gchar *[]) { row_label, value, "" });
+    }
+}
+
+void
+ctl_print_port_stats (JsonObject *stats)
+{
+  static const gchar *const known[] = { "rx", "tx", "drops", NULL };
+  g_autoptr(CtlTable) table = ctl_table_new (
+      3, (const gchar *const[]) { "", "packets", "bytes", NULL });
+  g_autoptr(GList) members = json_object_get_members (stats);
+  JsonObject *rx = ctl_get_object (stats, "rx");
+  JsonObject *tx = ctl_get_object (stats, "tx");
+  JsonObject *drops = ctl_get_object (stats, "drops");
+
+  ctl_table_align_right (table, 1);
+  ctl_table_align_right (table, 2);
+  if (rx != NULL)
+    add_direction_rows (table, rx, "rx (from guest)");
+  if (tx != NULL)
+    add_direction_rows (table, tx, "tx (to guest)");
+  if (drops != NULL)
+    add_counter_group_rows (table, drops, "drops");
+  /* "mirrored", and counters a newer daemon may add. */
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      g_autofree gchar *label = NULL;
+      g_autofree gchar *value = NULL;
+      JsonObject *group;
+
+      if (g_strv_contains (known, l->data))
+        continue;
+      label = g_strdelimit (g_strdup (l->data), "_", ' ');
+      group = ctl_get_object (stats, l->data);
+      if (group != NULL)
+        {
+          add_counter_group_rows (table, group, label);
+          continue;
+        }
+      value = ctl_member_text (stats, l->data);
+      ctl_table_add_row (table, (const gchar *[]) { label, value, "" });
+    }
+  printf ("\n");
+  ctl_table_print (table);
+}

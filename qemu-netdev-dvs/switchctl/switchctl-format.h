@@ -38,6 +38,23 @@ gchar *ctl_member_text (JsonObject *obj, const gchar *member);
  * out when 0 and @short_form). */
 gchar *ctl_vlan_text (JsonNode *vlan, gboolean short_form);
 
+/* Adds a port policy (docs/control-protocol.md, "Port policy") to a
+ * two-column table, a row per section present, labels after @indent:
+ * "blocked: no", "security: on; allowed MACs ...", "shaping: ingress 10000
+ * kbit/s (peak 20000 kbit/s, burst 64 KB)", "mirror: to monitor, both".
+ * Sections it does not know come last, as JSON. */
+void ctl_policy_add_rows (CtlTable *table, JsonNode *policy,
+                          const gchar *indent);
+
+/* The sections a policy (or a port group's partial one) sets, for a table
+ * cell: "security,shaping"; "-" for none. */
+gchar *ctl_policy_brief (JsonNode *policy);
+
+/* A port's "stats" object: rx and tx with a line per kind of frame, the
+ * drop counters, then the other counters ("mirrored"), after a blank
+ * line. */
+void ctl_print_port_stats (JsonObject *stats);
+
 /* Prints an object as aligned "label: value" lines, nested objects indented
  * below their label; "mac_aging_seconds" becomes "mac aging seconds". */
 void ctl_print_fields (JsonObject *obj);

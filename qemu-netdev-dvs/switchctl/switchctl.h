@@ -37,7 +37,30 @@ typedef struct {
   gchar *trunk;
   gchar *native;
   gchar *port;
+  gchar *switch_id;   /* --switch */
 } CtlOptions;
+
+/* Helpers the command files share (switchctl-commands.c). */
+
+/* Calls @method (@params consumed, may be NULL); on failure the error says
+ * what the exit status is (CTL_EXIT_REFUSED, CTL_EXIT_UNREACHABLE). */
+JsonNode *ctl_call (Ctl *ctl, const gchar *method, JsonObject *params,
+                    GError **error);
+/* Fails with CTL_EXIT_USAGE and the message; always returns FALSE. */
+gboolean ctl_usage_error (GError **error, const gchar *format, ...)
+    G_GNUC_PRINTF (2, 3);
+/* The result as an object, or NULL when it is something else. */
+JsonObject *ctl_result_object (JsonNode *result);
+/* Prints @result as JSON when --json was given; TRUE when that was all to
+ * do. */
+gboolean ctl_printed_as_json (Ctl *ctl, JsonNode *result);
+/* Reads a JSON object from @source: a file name, "-" for standard input,
+ * or with @inline_ok the JSON text itself unless it starts with '@', the
+ * rest being the file name ("@-": standard input).  @what starts the
+ * messages ("The policy").  An unreadable file or anything but a JSON
+ * object is CTL_EXIT_USAGE. */
+JsonObject *ctl_read_json_object (const gchar *source, gboolean inline_ok,
+                                  const gchar *what, GError **error);
 
 /* A command: @args are its positional arguments, already counted against
  * the command's synopsis.  Prints its output on stdout; on failure returns
@@ -57,10 +80,29 @@ gboolean ctl_cmd_port_show (Ctl *ctl, const CtlOptions *opts, gchar **args,
                             GError **error);
 gboolean ctl_cmd_port_set_vlan (Ctl *ctl, const CtlOptions *opts,
                                 gchar **args, GError **error);
+gboolean ctl_cmd_port_set_policy (Ctl *ctl, const CtlOptions *opts,
+                                  gchar **args, GError **error);
+gboolean ctl_cmd_port_filter_state (Ctl *ctl, const CtlOptions *opts,
+                                    gchar **args, GError **error);
 gboolean ctl_cmd_mac_dump (Ctl *ctl, const CtlOptions *opts, gchar **args,
                            GError **error);
 gboolean ctl_cmd_mac_flush (Ctl *ctl, const CtlOptions *opts, gchar **args,
                             GError **error);
+/* The DVswitch and its DVports (switchctl-dvport.c). */
+gboolean ctl_cmd_switch_apply (Ctl *ctl, const CtlOptions *opts,
+                               gchar **args, GError **error);
+gboolean ctl_cmd_switch_get (Ctl *ctl, const CtlOptions *opts, gchar **args,
+                             GError **error);
+gboolean ctl_cmd_switch_remove (Ctl *ctl, const CtlOptions *opts,
+                                gchar **args, GError **error);
+gboolean ctl_cmd_dvport_list (Ctl *ctl, const CtlOptions *opts, gchar **args,
+                              GError **error);
+gboolean ctl_cmd_dvport_show (Ctl *ctl, const CtlOptions *opts, gchar **args,
+                              GError **error);
+gboolean ctl_cmd_dvport_attach (Ctl *ctl, const CtlOptions *opts,
+                                gchar **args, GError **error);
+gboolean ctl_cmd_dvport_detach (Ctl *ctl, const CtlOptions *opts,
+                                gchar **args, GError **error);
 gboolean ctl_cmd_call (Ctl *ctl, const CtlOptions *opts, gchar **args,
                        GError **error);
 
