@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Set up, build, test and demo the DVS on a Debian 12 machine.
 #
-#   ./dev.sh demo    install dependencies (apt), build, run the demo:
-#                    two QEMU guests pinging each other through dvs-switchd
+#   ./dev.sh demo    install dependencies (apt), build, run the demo: two
+#                    QEMU guests on DVports of dvs-switchd; one is powered
+#                    off and on, and its port's state carries on
 #   ./dev.sh test    install dependencies, build with warnings as errors, run
 #                    every test (unit, unit under ASan+UBSan, integration with
 #                    dpdk-testpmd and QEMU guests)

@@ -68,8 +68,11 @@ eal_log_write (void *cookie, const char *buf, size_t size)
   g_strchomp (line);
   if (*line == '\0')
     return (ssize_t) size;
-  /* G_LOG_LEVEL_ERROR aborts: DPDK errors are warnings for us. */
-  if (dpdk_level <= RTE_LOG_WARNING)
+  /* G_LOG_LEVEL_ERROR aborts: DPDK errors are warnings for us.  A client
+   * port whose peer (QEMU) is not there yet is normal: rte_vhost retries. */
+  if (strstr (line, "failed to connect") != NULL)
+    level = G_LOG_LEVEL_INFO;
+  else if (dpdk_level <= RTE_LOG_WARNING)
     level = G_LOG_LEVEL_WARNING;
   else if (dpdk_level <= RTE_LOG_NOTICE)
     level = G_LOG_LEVEL_INFO;   /* DPDK's INFO is chatty (every vhost message) */
