@@ -5,6 +5,7 @@
 #include <glib/gstdio.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -84,6 +85,30 @@ eal_log_write (void *cookie, const char *buf, size_t size)
 
 static FILE *eal_log_stream;
 
+/* A dvs-switchd that was killed leaves its (empty) runtime directory
+ * /run/dpdk/dvs-NAME-PID behind: remove those of dead processes. */
+static void
+remove_stale_runtime_dirs (const gchar *name)
+{
+  g_autoptr (GDir) dir = g_dir_open ("/run/dpdk", 0, NULL);
+  g_autofree gchar *prefix = g_strdup_printf ("dvs-%s-", name);
+  const gchar *entry;
+
+  while (dir != NULL && (entry = g_dir_read_name (dir)) != NULL)
+    {
+      guint64 pid;
+      g_autofree gchar *path = NULL;
+
+      if (!g_str_has_prefix (entry, prefix)
+          || !g_ascii_string_to_unsigned (entry + strlen (prefix), 10, 1, G_MAXINT, &pid, NULL)
+          || kill ((pid_t) pid, 0) == 0 || errno != ESRCH)
+        continue;
+      path = g_build_filename ("/run/dpdk", entry, NULL);
+      if (g_rmdir (path) == 0)
+        g_info ("removed %s, left by a dvs-switchd that did not stop cleanly", path);
+    }
+}
+
 gboolean
 dvs_eal_init (const DvsEalOptions *opts, GError **error)
 {
@@ -105,6 +130,8 @@ dvs_eal_init (const DvsEalOptions *opts, GError **error)
           rte_openlog_stream (eal_log_stream);
         }
     }
+  if (opts->override == NULL)
+    remove_stale_runtime_dirs (opts->name);
   have_saved = sched_getaffinity (0, sizeof saved, &saved) == 0;
   g_info ("starting DPDK EAL: %s", joined);
   if (rte_eal_init (argc, args) < 0)
