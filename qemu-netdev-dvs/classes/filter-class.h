@@ -94,7 +94,7 @@ struct dvs_security_config {
  * kbit/s (1 kbit = 1000 bits), burst size in kbytes (1 kbyte = 1024 bytes).
  * A frame passes when both the committed bucket (average rate, depth =
  * burst, at least one 9216-byte frame) and the peak bucket (peak rate, depth
- * = one 9216-byte frame or 1 ms of peak, whichever is more: the datapath
+ * = one 9216-byte frame or 10 ms of peak, whichever is more: the datapath
  * takes up to 32 frames at one clock reading) hold its length; otherwise it
  * is dropped (policing, no queue).  average_kbps = 0 disables shaping in that
  * direction; peak 0 or below average means peak = average. */

@@ -12,17 +12,20 @@
  *              larger frames forever.
  *   peak       fills at peak_kbps (peak_kbps below average_kbps, 0
  *              included, means peak = average) up to one max-size frame or
- *              1 ms at the peak rate, whichever is more: the peak rate holds
- *              over any window of 1 ms or longer.  One frame alone (tbf's
+ *              10 ms at the peak rate, whichever is more: the peak rate holds
+ *              over any window of 10 ms or longer.  One frame alone (tbf's
  *              "mtu") is too shallow for this datapath, which takes up to 32
  *              frames at one TSC reading: it would cap a port at 9216 bytes
  *              per poll (7.4 Gbit/s when polled every 10 µs), whatever the
- *              config says.  1 ms is the granularity tbf itself demands of
- *              its buckets (burst >= rate / HZ).  As deep as the burst, the
- *              peak bucket would never bind: it would start as full as the
- *              committed one and fill faster.  (A port polled less often
- *              than every millisecond finds the bucket full and loses what
- *              did not fit: up to a frame per poll below the peak rate.)
+ *              config says.  10 ms is tbf's rule (burst >= rate / HZ) at
+ *              HZ=100, and what a datapath sharing its CPU needs: a port not
+ *              polled for a few milliseconds (another process ran) must not
+ *              lose the tokens it earned meanwhile — with a 1 ms bucket a
+ *              saturating sender on a busy 2-core host got a third less than
+ *              the average rate.  As deep as the burst, the peak bucket would
+ *              never bind: it would start as full as the committed one and
+ *              fill faster.  (A port polled less often than every 10 ms
+ *              finds the bucket full and loses what did not fit.)
  * A frame passes when both buckets hold its length, and is then taken from
  * both; otherwise it is dropped and takes nothing (policing: nothing is
  * queued).  So after an idle spell up to the burst size passes above the
@@ -55,7 +58,7 @@
 #include <rte_mbuf.h>
 
 #define MAX_FRAME_BITS (9216 * 8)
-#define PEAK_WINDOW_PER_SEC 1000     /* the peak bucket holds 1 ms of peak */
+#define PEAK_WINDOW_PER_SEC 100      /* the peak bucket holds 10 ms of peak */
 #define STATE_V1_SIZE (2 * 3 * 8)
 #define NSEC_PER_SEC UINT64_C (1000000000)
 

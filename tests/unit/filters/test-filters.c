@@ -380,7 +380,7 @@ assert_within_1pct (uint64_t got, uint64_t want)
 }
 
 /* Depths, in the units filter-shaper.c documents: kbit = 1000 bits,
- * KB = 1024 bytes, at least one 9216-byte frame, peak 1 ms of peak rate. */
+ * KB = 1024 bytes, at least one 9216-byte frame, peak 10 ms of peak rate. */
 static void
 test_shaper_depths (gpointer f, gconstpointer data)
 {
@@ -393,7 +393,7 @@ test_shaper_depths (gpointer f, gconstpointer data)
   g_assert_cmpuint (s.dir[0].peak_tokens_bits, ==, MAX_FRAME_BITS);
   g_assert_cmpuint (s.dir[0].last_tsc, ==, 42);
   g_assert_cmpuint (s.dir[1].tokens_bits, ==, MAX_FRAME_BITS);   /* 1 KB: one frame */
-  g_assert_cmpuint (s.dir[1].peak_tokens_bits, ==, 1000000);     /* 1 ms at 1 Gbit/s */
+  g_assert_cmpuint (s.dir[1].peak_tokens_bits, ==, 10000000);    /* 10 ms at 1 Gbit/s */
   g_assert_cmpuint (s.dir[1].last_tsc, ==, 42);
   /* A burst below one frame still lets a max-size frame through. */
   g_assert_cmphex (run (&dvs_filter_shaper, &c, &s, DVS_DIR_TO_GUEST, &jumbo, 1, 42), ==, 1);
@@ -489,8 +489,9 @@ test_shaper_peak (gpointer f, gconstpointer data)
 
   burst_of (pkts, 32, 1500);
   dvs_filter_shaper.state_init (&c, &s, tsc (0), HZ);
-  /* At one instant: one peak bucket, 9216 bytes, of 1500-byte frames. */
-  g_assert_cmphex (run (&dvs_filter_shaper, &c, &s, DVS_DIR_FROM_GUEST, pkts, 32, tsc (0)), ==, ALL (6));
+  /* At one instant: one peak bucket, 10 ms at 10 Mbit/s = 12500 bytes,
+   * of 1500-byte frames. */
+  g_assert_cmphex (run (&dvs_filter_shaper, &c, &s, DVS_DIR_FROM_GUEST, pkts, 32, tsc (0)), ==, ALL (8));
   offer (&c, &s, DVS_DIR_FROM_GUEST, pkts, 32, 1 * MS, 50 * MS, &now, NULL);
   offer (&c, &s, DVS_DIR_FROM_GUEST, pkts, 32, 1 * MS, 500 * MS, &now, &t);
   assert_within_1pct (t.bits, 10000 * 1000 / 2);
@@ -582,7 +583,7 @@ test_shaper_long_idle (gpointer f, gconstpointer data)
   now += ten_years;
   g_assert_cmphex (run (&dvs_filter_shaper, &c, &s, DVS_DIR_FROM_GUEST, pkts, 32, tsc (now)), ==, ALL (32));
   g_assert_cmpuint (s.dir[0].tokens_bits, ==, 1024 * 8192 - 32 * 12000);
-  g_assert_cmpuint (s.dir[0].peak_tokens_bits, ==, 2000000 - 32 * 12000);
+  g_assert_cmpuint (s.dir[0].peak_tokens_bits, ==, 20000000 - 32 * 12000);
   g_assert_cmpuint (s.dir[0].last_tsc, ==, tsc (now));
 
   /* The largest settings, over the whole TSC range. */
@@ -726,8 +727,9 @@ test_state_bad_input (gpointer f, gconstpointer data)
   g_assert_cmpint (dvs_filter_shaper.state_load (&traffic_config, &s, 1, buf, SHAPER_V1_SIZE, now, HZ),
                    ==, 0);
   g_assert_cmpmem (&s, sizeof s,
-                   (&(struct dvs_shaper_state) { { { 64 * 8192, MAX_FRAME_BITS, 0 },
-                                                   { 32 * 8192, MAX_FRAME_BITS, 0 } } }),
+                   /* peak depths: 10 ms of 20 and of 50 Mbit/s */
+                   (&(struct dvs_shaper_state) { { { 64 * 8192, 200000, 0 },
+                                                   { 32 * 8192, 500000, 0 } } }),
                    sizeof s);
 }
 
