@@ -91,6 +91,7 @@ dvs_switch_new (const DvsSwitchOptions *opts, GError **error)
   sw->mac_aging = opts->mac_aging;
   g_mutex_init (&sw->lock);
   sw->context = g_main_context_ref_thread_default ();
+  sw->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) g_source_unref);
   dvs_vhost_set_listener (&dvs_switch_vhost_listener, sw);
   g_info ("datapath started: forwarding class %s, %s polling, MAC aging %u s",
           dvs_dp_fwd_class_name (sw->dp), opts->busy_poll ? "busy" : "adaptive",
@@ -112,6 +113,10 @@ dvs_switch_free (DvsSwitch *sw)
       }
   dvs_vhost_set_listener (NULL, NULL);
   dvs_dp_destroy (sw->dp);
+  /* Notifications still queued would find the switch gone. */
+  for (guint i = 0; i < sw->pending->len; i++)
+    g_source_destroy (sw->pending->pdata[i]);
+  g_ptr_array_unref (sw->pending);
   g_main_context_unref (sw->context);
   g_mutex_clear (&sw->lock);
   g_free (sw->name);

@@ -10,6 +10,7 @@
 typedef struct {
   DvsSwitch *sw;
   gchar *port;
+  GSource *source;
 } LinkDownCall;
 
 static void
@@ -24,8 +25,13 @@ static gboolean
 link_down_dispatch (gpointer data)
 {
   LinkDownCall *call = data;
-  if (call->sw->link_down_func != NULL)
-    call->sw->link_down_func (call->sw, call->port, call->sw->link_down_data);
+  DvsSwitch *sw = call->sw;
+
+  g_mutex_lock (&sw->lock);
+  g_ptr_array_remove_fast (sw->pending, call->source);
+  g_mutex_unlock (&sw->lock);
+  if (sw->link_down_func != NULL)
+    sw->link_down_func (sw, call->port, sw->link_down_data);
   return G_SOURCE_REMOVE;
 }
 
@@ -94,11 +100,19 @@ on_device_gone (gpointer ctx, const gchar *path, int vid)
   if (sw->link_down_func != NULL)
     {
       /* Saving state means file I/O: not on rte_vhost's thread. */
+      /* Always from an idle source, never at once: when the main thread
+       * itself removes a port, rte_vhost calls us from inside that removal,
+       * and the listener must hear of it after the removal is over. */
       LinkDownCall *call = g_new0 (LinkDownCall, 1);
       call->sw = sw;
       call->port = g_strdup (name);
-      g_main_context_invoke_full (sw->context, G_PRIORITY_DEFAULT, link_down_dispatch,
-                                  call, link_down_call_free);
+      call->source = g_idle_source_new ();
+      g_source_set_priority (call->source, G_PRIORITY_DEFAULT);
+      g_source_set_callback (call->source, link_down_dispatch, call, link_down_call_free);
+      g_mutex_lock (&sw->lock);
+      g_ptr_array_add (sw->pending, call->source);   /* the array holds the ref */
+      g_source_attach (call->source, sw->context);
+      g_mutex_unlock (&sw->lock);
     }
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", name,
                     "SOCKET", path, "MESSAGE",

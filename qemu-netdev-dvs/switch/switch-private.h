@@ -28,6 +28,7 @@ struct _DvsSwitch {
   SwitchPort *ports[DVS_MAX_PORTS];
   guint64 next_seq;
   GMainContext *context;      /* where link-down notifications run */
+  GPtrArray *pending;         /* GSource: link-down notifications queued */
   DvsLinkDownFunc link_down_func;
   gpointer link_down_data;
 };
