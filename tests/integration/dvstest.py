@@ -643,6 +643,17 @@ class TestPmd:
         self._clean_runtime()
         return rc
 
+    def interrupt(self, timeout=15):
+        """SIGINT, as a person at the terminal: testpmd stops forwarding,
+        stops and closes its ports (the vhost-user peer sees the rings stop
+        and the socket close) and exits.  Returns the exit status; raises
+        HarnessError if it did not exit within TIMEOUT s."""
+        if self.proc is None:
+            return None
+        rc = self.proc.kill(signal.SIGINT, timeout)
+        self._clean_runtime()
+        return rc
+
     def _clean_runtime(self):
         for d in _dpdk_runtime_dirs(self.prefix):
             shutil.rmtree(d, ignore_errors=True)
