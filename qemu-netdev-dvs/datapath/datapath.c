@@ -134,17 +134,28 @@ set_filter (struct dvs_datapath *dp, struct dp_port *p, int id, const void *conf
   return 0;
 }
 
+/* The class of active filter @id of @p, or NULL with *err set. */
+static const struct dvs_filter_class *
+active_filter (const struct dp_port *p, int id, long *err)
+{
+  if (id < 0 || id >= DVS_FILTER_COUNT)
+    *err = -EINVAL;
+  else if (!(p->filters.active & (1u << id)))
+    *err = -ENOENT;
+  else
+    return dvs_filter_classes[id];
+  return NULL;
+}
+
 static long
 save_filter (struct dvs_datapath *dp, struct dp_port *p, int id, uint8_t *buf,
              size_t cap)
 {
-  const struct dvs_filter_class *fc;
+  long err = 0;
+  const struct dvs_filter_class *fc = active_filter (p, id, &err);
 
-  if (id < 0 || id >= DVS_FILTER_COUNT)
-    return -EINVAL;
-  if (!(p->filters.active & (1u << id)))
-    return -ENOENT;
-  fc = dvs_filter_classes[id];
+  if (fc == NULL)
+    return err;
   if (fc->state_save == NULL)
     return 0;
   return fc->state_save (dp_filter_config (&p->filters, id), p->rt->filter_state[id],
@@ -155,13 +166,11 @@ static long
 load_filter (struct dvs_datapath *dp, struct dp_port *p, int id,
              uint16_t version, const uint8_t *data, size_t len)
 {
-  const struct dvs_filter_class *fc;
+  long err = 0;
+  const struct dvs_filter_class *fc = active_filter (p, id, &err);
 
-  if (id < 0 || id >= DVS_FILTER_COUNT)
-    return -EINVAL;
-  if (!(p->filters.active & (1u << id)))
-    return -ENOENT;
-  fc = dvs_filter_classes[id];
+  if (fc == NULL)
+    return err;
   if (fc->state_load == NULL)
     return len == 0 ? 0 : -EINVAL;
   return fc->state_load (dp_filter_config (&p->filters, id), p->rt->filter_state[id],

@@ -245,6 +245,22 @@ dvs_switch_port_add_full (DvsSwitch *sw, const gchar *name, const gchar *socket,
   return TRUE;
 }
 
+int
+switch_port_index (DvsSwitch *sw, const gchar *name, gboolean live_only,
+                   GError **error)
+{
+  int idx;
+
+  g_mutex_lock (&sw->lock);
+  idx = switch_find_by_name (sw, name);
+  if (idx >= 0 && live_only && sw->ports[idx]->removing)
+    idx = -1;
+  g_mutex_unlock (&sw->lock);
+  if (idx < 0)
+    switch_no_such_port (name, error);
+  return idx;
+}
+
 gboolean
 switch_no_such_port (const gchar *name, GError **error)
 {
@@ -311,13 +327,9 @@ dvs_switch_port_set_vlan (DvsSwitch *sw, const gchar *name,
   int idx, err;
   g_autofree gchar *v = NULL;
 
-  g_mutex_lock (&sw->lock);
-  idx = switch_find_by_name (sw, name);
-  if (idx >= 0 && sw->ports[idx]->removing)
-    idx = -1;
-  g_mutex_unlock (&sw->lock);
+  idx = switch_port_index (sw, name, TRUE, error);
   if (idx < 0)
-    return switch_no_such_port (name, error);
+    return FALSE;
   err = dvs_dp_port_set_vlan (sw->dp, (guint16) idx, vlan);
   if (err < 0)
     {
@@ -427,14 +439,8 @@ dvs_switch_mac_flush (DvsSwitch *sw, const gchar *name, gsize *flushed,
   int idx = -1;
   long n;
 
-  if (name != NULL)
-    {
-      g_mutex_lock (&sw->lock);
-      idx = switch_find_by_name (sw, name);
-      g_mutex_unlock (&sw->lock);
-      if (idx < 0)
-        return switch_no_such_port (name, error);
-    }
+  if (name != NULL && (idx = switch_port_index (sw, name, FALSE, error)) < 0)
+    return FALSE;
   n = dvs_dp_mac_flush (sw->dp, idx);
   *flushed = (gsize) MAX (n, 0);
   return TRUE;

@@ -38,11 +38,8 @@ link_down_dispatch (gpointer data)
 guint64
 dvs_switch_port_fwd_changes (DvsSwitch *sw, const gchar *name)
 {
-  int idx;
+  int idx = switch_port_index (sw, name, FALSE, NULL);
 
-  g_mutex_lock (&sw->lock);
-  idx = switch_find_by_name (sw, name);
-  g_mutex_unlock (&sw->lock);
   return idx < 0 ? 0 : dvs_dp_port_fwd_changes (sw->dp, (guint16) idx);
 }
 

@@ -3,8 +3,6 @@
 #define G_LOG_DOMAIN "dvs-switch"
 #include "switch/switch-private.h"
 
-#include <errno.h>
-
 #include "dvs-jsonrpc.h"
 
 /* Pushes @pol to the datapath's port @idx. */
@@ -100,42 +98,24 @@ switch_set_policy (DvsSwitch *sw, const gchar *name, JsonNode *policy, gboolean 
 JsonNode *
 dvs_switch_port_filter_state (DvsSwitch *sw, const gchar *name, GError **error)
 {
+  g_autoptr (DvsPortState) st = dvs_switch_port_save_state (sw, name, error);
   g_autoptr (JsonBuilder) b = json_builder_new ();
-  int idx;
 
-  g_mutex_lock (&sw->lock);
-  idx = switch_find_by_name (sw, name);
-  g_mutex_unlock (&sw->lock);
-  if (idx < 0)
-    {
-      switch_no_such_port (name, error);
-      return NULL;
-    }
+  if (st == NULL)
+    return NULL;
   json_builder_begin_object (b);
   for (int id = 0; id < DVS_FILTER_COUNT; id++)
     {
-      guint8 buf[256];
-      long n;
       g_autofree gchar *data = NULL;
 
-      if (dvs_filter_classes[id]->state_size == 0)
-        continue;   /* stateless */
-      n = dvs_dp_port_save_filter_state (sw->dp, (guint16) idx, id, buf, sizeof buf);
-
-      if (n == -ENOENT)
-        continue;       /* not active on this port */
-      if (n < 0)
-        {
-          g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INTERNAL_ERROR,
-                       "filter %s of port '%s' could not save its state: %s",
-                       dvs_filter_classes[id]->name, name, g_strerror ((int) -n));
-          return NULL;
-        }
-      data = g_base64_encode (buf, (gsize) n);
+      if (st->filter_state[id] == NULL)
+        continue;   /* not active on this port, or stateless */
+      data = g_base64_encode (g_bytes_get_data (st->filter_state[id], NULL),
+                              g_bytes_get_size (st->filter_state[id]));
       json_builder_set_member_name (b, dvs_filter_classes[id]->name);
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "version");
-      json_builder_add_int_value (b, dvs_filter_classes[id]->state_version);
+      json_builder_add_int_value (b, st->filter_version[id]);
       json_builder_set_member_name (b, "data");
       json_builder_add_string_value (b, data);
       json_builder_end_object (b);

@@ -38,6 +38,10 @@ int switch_find_by_name (DvsSwitch *sw, const gchar *name);
 int switch_find_by_socket (DvsSwitch *sw, const gchar *path);
 /* Sets NO_SUCH_PORT for @name; returns FALSE. */
 gboolean switch_no_such_port (const gchar *name, GError **error);
+/* Index of port @name (takes the lock), or -1 with NO_SUCH_PORT; with
+ * @live_only a port being removed counts as gone. */
+int switch_port_index (DvsSwitch *sw, const gchar *name, gboolean live_only,
+                       GError **error);
 
 /* @keep_state: filters becoming active keep the state found in the port's
  * runtime memory (adopted after a restart) instead of starting fresh. */

@@ -61,14 +61,9 @@ dvs_switch_port_save_state (DvsSwitch *sw, const gchar *name, GError **error)
   long n;
   int idx;
 
-  g_mutex_lock (&sw->lock);
-  idx = switch_find_by_name (sw, name);
-  g_mutex_unlock (&sw->lock);
+  idx = switch_port_index (sw, name, FALSE, error);
   if (idx < 0)
-    {
-      switch_no_such_port (name, error);
-      return NULL;
-    }
+    return NULL;
   dvs_dp_port_stats (sw->dp, (guint16) idx, &st->stats);
   n = dvs_dp_port_save_fwd_state (sw->dp, (guint16) idx, buf, cap);
   if (n < 0)
