@@ -388,7 +388,6 @@ print_port_config (JsonObject *port)
   static const gchar *const known[] = { "name", "socket", "mode", "link",
                                         "vlan", "policy", "stats", NULL };
   g_autoptr(CtlTable) table = ctl_table_new (2, NULL);
-  g_autoptr(GList) members = json_object_get_members (port);
 
   for (guint i = 0; i < 4; i++)
     {
@@ -412,17 +411,7 @@ print_port_config (JsonObject *port)
                            "  ");
     }
   /* Members a newer daemon may add. */
-  for (GList *l = members; l != NULL; l = l->next)
-    {
-      g_autofree gchar *label = NULL;
-      g_autofree gchar *value = NULL;
-
-      if (g_strv_contains (known, l->data))
-        continue;
-      label = g_strconcat (l->data, ":", NULL);
-      value = ctl_member_text (port, l->data);
-      ctl_table_add_row (table, (const gchar *[]) { label, value });
-    }
+  ctl_table_add_other_members (table, port, known);
   ctl_table_print (table);
 }
 

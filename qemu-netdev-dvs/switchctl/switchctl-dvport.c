@@ -160,7 +160,6 @@ print_switch_fields (JsonObject *sw)
   static const gchar *const known[] = { "id", "name", "forwarding_class",
                                         "mtu", "port_groups", "ports", NULL };
   g_autoptr(CtlTable) table = ctl_table_new (2, NULL);
-  g_autoptr(GList) members = json_object_get_members (sw);
 
   /* Known members in this order, then what a newer daemon may add. */
   for (guint i = 0; i < 4; i++)
@@ -171,17 +170,7 @@ print_switch_fields (JsonObject *sw)
 
       ctl_table_add_row (table, (const gchar *[]) { label, value });
     }
-  for (GList *l = members; l != NULL; l = l->next)
-    {
-      g_autofree gchar *label = NULL;
-      g_autofree gchar *value = NULL;
-
-      if (g_strv_contains (known, l->data))
-        continue;
-      label = g_strdelimit (g_strconcat (l->data, ":", NULL), "_", ' ');
-      value = ctl_member_text (sw, l->data);
-      ctl_table_add_row (table, (const gchar *[]) { label, value });
-    }
+  ctl_table_add_other_members (table, sw, known);
   ctl_table_print (table);
 }
 
@@ -326,7 +315,6 @@ print_dvport_fields (JsonObject *show)
     "socket", "link", "state_source", "stats", "classes", NULL
   };
   g_autoptr(CtlTable) table = ctl_table_new (2, NULL);
-  g_autoptr(GList) members = json_object_get_members (show);
   /* {"id","vm","mac"} or null, as in the switch document */
   JsonObject *connectee = ctl_get_object (show, "connection");
   g_autofree gchar *vlan = ctl_vlan_text (
@@ -364,17 +352,7 @@ print_dvport_fields (JsonObject *show)
   ctl_table_add_row (table, (const gchar *[]) { "  link:", link });
   ctl_table_add_row (table, (const gchar *[]) { "state source:", source });
   /* Members a newer daemon may add. */
-  for (GList *l = members; l != NULL; l = l->next)
-    {
-      g_autofree gchar *label = NULL;
-      g_autofree gchar *value = NULL;
-
-      if (g_strv_contains (known, l->data))
-        continue;
-      label = g_strdelimit (g_strconcat (l->data, ":", NULL), "_", ' ');
-      value = ctl_member_text (show, l->data);
-      ctl_table_add_row (table, (const gchar *[]) { label, value });
-    }
+  ctl_table_add_other_members (table, show, known);
   ctl_table_print (table);
 }
 

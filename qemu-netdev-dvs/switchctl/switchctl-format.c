@@ -632,3 +632,22 @@ ctl_print_port_stats (JsonObject *stats)
   printf ("\n");
   ctl_table_print (table);
 }
+
+void
+ctl_table_add_other_members (CtlTable *table, JsonObject *obj,
+                             const gchar *const *known)
+{
+  g_autoptr(GList) members = json_object_get_members (obj);
+
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      g_autofree gchar *label = NULL;
+      g_autofree gchar *value = NULL;
+
+      if (g_strv_contains (known, l->data))
+        continue;
+      label = g_strdelimit (g_strconcat (l->data, ":", NULL), "_", ' ');
+      value = ctl_member_text (obj, l->data);
+      ctl_table_add_row (table, (const gchar *[]) { label, value });
+    }
+}

@@ -33,6 +33,10 @@ JsonArray *ctl_get_array (JsonObject *obj, const gchar *member);
 /* A member as text: scalars as themselves, arrays of scalars joined by
  * commas, anything else as compact JSON; missing or null is "-". */
 gchar *ctl_member_text (JsonObject *obj, const gchar *member);
+/* Adds a "label: value" row for each member of @obj not in @known (members
+ * a newer daemon may add), the label being the name with '_' as spaces. */
+void ctl_table_add_other_members (CtlTable *table, JsonObject *obj,
+                                  const gchar *const *known);
 
 /* A VLAN config object: "access 10", "trunk 10,20-29 native 5" (native left
  * out when 0 and @short_form). */
