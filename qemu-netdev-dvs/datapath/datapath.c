@@ -38,6 +38,8 @@ enum dp_cmd_type {
   DP_CMD_FWD_SAVE,
   DP_CMD_FWD_LOAD,
   DP_CMD_LOAD_STATS,
+  DP_CMD_DOMAIN_ADD,
+  DP_CMD_DOMAIN_REMOVE,
 };
 
 struct dp_cmd {
@@ -205,6 +207,9 @@ dp_cmd_execute (struct dvs_datapath *dp, struct dp_cmd *c)
       memset (&p->filters, 0, sizeof p->filters);
       p->mirror_to = -1;
       p->mirror_dir = DVS_MIRROR_NONE;
+      if (c->version >= DVS_MAX_DOMAINS || dp->fwd[c->version] == NULL)
+        return -ENXIO;
+      p->domain = c->version;
       p->vlan = *c->vlan;
       p->vid = -1;
       p->in_use = true;
@@ -221,14 +226,14 @@ dp_cmd_execute (struct dvs_datapath *dp, struct dp_cmd *c)
       p->in_use = false;
       port_list_remove (dp->configured, &dp->n_configured, c->port);
       if (dp->fwd_class->port_removed)
-        dp->fwd_class->port_removed (dp->fwd, c->port);
+        dp->fwd_class->port_removed (dp->fwd[p->domain], c->port);
       return 0;
     case DP_CMD_PORT_SET_VLAN:
       if (p == NULL || !p->in_use)
         return -ENOENT;
       p->vlan = *c->vlan;
       if (dp->fwd_class->port_removed)
-        dp->fwd_class->port_removed (dp->fwd, c->port);
+        dp->fwd_class->port_removed (dp->fwd[p->domain], c->port);
       return 0;
     case DP_CMD_LINK_UP:
       if (p == NULL || !p->in_use)
@@ -246,15 +251,46 @@ dp_cmd_execute (struct dvs_datapath *dp, struct dp_cmd *c)
         return -ENOENT;
       return do_link_down (dp, p, c->port);
     case DP_CMD_MAC_DUMP:
-      return dp->fwd_class->dump
-               ? (long) dp->fwd_class->dump (dp->fwd, dp->now, c->entries, c->cap)
-               : 0;
+      {
+        size_t n = 0;
+        for (int d = 0; d < DVS_MAX_DOMAINS && dp->fwd_class->dump; d++)
+          if (dp->fwd[d] != NULL)
+            n += dp->fwd_class->dump (dp->fwd[d], dp->now, c->entries + n, c->cap - n);
+        return (long) n;
+      }
     case DP_CMD_MAC_FLUSH:
-      return dp->fwd_class->flush ? (long) dp->fwd_class->flush (dp->fwd, c->arg)
-                                  : 0;
+      if (c->arg >= 0)
+        return dp->fwd_class->flush && c->arg < DVS_MAX_PORTS
+                 ? (long) dp->fwd_class->flush (dp->fwd[dp->ports[c->arg].domain], c->arg)
+                 : 0;
+      {
+        size_t n = 0;
+        for (int d = 0; d < DVS_MAX_DOMAINS && dp->fwd_class->flush; d++)
+          if (dp->fwd[d] != NULL)
+            n += dp->fwd_class->flush (dp->fwd[d], -1);
+        return (long) n;
+      }
     case DP_CMD_MAC_COUNT:
-      return dp->fwd_class->count ? (long) dp->fwd_class->count (dp->fwd, dp->now)
-                                  : 0;
+      {
+        size_t n = 0;
+        for (int d = 0; d < DVS_MAX_DOMAINS && dp->fwd_class->count; d++)
+          if (dp->fwd[d] != NULL)
+            n += dp->fwd_class->count (dp->fwd[d], dp->now);
+        return (long) n;
+      }
+    case DP_CMD_DOMAIN_ADD:
+      if (c->version >= DVS_MAX_DOMAINS || dp->fwd[c->version] != NULL)
+        return -EEXIST;
+      dp->fwd[c->version] = (void *) c->config;
+      return 0;
+    case DP_CMD_DOMAIN_REMOVE:
+      if (c->version == 0 || c->version >= DVS_MAX_DOMAINS || dp->fwd[c->version] == NULL)
+        return -ENOENT;
+      for (int i = 0; i < DVS_MAX_PORTS; i++)
+        if (dp->ports[i].in_use && dp->ports[i].domain == c->version)
+          return -EBUSY;
+      dp->fwd[c->version] = NULL;
+      return 0;
     case DP_CMD_SET_FILTER:
       if (p == NULL || !p->in_use)
         return -ENOENT;
@@ -279,13 +315,14 @@ dp_cmd_execute (struct dvs_datapath *dp, struct dp_cmd *c)
       if (p == NULL || !p->in_use)
         return -ENOENT;
       return dp->fwd_class->port_state_save
-               ? dp->fwd_class->port_state_save (dp->fwd, c->port, dp->now, c->buf, c->cap)
+               ? dp->fwd_class->port_state_save (dp->fwd[p->domain], c->port, dp->now,
+                                                 c->buf, c->cap)
                : 0;
     case DP_CMD_FWD_LOAD:
       if (p == NULL || !p->in_use)
         return -ENOENT;
       return dp->fwd_class->port_state_load
-               ? dp->fwd_class->port_state_load (dp->fwd, c->port, dp->now, c->version,
+               ? dp->fwd_class->port_state_load (dp->fwd[p->domain], c->port, dp->now, c->version,
                                                  c->data, c->len)
                : (c->len == 0 ? 0 : -EINVAL);
     case DP_CMD_LOAD_STATS:
@@ -341,8 +378,9 @@ static void
 dp_tick (struct dvs_datapath *dp, uint64_t tsc, uint64_t tsc0)
 {
   dp->now = (uint32_t) ((tsc - tsc0) / dp->tsc_hz);
-  if (dp->fwd_class->run)
-    dp->fwd_class->run (dp->fwd, dp->now);
+  for (int d = 0; d < DVS_MAX_DOMAINS && dp->fwd_class->run; d++)
+    if (dp->fwd[d] != NULL)
+      dp->fwd_class->run (dp->fwd[d], dp->now);
 }
 
 static void *
@@ -451,10 +489,10 @@ dvs_dp_create (const struct dvs_dp_config *config)
                                       SOCKET_ID_ANY);
   snprintf (name, sizeof name, "dvs_cmd_%s", config->name);
   dp->cmds = rte_ring_create (name, 64, SOCKET_ID_ANY, RING_F_SC_DEQ);
-  dp->fwd = dp->fwd_class->create (&config->fwd_params);
+  dp->fwd[0] = dp->fwd_class->create (&config->fwd_params);
   dp->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
   dp->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
-  if (dp->pool == NULL || dp->cmds == NULL || dp->fwd == NULL
+  if (dp->pool == NULL || dp->cmds == NULL || dp->fwd[0] == NULL
       || dp->wake_fd < 0 || dp->epoll_fd < 0)
     goto fail;
   struct epoll_event ev = { .events = EPOLLIN, .data.u32 = UINT32_MAX };
@@ -504,8 +542,9 @@ dvs_dp_destroy (struct dvs_datapath *dp)
   dvs_dp_stop (dp);
   for (int i = 0; i < DVS_MAX_PORTS; i++)
     dp_sleep_forget_port (dp, &dp->ports[i]);
-  if (dp->fwd)
-    dp->fwd_class->destroy (dp->fwd);
+  for (int d = 0; d < DVS_MAX_DOMAINS; d++)
+    if (dp->fwd[d] != NULL)
+      dp->fwd_class->destroy (dp->fwd[d]);
   rte_ring_free (dp->cmds);
   rte_mempool_free (dp->pool);
   if (dp->wake_fd >= 0)
@@ -518,11 +557,41 @@ dvs_dp_destroy (struct dvs_datapath *dp)
 #define DP_CMD(...) (&(struct dp_cmd) { __VA_ARGS__ })
 
 int
-dvs_dp_port_add (struct dvs_datapath *dp, uint16_t port,
+dvs_dp_port_add (struct dvs_datapath *dp, uint16_t port, uint16_t domain,
                  const struct dvs_vlan_config *vlan, struct dvs_port_runtime *rt)
 {
   return (int) dp_cmd_run (dp, DP_CMD (.type = DP_CMD_PORT_ADD, .port = port, .vlan = vlan,
-                                       .config = rt));
+                                       .config = rt, .version = domain));
+}
+
+int
+dvs_dp_domain_add (struct dvs_datapath *dp, uint16_t domain)
+{
+  void *fwd;
+  int err;
+
+  if (domain == 0 || domain >= DVS_MAX_DOMAINS)
+    return -EINVAL;
+  fwd = dp->fwd_class->create (&dp->config.fwd_params);
+  if (fwd == NULL)
+    return -ENOMEM;
+  err = (int) dp_cmd_run (dp, DP_CMD (.type = DP_CMD_DOMAIN_ADD, .version = domain,
+                                      .config = fwd));
+  if (err < 0)
+    dp->fwd_class->destroy (fwd);
+  return err;
+}
+
+int
+dvs_dp_domain_remove (struct dvs_datapath *dp, uint16_t domain)
+{
+  void *fwd = domain < DVS_MAX_DOMAINS ? dp->fwd[domain] : NULL;
+  int err = (int) dp_cmd_run (dp, DP_CMD (.type = DP_CMD_DOMAIN_REMOVE, .version = domain));
+
+  /* The datapath no longer sees it: free it here, off the datapath. */
+  if (err == 0)
+    dp->fwd_class->destroy (fwd);
+  return err;
 }
 
 int
@@ -613,7 +682,10 @@ dvs_dp_port_load_stats (struct dvs_datapath *dp, uint16_t port,
 uint64_t
 dvs_dp_port_fwd_changes (const struct dvs_datapath *dp, uint16_t port)
 {
-  return dp->fwd_class->port_changes ? dp->fwd_class->port_changes (dp->fwd, port) : 0;
+  uint16_t d = __atomic_load_n (&dp->ports[port].domain, __ATOMIC_RELAXED);
+  void *fwd = d < DVS_MAX_DOMAINS ? __atomic_load_n (&dp->fwd[d], __ATOMIC_ACQUIRE) : NULL;
+
+  return dp->fwd_class->port_changes && fwd ? dp->fwd_class->port_changes (fwd, port) : 0;
 }
 
 uint16_t
@@ -700,6 +772,7 @@ void
 dvs_dp_set_now (struct dvs_datapath *dp, uint32_t now)
 {
   dp->now = now;
-  if (dp->fwd_class->run)
-    dp->fwd_class->run (dp->fwd, now);
+  for (int d = 0; d < DVS_MAX_DOMAINS && dp->fwd_class->run; d++)
+    if (dp->fwd[d] != NULL)
+      dp->fwd_class->run (dp->fwd[d], now);
 }

@@ -65,9 +65,16 @@ void dvs_dp_stop (struct dvs_datapath *dp);
 /* @rt: memory for the port's counters and filter states, used in place as
  * it is (NULL: the datapath's own, zeroed).  It must stay valid until the
  * port is removed. */
-int dvs_dp_port_add (struct dvs_datapath *dp, uint16_t port,
+int dvs_dp_port_add (struct dvs_datapath *dp, uint16_t port, uint16_t domain,
                      const struct dvs_vlan_config *vlan,
                      struct dvs_port_runtime *rt);
+
+/* Forwarding domains: each has its own forwarding-class state (its own MAC
+ * table); frames never cross domains.  Domain 0 always exists (plain
+ * ports); the others are one per DVswitch.  A domain is removed only when
+ * no port is in it (-EBUSY). */
+int dvs_dp_domain_add (struct dvs_datapath *dp, uint16_t domain);
+int dvs_dp_domain_remove (struct dvs_datapath *dp, uint16_t domain);
 int dvs_dp_port_remove (struct dvs_datapath *dp, uint16_t port);
 /* Changes the VLAN config and forgets what was learned on the port. */
 int dvs_dp_port_set_vlan (struct dvs_datapath *dp, uint16_t port,

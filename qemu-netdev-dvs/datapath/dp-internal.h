@@ -23,6 +23,7 @@ struct dp_filters {
 
 struct dp_port {
   bool in_use;
+  uint16_t domain;                    /* its forwarding domain (DVswitch) */
   int vid;                            /* -1: link down */
   struct dvs_vlan_config vlan;
   struct dp_filters filters;
@@ -45,7 +46,7 @@ struct dvs_datapath {
   struct dvs_dp_config config;
   const struct dvs_port_io *io;
   const struct dvs_fwd_class *fwd_class;
-  void *fwd;
+  void *fwd[DVS_MAX_DOMAINS];         /* forwarding state per domain; NULL: none */
   struct rte_mempool *pool;
   struct rte_ring *cmds;
   int wake_fd;                        /* eventfd: commands, kicks */

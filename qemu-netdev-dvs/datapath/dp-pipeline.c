@@ -240,7 +240,7 @@ dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
 
   /* 2. forwarding decision */
   if (k > 0)
-    dp->fwd_class->classify (dp->fwd, in_port, meta, k, dp->now, out);
+    dp->fwd_class->classify (dp->fwd[ip->domain], in_port, meta, k, dp->now, out);
 
   /* 3. staging.  Consecutive frames mostly share a destination: the
    * output port is checked once per run of frames, not once per frame. */
@@ -263,7 +263,8 @@ dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
 
               run_d = d;
               run_vlan = vlan;
-              if (unlikely (p == NULL || d == in_port || !p->in_use))
+              if (unlikely (p == NULL || d == in_port || !p->in_use
+                            || p->domain != ip->domain))
                 run_drop = &discard;
               else if (unlikely (!dvs_vlan_member (&p->vlan, vlan)))
                 run_drop = &p->rt->stats.drop_vlan_filtered;
@@ -284,7 +285,8 @@ dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
         {
           uint16_t o = dp->configured[j];
           struct dp_port *p = &dp->ports[o];
-          if (o == in_port || !dvs_vlan_member (&p->vlan, vlan))
+          if (o == in_port || p->domain != ip->domain
+              || !dvs_vlan_member (&p->vlan, vlan))
             continue;
           /* A member whose link is down misses the frame: count it there,
            * as for unicast, so that every frame received is accounted for. */

@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 #define DVS_MAX_PORTS 64        /* ports per switch instance */
+#define DVS_MAX_DOMAINS 16      /* forwarding domains: 0 for plain ports, one
+                                 * per DVswitch the host is a member of */
 #define DVS_BURST 32            /* frames per rx/tx burst */
 #define DVS_VLAN_COUNT 4096
 #define DVS_VLAN_MAX 4094       /* highest usable VID; 0 is the untagged domain */

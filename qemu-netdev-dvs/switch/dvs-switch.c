@@ -219,7 +219,8 @@ dvs_switch_port_add_full (DvsSwitch *sw, const gchar *name, const gchar *socket,
   sw->ports[idx] = p;
   g_mutex_unlock (&sw->lock);
 
-  err = dvs_dp_port_add (sw->dp, (guint16) idx, vlan, placement ? placement->rt : NULL);
+  err = dvs_dp_port_add (sw->dp, (guint16) idx, placement ? placement->domain : 0, vlan,
+                         placement ? placement->rt : NULL);
   if (err < 0)
     g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INTERNAL_ERROR,
                  "datapath refused port '%s': %s", name, g_strerror (-err));
@@ -242,6 +243,35 @@ dvs_switch_port_add_full (DvsSwitch *sw, const gchar *name, const gchar *socket,
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", name,
                     "SOCKET", socket, "MESSAGE", "port %s added on %s (%s mode, vlan %s)",
                     name, socket, server ? "server" : "client", v);
+  return TRUE;
+}
+
+gboolean
+dvs_switch_domain_add (DvsSwitch *sw, guint16 domain, GError **error)
+{
+  int err = dvs_dp_domain_add (sw->dp, domain);
+
+  if (err < 0)
+    {
+      g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_RESOURCE,
+                   "cannot create forwarding domain %u: %s (a host serves at most %d "
+                   "DVswitches)", domain, g_strerror (-err), DVS_MAX_DOMAINS - 1);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+dvs_switch_domain_remove (DvsSwitch *sw, guint16 domain, GError **error)
+{
+  int err = dvs_dp_domain_remove (sw->dp, domain);
+
+  if (err < 0)
+    {
+      g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INTERNAL_ERROR,
+                   "cannot remove forwarding domain %u: %s", domain, g_strerror (-err));
+      return FALSE;
+    }
   return TRUE;
 }
 

@@ -60,12 +60,18 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DvsSwitch, dvs_switch_free)
 
 gboolean dvs_port_name_valid (const gchar *name, GError **error);
 
+/* Forwarding domains (datapath.h): one per DVswitch, each with its own MAC
+ * table; frames never cross them. */
+gboolean dvs_switch_domain_add (DvsSwitch *sw, guint16 domain, GError **error);
+gboolean dvs_switch_domain_remove (DvsSwitch *sw, guint16 domain, GError **error);
+
 gboolean dvs_switch_port_add (DvsSwitch *sw, const gchar *name,
                               const gchar *socket, gboolean server,
                               const struct dvs_vlan_config *vlan,
                               GError **error);
 /* Where a port's runtime memory lives (see store/runtime-area.h). */
 typedef struct {
+  guint16 domain;                  /* forwarding domain (0: plain ports) */
   gint index;                      /* datapath port to use; -1: any free */
   struct dvs_port_runtime *rt;     /* counters and filter states; NULL: the
                                     * datapath's own */

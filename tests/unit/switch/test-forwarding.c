@@ -105,10 +105,12 @@ captured_tag (int port, guint i)
   return -1;
 }
 
+static uint16_t test_domain;   /* domain add_port puts ports in */
+
 static void
 add_port (Fixture *f, uint16_t port, const struct dvs_vlan_config *vlan)
 {
-  g_assert_cmpint (dvs_dp_port_add (f->dp, port, vlan, NULL), ==, 0);
+  g_assert_cmpint (dvs_dp_port_add (f->dp, port, test_domain, vlan, NULL), ==, 0);
   g_assert_cmpint (dvs_dp_link_up (f->dp, port, VID (port)), ==, 0);
 }
 
@@ -141,6 +143,7 @@ fixture_setup (Fixture *f, gconstpointer data)
   };
   f->dp = dvs_dp_create (&c);
   g_assert_nonnull (f->dp);
+  test_domain = 0;
   dvs_dp_set_now (f->dp, 1000);
   for (int i = 0; i < NPORTS; i++)
     tx_room[i] = 64;
@@ -392,6 +395,49 @@ test_port_remove_forgets (Fixture *f, gconstpointer data)
   g_assert_cmpint (dvs_dp_mac_dump (f->dp, (struct dvs_mac_entry[4]) {}, 4), ==, 1);
 }
 
+/* Two DVswitches on one host: the same MACs and VLANs in two forwarding
+ * domains, and frames never cross. */
+static void
+test_domains_isolated (Fixture *f, gconstpointer data)
+{
+  struct dvs_mac_entry e[8];
+
+  add_access (f, 0, 0);
+  add_access (f, 1, 0);
+  g_assert_cmpint (dvs_dp_domain_add (f->dp, 3), ==, 0);
+  g_assert_cmpint (dvs_dp_domain_add (f->dp, 3), ==, -EEXIST);
+  test_domain = 3;
+  add_access (f, 2, 0);
+  add_access (f, 3, 0);
+  g_assert_cmpint (dvs_dp_port_add (f->dp, 4, 9, &(struct dvs_vlan_config) { 0 }, NULL), ==, -ENXIO);
+
+  /* A broadcast floods its own domain only. */
+  send1 (f, 0, frame (BCAST, MAC_A, -1, 60));
+  g_assert_cmpuint (n_captured (1), ==, 1);
+  g_assert_cmpuint (n_captured (2) + n_captured (3), ==, 0);
+  clear_captured ();
+  send1 (f, 2, frame (BCAST, MAC_B, -1, 60));
+  g_assert_cmpuint (n_captured (3), ==, 1);
+  g_assert_cmpuint (n_captured (0) + n_captured (1), ==, 0);
+  clear_captured ();
+  /* MAC_A is known in domain 0 only: from domain 3 it is unknown (flooded
+   * within domain 3), never delivered to port 0. */
+  send1 (f, 3, frame (MAC_A, MAC_C, -1, 60));
+  g_assert_cmpuint (n_captured (0), ==, 0);
+  g_assert_cmpuint (n_captured (2), ==, 1);
+  /* The same MAC learned in both domains is two entries. */
+  send1 (f, 3, frame (BCAST, MAC_A, -1, 60));
+  g_assert_cmpint (dvs_dp_mac_dump (f->dp, e, 8), ==, 4);
+  g_assert_cmpint (dvs_dp_mac_count (f->dp), ==, 4);
+
+  g_assert_cmpint (dvs_dp_domain_remove (f->dp, 3), ==, -EBUSY);
+  g_assert_cmpint (dvs_dp_port_remove (f->dp, 2), ==, 0);
+  g_assert_cmpint (dvs_dp_port_remove (f->dp, 3), ==, 0);
+  g_assert_cmpint (dvs_dp_domain_remove (f->dp, 3), ==, 0);
+  g_assert_cmpint (dvs_dp_mac_count (f->dp), ==, 1);   /* MAC_A in domain 0 */
+  g_assert_cmpint (dvs_dp_domain_remove (f->dp, 0), ==, -ENOENT);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -413,5 +459,6 @@ main (int argc, char **argv)
   T ("counters", test_counters);
   T ("drops", test_drops);
   T ("port-remove-forgets", test_port_remove_forgets);
+  T ("domains-isolated", test_domains_isolated);
   return g_test_run ();
 }
