@@ -12,6 +12,10 @@
  * but is not in their checkpoint yet (newly learned MACs). */
 #define CHECKPOINT_PERIOD_MS 1000
 
+/* The datapath's forwarding domain of the DVswitch held here (domain 0 is
+ * plain ports'). */
+#define DVPORT_DOMAIN 1
+
 static void
 runtime_free (DvportRuntime *r)
 {
@@ -323,6 +327,10 @@ dvs_dvport_host_apply (DvsDvportHost *h, JsonNode *doc, GError **error)
                    "DVswitch: remove it first (switch.remove)", h->spec->id);
       return NULL;
     }
+  /* The DVswitch's own forwarding domain: its MAC table, its floods,
+   * apart from plain ports and (later) other DVswitches. */
+  if (h->spec == NULL && !dvs_switch_domain_add (h->sw, DVPORT_DOMAIN, error))
+    return NULL;
   old = h->spec;
   global_changed = old == NULL || !g_str_equal (old->canonical_global, spec->canonical_global);
   h->spec = g_steal_pointer (&spec);
@@ -422,6 +430,8 @@ dvs_dvport_host_remove_switch (DvsDvportHost *h, const gchar *id, GError **error
       release_slot (h, r);
     }
   g_hash_table_remove_all (h->rt);
+  if (!dvs_switch_domain_remove (h->sw, DVPORT_DOMAIN, error))
+    return FALSE;
   if (h->store != NULL && !dvs_local_store_remove_switch (h->store, id, error))
     return FALSE;
   g_clear_pointer (&h->spec, dvs_dvswitch_spec_free);
@@ -478,7 +488,7 @@ dvs_dvport_host_attach (DvsDvportHost *h, const gchar *switch_id, const gchar *k
                    "DVport %s is already attached to %s; detach it first", key, r->socket);
       return FALSE;
     }
-  DvsPortPlacement place = { .index = -1 };
+  DvsPortPlacement place = { .domain = DVPORT_DOMAIN, .index = -1 };
   if (h->area != NULL)
     {
       r->slot = dvs_runtime_area_claim (h->area, switch_id, key, &place.adopt);
