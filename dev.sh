@@ -17,7 +17,7 @@ cd "$(dirname "$0")"
 
 packages=(
   gcc libc6-dev pkg-config meson ninja-build python3
-  libglib2.0-dev libjson-glib-dev libdpdk-dev dpdk
+  libglib2.0-dev libjson-glib-dev libdpdk-dev dpdk dpdk-dev
   qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
   iproute2 procps bc
 )

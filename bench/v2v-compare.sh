@@ -35,7 +35,7 @@ switchctl=$build/qemu-netdev-dvs/switchctl/dvs-switchctl
 [ "$(id -u)" = 0 ] || { echo "v2v-compare: needs root (vhost-user, hugepages, CPU pinning)" >&2; exit 1; }
 
 need=()
-command -v dpdk-testpmd >/dev/null || need+=(dpdk)
+command -v dpdk-testpmd >/dev/null || need+=(dpdk-dev)
 [ $ovs = 0 ] || [ -x /usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk ] || need+=(openvswitch-switch-dpdk)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]}" >&2

@@ -556,7 +556,7 @@ class TestPmd:
 
     def start(self, wait=True, timeout=60):
         if shutil.which(TESTPMD) is None:
-            raise unittest.SkipTest("%s not found (Debian package dpdk)" % TESTPMD)
+            raise unittest.SkipTest("%s not found (Debian package dpdk-dev)" % TESTPMD)
         argv = []
         if shutil.which("stdbuf"):
             argv += ["stdbuf", "-oL", "-eL"]    # testpmd printf()s to a pipe
