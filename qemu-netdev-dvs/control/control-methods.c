@@ -332,6 +332,7 @@ const DvsRpcMethod dvs_control_methods[] = {
   { "mac.dump", mac_dump },
   { "switch.apply", dvs_control_switch_apply },
   { "switch.get", dvs_control_switch_get },
+  { "switch.list", dvs_control_switch_list },
   { "switch.remove", dvs_control_switch_remove },
   { "dvport.attach", dvs_control_dvport_attach },
   { "dvport.detach", dvs_control_dvport_detach },

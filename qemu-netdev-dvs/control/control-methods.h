@@ -20,6 +20,7 @@ extern const DvsRpcMethod dvs_control_methods[];
 JsonNode *dvs_control_switch_apply (JsonObject *params, gpointer ctl, GError **error);
 JsonNode *dvs_control_switch_remove (JsonObject *params, gpointer ctl, GError **error);
 JsonNode *dvs_control_switch_get (JsonObject *params, gpointer ctl, GError **error);
+JsonNode *dvs_control_switch_list (JsonObject *params, gpointer ctl, GError **error);
 JsonNode *dvs_control_dvport_attach (JsonObject *params, gpointer ctl, GError **error);
 JsonNode *dvs_control_dvport_detach (JsonObject *params, gpointer ctl, GError **error);
 JsonNode *dvs_control_dvport_show (JsonObject *params, gpointer ctl, GError **error);

@@ -53,11 +53,23 @@ JsonNode *
 dvs_control_switch_get (JsonObject *params, gpointer ctl, GError **error)
 {
   DvsDvportHost *h = ((DvsControl *) ctl)->dvports;
+  static const gchar *const allowed[] = { "id", NULL };
+  const gchar *id = NULL;
+
+  if (!dvs_jsonrpc_params_only (params, allowed, error)
+      || !dvs_jsonrpc_param_string_opt (params, "id", &id, error))
+    return NULL;
+  return dvs_dvport_host_describe (h, id, error);
+}
+
+JsonNode *
+dvs_control_switch_list (JsonObject *params, gpointer ctl, GError **error)
+{
   static const gchar *const none[] = { NULL };
 
   if (!dvs_jsonrpc_params_only (params, none, error))
     return NULL;
-  return dvs_dvport_host_describe (h, error);
+  return dvs_dvport_host_list (((DvsControl *) ctl)->dvports);
 }
 
 JsonNode *

@@ -12,22 +12,26 @@
  * but is not in their checkpoint yet (newly learned MACs). */
 #define CHECKPOINT_PERIOD_MS 1000
 
-/* The datapath's forwarding domain of the DVswitch held here (domain 0 is
- * plain ports'). */
-#define DVPORT_DOMAIN 1
-
 static void
 runtime_free (DvportRuntime *r)
 {
   g_free (r->key);
+  g_free (r->switch_id);
   g_free (r->socket);
   g_free (r->attached_connection);
   dvs_port_state_free (r->checkpoint);
   g_free (r);
 }
 
+static void
+switch_free (DvportSwitch *s)
+{
+  dvs_dvswitch_spec_free (s->spec);
+  g_free (s);
+}
+
 DvportRuntime *
-dvport_runtime_get (DvsDvportHost *h, const gchar *key)
+dvport_runtime_get (DvsDvportHost *h, const gchar *switch_id, const gchar *key)
 {
   DvportRuntime *r = g_hash_table_lookup (h->rt, key);
 
@@ -35,6 +39,7 @@ dvport_runtime_get (DvsDvportHost *h, const gchar *key)
     {
       r = g_new0 (DvportRuntime, 1);
       r->key = g_strdup (key);
+      r->switch_id = g_strdup (switch_id);
       r->slot = -1;
       g_hash_table_insert (h->rt, r->key, r);
     }
@@ -54,6 +59,7 @@ dvs_dvport_host_new (DvsSwitch *sw, DvsLocalStore *store, DvsRuntimeArea *area)
   h->store = store;
   h->area = area;
   h->rt = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) runtime_free);
+  h->switches = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) switch_free);
   dvs_switch_set_link_down_func (sw, on_link_down, h);
   if (store != NULL)
     h->checkpoint_timer = g_timeout_add (CHECKPOINT_PERIOD_MS, on_checkpoint_timer, h);
@@ -82,7 +88,7 @@ dvs_dvport_host_free (DvsDvportHost *h)
         g_warning ("DVport %s: not checkpointed at shutdown: %s",
                    ((DvportRuntime *) value)->key, error->message);
     }
-  dvs_dvswitch_spec_free (h->spec);
+  g_hash_table_unref (h->switches);
   g_hash_table_unref (h->rt);
   g_free (h);
 }
@@ -100,17 +106,18 @@ save_checkpoint (DvsDvportHost *h, DvportRuntime *r)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonNode) j = NULL;
-  DvsDvportSpec *p = h->spec ? g_hash_table_lookup (h->spec->by_key, r->key) : NULL;
+  DvportSwitch *sw = g_hash_table_lookup (h->switches, r->switch_id);
+  DvsDvportSpec *p = sw ? g_hash_table_lookup (sw->spec->by_key, r->key) : NULL;
 
-  if (h->store == NULL || r->checkpoint == NULL || h->spec == NULL)
+  if (h->store == NULL || r->checkpoint == NULL || sw == NULL)
     return;
-  j = dvs_port_state_to_json (r->checkpoint, h->spec->id, r->key, p ? p->connection : NULL);
-  if (!dvs_local_store_put (h->store, DVS_STORE_KIND_CHECKPOINT, h->spec->id, r->key, j, &error))
+  j = dvs_port_state_to_json (r->checkpoint, r->switch_id, r->key, p ? p->connection : NULL);
+  if (!dvs_local_store_put (h->store, DVS_STORE_KIND_CHECKPOINT, r->switch_id, r->key, j, &error))
     store_warn ("checkpoint", r->key, error);
 }
 
 static void
-save_port (DvsDvportHost *h, const DvsDvportSpec *p)
+save_port (DvsDvportHost *h, const gchar *switch_id, const DvsDvportSpec *p)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   g_autoptr (JsonNode) j = NULL;
@@ -138,30 +145,31 @@ save_port (DvsDvportHost *h, const DvsDvportSpec *p)
     }
   json_builder_end_object (b);
   j = json_builder_get_root (b);
-  if (!dvs_local_store_put (h->store, DVS_STORE_KIND_PORT, h->spec->id, p->key, j, &error))
+  if (!dvs_local_store_put (h->store, DVS_STORE_KIND_PORT, switch_id, p->key, j, &error))
     store_warn ("configuration", p->key, error);
 }
 
 static void
-save_switch (DvsDvportHost *h)
+save_switch (DvsDvportHost *h, const DvsDvswitchSpec *spec)
 {
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) error = NULL;
 
   if (h->store == NULL)
     return;
-  json_parser_load_from_data (parser, h->spec->canonical_global, -1, NULL);
-  if (!dvs_local_store_put (h->store, DVS_STORE_KIND_SWITCH, h->spec->id, NULL,
+  json_parser_load_from_data (parser, spec->canonical_global, -1, NULL);
+  if (!dvs_local_store_put (h->store, DVS_STORE_KIND_SWITCH, spec->id, NULL,
                             json_parser_get_root (parser), &error))
-    g_warning ("DVswitch %s not saved to the local store: %s", h->spec->id, error->message);
+    g_warning ("DVswitch %s not saved to the local store: %s", spec->id, error->message);
 }
 
 /* ---- switch ports ---- */
 
-/* The port's effective policy, without a mirror whose target is not
- * attached here (it starts mirroring when the target attaches). */
+/* The port's effective policy, without a mirror whose target is not an
+ * attached DVport of the same DVswitch (it starts mirroring when the
+ * target attaches). */
 static JsonNode *
-policy_for_switch (DvsDvportHost *h, const DvsDvportSpec *p)
+policy_for_switch (DvsDvportHost *h, const gchar *switch_id, const DvsDvportSpec *p)
 {
   JsonNode *pol = json_node_copy (p->policy);
   JsonObject *o = json_node_get_object (pol);
@@ -171,18 +179,20 @@ policy_for_switch (DvsDvportHost *h, const DvsDvportSpec *p)
     {
       const gchar *to = json_object_get_string_member_with_default (json_node_get_object (m), "to", "");
       DvportRuntime *t = g_hash_table_lookup (h->rt, to);
-      if (t == NULL || !t->attached)
+      if (t == NULL || !t->attached || !g_str_equal (t->switch_id, switch_id))
         json_object_set_null_member (o, "mirror");
     }
   return pol;
 }
 
 static void
-reapply_mirrors_to (DvsDvportHost *h, const gchar *target)
+reapply_mirrors_to (DvsDvportHost *h, const gchar *switch_id, const gchar *target)
 {
-  for (guint i = 0; h->spec && i < h->spec->ports->len; i++)
+  DvportSwitch *sw = g_hash_table_lookup (h->switches, switch_id);
+
+  for (guint i = 0; sw != NULL && i < sw->spec->ports->len; i++)
     {
-      DvsDvportSpec *p = h->spec->ports->pdata[i];
+      DvsDvportSpec *p = sw->spec->ports->pdata[i];
       DvportRuntime *r = g_hash_table_lookup (h->rt, p->key);
       JsonNode *m = json_object_get_member (json_node_get_object (p->policy), "mirror");
       g_autoptr (GError) error = NULL;
@@ -192,7 +202,7 @@ reapply_mirrors_to (DvsDvportHost *h, const gchar *target)
           || g_strcmp0 (json_object_get_string_member_with_default (json_node_get_object (m), "to", ""),
                         target) != 0)
         continue;
-      pol = policy_for_switch (h, p);
+      pol = policy_for_switch (h, switch_id, p);
       if (!dvs_switch_port_set_policy (h->sw, p->key, pol, &error))
         g_warning ("DVport %s: mirror to %s not set: %s", p->key, target, error->message);
     }
@@ -226,7 +236,7 @@ detach_port (DvsDvportHost *h, DvportRuntime *r, GError **error)
     }
   /* Checkpointed (or the port is going away): the slot's job is done. */
   release_slot (h, r);
-  reapply_mirrors_to (h, r->key);
+  reapply_mirrors_to (h, r->switch_id, r->key);
   return TRUE;
 }
 
@@ -299,12 +309,61 @@ add_keys (JsonBuilder *b, const gchar *name, GPtrArray *keys)
 
 /* Applies @p's effective config to its attached switch port. */
 static gboolean
-apply_live (DvsDvportHost *h, const DvsDvportSpec *p, GError **error)
+apply_live (DvsDvportHost *h, const gchar *switch_id, const DvsDvportSpec *p,
+            GError **error)
 {
-  g_autoptr (JsonNode) pol = policy_for_switch (h, p);
+  g_autoptr (JsonNode) pol = policy_for_switch (h, switch_id, p);
 
   return dvs_switch_port_set_vlan (h->sw, p->key, &p->vlan, error)
          && dvs_switch_port_set_policy (h->sw, p->key, pol, error);
+}
+
+/* The first forwarding domain no DVswitch uses (0 is plain ports'), or 0. */
+static guint16
+free_domain (DvsDvportHost *h)
+{
+  for (guint16 d = 1; d < DVS_MAX_DOMAINS; d++)
+    {
+      GHashTableIter it;
+      gpointer value;
+      gboolean used = FALSE;
+
+      g_hash_table_iter_init (&it, h->switches);
+      while (!used && g_hash_table_iter_next (&it, NULL, &value))
+        used = ((DvportSwitch *) value)->domain == d;
+      if (!used)
+        return d;
+    }
+  return 0;
+}
+
+/* DVport keys name switch ports, so they are unique on a host: a key that
+ * another DVswitch here already has is refused. */
+static gboolean
+check_keys_free (DvsDvportHost *h, const DvsDvswitchSpec *spec, GError **error)
+{
+  GHashTableIter it;
+  gpointer id, value;
+
+  g_hash_table_iter_init (&it, h->switches);
+  while (g_hash_table_iter_next (&it, &id, &value))
+    {
+      DvportSwitch *other = value;
+      if (g_str_equal (id, spec->id))
+        continue;
+      for (guint i = 0; i < spec->ports->len; i++)
+        {
+          const gchar *key = ((DvsDvportSpec *) spec->ports->pdata[i])->key;
+          if (g_hash_table_contains (other->spec->by_key, key))
+            {
+              g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_EXISTS,
+                           "DVport key %s is already used by DVswitch %s on this host: "
+                           "DVport keys must be unique on a host", key, (const gchar *) id);
+              return FALSE;
+            }
+        }
+    }
+  return TRUE;
 }
 
 JsonNode *
@@ -316,24 +375,35 @@ dvs_dvport_host_apply (DvsDvportHost *h, JsonNode *doc, GError **error)
   g_autoptr (GPtrArray) revoked = g_ptr_array_new ();
   g_autoptr (JsonBuilder) b = json_builder_new ();
   DvsDvswitchSpec *old;
+  DvportSwitch *sw;
   gboolean global_changed;
+  const gchar *id;
 
-  if (spec == NULL)
+  if (spec == NULL || !check_keys_free (h, spec, error))
     return NULL;
-  if (h->spec != NULL && !g_str_equal (h->spec->id, spec->id))
+  sw = g_hash_table_lookup (h->switches, spec->id);
+  if (sw == NULL)
     {
-      g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_EXISTS,
-                   "this host already holds DVswitch %s; one dvs-switchd serves one "
-                   "DVswitch: remove it first (switch.remove)", h->spec->id);
-      return NULL;
+      /* A new DVswitch gets a forwarding domain of its own: its MAC table,
+       * its floods, apart from plain ports and other DVswitches. */
+      guint16 domain = free_domain (h);
+      if (domain == 0)
+        {
+          g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_RESOURCE,
+                       "this host is a member of %d DVswitches already, the most it "
+                       "can serve", DVS_MAX_DOMAINS - 1);
+          return NULL;
+        }
+      if (!dvs_switch_domain_add (h->sw, domain, error))
+        return NULL;
+      sw = g_new0 (DvportSwitch, 1);
+      sw->domain = domain;
+      g_hash_table_insert (h->switches, g_strdup (spec->id), sw);
     }
-  /* The DVswitch's own forwarding domain: its MAC table, its floods,
-   * apart from plain ports and (later) other DVswitches. */
-  if (h->spec == NULL && !dvs_switch_domain_add (h->sw, DVPORT_DOMAIN, error))
-    return NULL;
-  old = h->spec;
+  old = sw->spec;
   global_changed = old == NULL || !g_str_equal (old->canonical_global, spec->canonical_global);
-  h->spec = g_steal_pointer (&spec);
+  sw->spec = g_steal_pointer (&spec);
+  id = sw->spec->id;
 
   /* Ports gone from the document: their vNIC is cut off, their state goes. */
   for (guint i = 0; old != NULL && i < old->ports->len; i++)
@@ -342,7 +412,7 @@ dvs_dvport_host_apply (DvsDvportHost *h, JsonNode *doc, GError **error)
       DvportRuntime *r = g_hash_table_lookup (h->rt, op->key);
       g_autoptr (GError) local = NULL;
 
-      if (g_hash_table_contains (h->spec->by_key, op->key))
+      if (g_hash_table_contains (sw->spec->by_key, op->key))
         continue;
       if (r != NULL && r->attached && !dvs_switch_port_remove (h->sw, op->key, &local))
         g_warning ("DVport %s: switch port not removed: %s", op->key, local->message);
@@ -350,16 +420,16 @@ dvs_dvport_host_apply (DvsDvportHost *h, JsonNode *doc, GError **error)
         release_slot (h, r);
       if (h->store != NULL)
         {
-          dvs_local_store_remove (h->store, DVS_STORE_KIND_PORT, h->spec->id, op->key, NULL);
-          dvs_local_store_remove (h->store, DVS_STORE_KIND_CHECKPOINT, h->spec->id, op->key, NULL);
+          dvs_local_store_remove (h->store, DVS_STORE_KIND_PORT, id, op->key, NULL);
+          dvs_local_store_remove (h->store, DVS_STORE_KIND_CHECKPOINT, id, op->key, NULL);
         }
       g_ptr_array_add (removed, g_strdup (op->key));
       g_hash_table_remove (h->rt, op->key);
     }
 
-  for (guint i = 0; i < h->spec->ports->len; i++)
+  for (guint i = 0; i < sw->spec->ports->len; i++)
     {
-      DvsDvportSpec *p = h->spec->ports->pdata[i];
+      DvsDvportSpec *p = sw->spec->ports->pdata[i];
       DvsDvportSpec *op = old ? g_hash_table_lookup (old->by_key, p->key) : NULL;
       DvportRuntime *r = g_hash_table_lookup (h->rt, p->key);
       g_autoptr (GError) local = NULL;
@@ -377,17 +447,17 @@ dvs_dvport_host_apply (DvsDvportHost *h, JsonNode *doc, GError **error)
             g_warning ("DVport %s: detach failed: %s", p->key, local->message);
           g_ptr_array_add (revoked, p->key);
         }
-      else if (r != NULL && r->attached && !apply_live (h, p, &local))
+      else if (r != NULL && r->attached && !apply_live (h, id, p, &local))
         g_warning ("DVport %s: new configuration not applied: %s", p->key, local->message);
-      save_port (h, p);
+      save_port (h, id, p);
     }
   if (global_changed)
-    save_switch (h);
+    save_switch (h, sw->spec);
   dvs_dvswitch_spec_free (old);
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "id");
-  json_builder_add_string_value (b, h->spec->id);
+  json_builder_add_string_value (b, id);
   add_keys (b, "added", added);
   add_keys (b, "updated", updated);
   add_keys (b, "removed", removed);
@@ -395,58 +465,67 @@ dvs_dvport_host_apply (DvsDvportHost *h, JsonNode *doc, GError **error)
   json_builder_end_object (b);
   if (added->len + updated->len + removed->len + revoked->len > 0 || global_changed)
     g_message ("DVswitch %s applied: %u added, %u updated, %u removed, %u revoked",
-               h->spec->id, added->len, updated->len, removed->len, revoked->len);
+               id, added->len, updated->len, removed->len, revoked->len);
   return json_builder_get_root (b);
 }
 
-gboolean
-dvport_check_switch (DvsDvportHost *h, const gchar *id, GError **error)
+DvportSwitch *
+dvport_switch_get (DvsDvportHost *h, const gchar *id, GError **error)
 {
-  if (h->spec == NULL || !g_str_equal (h->spec->id, id))
-    {
-      g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_NO_SUCH_PORT,
-                   "DVswitch %s is not on this host%s%s", id,
-                   h->spec ? "; it holds " : " (it holds none)",
-                   h->spec ? h->spec->id : "");
-      return FALSE;
-    }
-  return TRUE;
+  DvportSwitch *sw = g_hash_table_lookup (h->switches, id);
+
+  if (sw == NULL)
+    g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_NO_SUCH_PORT,
+                 "DVswitch %s is not on this host (it is a member of %u DVswitch%s)", id,
+                 g_hash_table_size (h->switches),
+                 g_hash_table_size (h->switches) == 1 ? "" : "es");
+  return sw;
+}
+
+static gboolean
+runtime_of_switch (gpointer key, gpointer value, gpointer id)
+{
+  return g_str_equal (((DvportRuntime *) value)->switch_id, id);
 }
 
 gboolean
 dvs_dvport_host_remove_switch (DvsDvportHost *h, const gchar *id, GError **error)
 {
+  DvportSwitch *sw = dvport_switch_get (h, id, error);
   GHashTableIter it;
   gpointer value;
 
-  if (!dvport_check_switch (h, id, error))
+  if (sw == NULL)
     return FALSE;
   g_hash_table_iter_init (&it, h->rt);
   while (g_hash_table_iter_next (&it, NULL, &value))
     {
       DvportRuntime *r = value;
+      if (!g_str_equal (r->switch_id, id))
+        continue;
       if (r->attached)
         dvs_switch_port_remove (h->sw, r->key, NULL);
       release_slot (h, r);
     }
-  g_hash_table_remove_all (h->rt);
-  if (!dvs_switch_domain_remove (h->sw, DVPORT_DOMAIN, error))
+  g_hash_table_foreach_remove (h->rt, runtime_of_switch, (gpointer) id);
+  if (!dvs_switch_domain_remove (h->sw, sw->domain, error))
     return FALSE;
   if (h->store != NULL && !dvs_local_store_remove_switch (h->store, id, error))
     return FALSE;
-  g_clear_pointer (&h->spec, dvs_dvswitch_spec_free);
   g_message ("DVswitch %s removed from this host", id);
+  g_hash_table_remove (h->switches, id);
   return TRUE;
 }
 
 DvsDvportSpec *
 dvport_find_port (DvsDvportHost *h, const gchar *switch_id, const gchar *key, GError **error)
 {
+  DvportSwitch *sw = dvport_switch_get (h, switch_id, error);
   DvsDvportSpec *p;
 
-  if (!dvport_check_switch (h, switch_id, error))
+  if (sw == NULL)
     return NULL;
-  p = g_hash_table_lookup (h->spec->by_key, key);
+  p = g_hash_table_lookup (sw->spec->by_key, key);
   if (p == NULL)
     g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_NO_SUCH_PORT,
                  "DVport %s of DVswitch %s is not delegated to this host", key, switch_id);
@@ -479,7 +558,7 @@ dvs_dvport_host_attach (DvsDvportHost *h, const gchar *switch_id, const gchar *k
                    connection, key);
       return FALSE;
     }
-  r = dvport_runtime_get (h, key);
+  r = dvport_runtime_get (h, switch_id, key);
   if (r->attached)
     {
       if (g_str_equal (r->socket, socket) && r->server == server)
@@ -488,7 +567,10 @@ dvs_dvport_host_attach (DvsDvportHost *h, const gchar *switch_id, const gchar *k
                    "DVport %s is already attached to %s; detach it first", key, r->socket);
       return FALSE;
     }
-  DvsPortPlacement place = { .domain = DVPORT_DOMAIN, .index = -1 };
+  DvsPortPlacement place = {
+    .domain = ((DvportSwitch *) g_hash_table_lookup (h->switches, switch_id))->domain,
+    .index = -1,
+  };
   if (h->area != NULL)
     {
       r->slot = dvs_runtime_area_claim (h->area, switch_id, key, &place.adopt);
@@ -502,7 +584,7 @@ dvs_dvport_host_attach (DvsDvportHost *h, const gchar *switch_id, const gchar *k
       /* Any datapath port will do: the slot only holds the memory. */
       place.rt = dvs_runtime_area_slot (h->area, r->slot);
     }
-  pol = policy_for_switch (h, p);
+  pol = policy_for_switch (h, switch_id, p);
   if (!dvs_switch_port_add_full (h->sw, key, socket, server, &p->vlan, pol, r->checkpoint,
                                  &place, error))
     {
@@ -513,8 +595,8 @@ dvs_dvport_host_attach (DvsDvportHost *h, const gchar *switch_id, const gchar *k
   r->socket = g_strdup (socket);
   r->server = server;
   r->attached_connection = g_strdup (connection);
-  save_port (h, p);
-  reapply_mirrors_to (h, key);
+  save_port (h, switch_id, p);
+  reapply_mirrors_to (h, switch_id, key);
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", key, "MESSAGE",
                     "DVport %s: vNIC %s attached (connection %s)%s", key, socket, connection,
                     place.adopt ? ", counters and filter states adopted from the runtime "
@@ -537,7 +619,7 @@ dvs_dvport_host_detach (DvsDvportHost *h, const gchar *switch_id, const gchar *k
     return TRUE;
   if (!detach_port (h, r, error))
     return FALSE;
-  save_port (h, p);
+  save_port (h, switch_id, p);
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", key, "MESSAGE",
                     "DVport %s: vNIC detached, state checkpointed", key);
   return TRUE;
@@ -546,7 +628,16 @@ dvs_dvport_host_detach (DvsDvportHost *h, const gchar *switch_id, const gchar *k
 gboolean
 dvs_dvport_host_has_key (DvsDvportHost *h, const gchar *name)
 {
-  return h != NULL && h->spec != NULL && g_hash_table_contains (h->spec->by_key, name);
+  GHashTableIter it;
+  gpointer value;
+
+  if (h == NULL)
+    return FALSE;
+  g_hash_table_iter_init (&it, h->switches);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    if (g_hash_table_contains (((DvportSwitch *) value)->spec->by_key, name))
+      return TRUE;
+  return FALSE;
 }
 
 gboolean

@@ -7,8 +7,9 @@
  * attached: attach restores the last checkpoint into it before the socket is
  * registered; every link down and every detach checkpoints it again.
  *
- * One DVswitch per dvs-switchd process for now (one forwarding domain);
- * a second is refused.  Methods run on the main thread; errors use
+ * A host may be a member of several DVswitches (up to 15), each its own
+ * forwarding domain in the datapath.  DVport keys name switch ports, so they
+ * must be unique on a host.  Methods run on the main thread; errors use
  * DVS_JSONRPC_ERROR codes (docs/control-protocol.md). */
 #pragma once
 
@@ -39,8 +40,13 @@ void dvs_dvport_host_restore (DvsDvportHost *h);
 JsonNode *dvs_dvport_host_apply (DvsDvportHost *h, JsonNode *doc, GError **error);
 gboolean dvs_dvport_host_remove_switch (DvsDvportHost *h, const gchar *id,
                                         GError **error);
-/* The applied document plus, per port, "link", "attached", "socket". */
-JsonNode *dvs_dvport_host_describe (DvsDvportHost *h, GError **error);
+/* DVswitch @id's document as applied plus, per port, "attached" and
+ * "link".  @id NULL: the only DVswitch held (null if none; an error if
+ * several). */
+JsonNode *dvs_dvport_host_describe (DvsDvportHost *h, const gchar *id,
+                                    GError **error);
+/* {"switches": [{"id","name","ports","attached"}]} */
+JsonNode *dvs_dvport_host_list (DvsDvportHost *h);
 
 gboolean dvs_dvport_host_attach (DvsDvportHost *h, const gchar *switch_id,
                                  const gchar *key, const gchar *connection,

@@ -8,9 +8,17 @@
 
 G_BEGIN_DECLS
 
-/* What this host knows about one DVport beyond its spec. */
+/* One DVswitch this host is a member of. */
+typedef struct {
+  DvsDvswitchSpec *spec;         /* as last applied */
+  guint16 domain;                /* its forwarding domain in the datapath */
+} DvportSwitch;
+
+/* What this host knows about one DVport beyond its spec.  DVport keys are
+ * unique on a host (across its DVswitches): they name its switch port. */
 typedef struct {
   gchar *key;
+  gchar *switch_id;
   gboolean attached;
   gchar *socket;
   gboolean server;
@@ -24,16 +32,18 @@ struct _DvsDvportHost {
   DvsSwitch *sw;
   DvsLocalStore *store;
   DvsRuntimeArea *area;
-  DvsDvswitchSpec *spec;         /* NULL: no DVswitch here */
+  GHashTable *switches;          /* id → DvportSwitch */
   GHashTable *rt;                /* key → DvportRuntime */
   guint checkpoint_timer;
 };
 
-/* The runtime record of DVport @key, created if missing. */
-DvportRuntime *dvport_runtime_get (DvsDvportHost *h, const gchar *key);
+/* The runtime record of DVport @key of switch @switch_id, created if missing. */
+DvportRuntime *dvport_runtime_get (DvsDvportHost *h, const gchar *switch_id,
+                                   const gchar *key);
 /* The spec of DVport @key of switch @switch_id, or NULL with NO_SUCH_PORT. */
 DvsDvportSpec *dvport_find_port (DvsDvportHost *h, const gchar *switch_id,
                                  const gchar *key, GError **error);
-gboolean dvport_check_switch (DvsDvportHost *h, const gchar *id, GError **error);
+/* DVswitch @id, or NULL with NO_SUCH_PORT. */
+DvportSwitch *dvport_switch_get (DvsDvportHost *h, const gchar *id, GError **error);
 
 G_END_DECLS

@@ -3,6 +3,7 @@
 #include "dvport/dvport-private.h"
 
 #include "dvport/port-state-json.h"
+#include "dvs-jsonrpc.h"
 #include "switch/vlan-config.h"
 
 static void
@@ -23,14 +24,34 @@ add_runtime (JsonBuilder *b, DvsDvportHost *h, const gchar *key)
 }
 
 JsonNode *
-dvs_dvport_host_describe (DvsDvportHost *h, GError **error)
+dvs_dvport_host_describe (DvsDvportHost *h, const gchar *id, GError **error)
 {
+  DvportSwitch *sw;
   JsonNode *doc;
   JsonArray *ports;
 
-  if (h->spec == NULL)
+  if (id != NULL)
+    sw = dvport_switch_get (h, id, error);
+  else if (g_hash_table_size (h->switches) == 0)
     return json_node_init_null (json_node_alloc ());
-  doc = dvs_dvswitch_spec_to_json (h->spec);
+  else if (g_hash_table_size (h->switches) == 1)
+    {
+      GHashTableIter it;
+      gpointer value = NULL;
+      g_hash_table_iter_init (&it, h->switches);
+      g_hash_table_iter_next (&it, NULL, &value);
+      sw = value;
+    }
+  else
+    {
+      g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INVALID_PARAMS,
+                   "this host is a member of %u DVswitches: give \"id\" (switch.list "
+                   "names them)", g_hash_table_size (h->switches));
+      return NULL;
+    }
+  if (sw == NULL)
+    return NULL;
+  doc = dvs_dvswitch_spec_to_json (sw->spec);
   ports = json_object_get_array_member (json_node_get_object (doc), "ports");
   for (guint i = 0; i < json_array_get_length (ports); i++)
     {
@@ -42,6 +63,38 @@ dvs_dvport_host_describe (DvsDvportHost *h, GError **error)
       json_object_set_string_member (po, "link", info && info->link_up ? "up" : "down");
     }
   return doc;
+}
+
+JsonNode *
+dvs_dvport_host_list (DvsDvportHost *h)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (GList) ids = g_list_sort (g_hash_table_get_keys (h->switches),
+                                       (GCompareFunc) g_strcmp0);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "switches");
+  json_builder_begin_array (b);
+  for (GList *l = ids; l != NULL; l = l->next)
+    {
+      DvportSwitch *sw = g_hash_table_lookup (h->switches, l->data);
+      guint attached = 0;
+      for (guint i = 0; i < sw->spec->ports->len; i++)
+        attached += dvs_dvport_host_owns (h, ((DvsDvportSpec *) sw->spec->ports->pdata[i])->key);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "id");
+      json_builder_add_string_value (b, sw->spec->id);
+      json_builder_set_member_name (b, "name");
+      json_builder_add_string_value (b, sw->spec->name);
+      json_builder_set_member_name (b, "ports");
+      json_builder_add_int_value (b, sw->spec->ports->len);
+      json_builder_set_member_name (b, "attached");
+      json_builder_add_int_value (b, attached);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
 }
 
 JsonNode *

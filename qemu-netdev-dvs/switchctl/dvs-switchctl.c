@@ -40,7 +40,7 @@ typedef struct {
   "                      (default 0)\n"
 
 #define SWITCH_OPTION_HELP \
-  "      --switch=ID     the DVswitch (default: the one dvs-switchd holds)\n"
+  "      --switch=ID     the DVswitch (default: the only one dvs-switchd holds)\n"
 
 static const CtlCommand commands[] = {
   { "show", "", 0, "", 0, ctl_cmd_show,
@@ -126,21 +126,33 @@ static const CtlCommand commands[] = {
     "changes nothing.  The format is in docs/dvport.md; the \"attached\" and\n"
     "\"link\" members of switch get --json are left out, so its output can be\n"
     "edited and applied.\n" },
-  { "switch get", "", 0, "", 0, ctl_cmd_switch_get,
-    "Show the DVswitch this host holds",
-    "Shows the DVswitch dvs-switchd holds: its id, name, forwarding class\n"
-    "and MTU, its port groups, then its DVports as KEY PORT-GROUP CONNECTION\n"
-    "ATTACHED LINK (method switch.get).  With --json, the document as\n"
-    "applied, each port with \"attached\" and \"link\"; null if none.\n" },
+  { "switch list", "", 0, "", 0, ctl_cmd_switch_list,
+    "List the DVswitches this host is a member of",
+    "Lists the DVswitches dvs-switchd holds as ID NAME PORTS ATTACHED\n"
+    "(method switch.list).\n" },
+  { "switch get", "", 0, "[--switch ID]", OPT_SWITCH, ctl_cmd_switch_get,
+    "Show a DVswitch this host holds",
+    "Shows a DVswitch dvs-switchd holds (--switch ID, or the only one): its\n"
+    "id, name, forwarding class and MTU, its port groups, then its DVports\n"
+    "as KEY PORT-GROUP CONNECTION ATTACHED LINK (method switch.get).  With\n"
+    "--json, the document as applied, each port with \"attached\" and\n"
+    "\"link\"; null if none.\n"
+    "\n"
+    "Options:\n"
+    SWITCH_OPTION_HELP },
   { "switch remove", "ID", 1, "ID", 0, ctl_cmd_switch_remove,
     "Remove the DVswitch from this host",
     "Detaches every DVport of the DVswitch ID and deletes it, its DVports\n"
     "and their saved state from this host (method switch.remove).\n" },
-  { "dvport list", "", 0, "", 0, ctl_cmd_dvport_list,
+  { "dvport list", "", 0, "[--switch ID]", OPT_SWITCH, ctl_cmd_dvport_list,
     "List the DVports",
-    "Lists the DVports of the DVswitch dvs-switchd holds as KEY PORT-GROUP\n"
-    "CONNECTION VM ATTACHED LINK (method switch.get): CONNECTION is the\n"
-    "connection ID of the vNIC the port is for, VM its virtual machine.\n" },
+    "Lists the DVports of a DVswitch dvs-switchd holds (--switch ID, or the\n"
+    "only one) as KEY PORT-GROUP CONNECTION VM ATTACHED LINK (method\n"
+    "switch.get): CONNECTION is the connection ID of the vNIC the port is\n"
+    "for, VM its virtual machine.\n"
+    "\n"
+    "Options:\n"
+    SWITCH_OPTION_HELP },
   { "dvport show", "KEY", 1, "KEY [--switch ID]", OPT_SWITCH,
     ctl_cmd_dvport_show,
     "Show a DVport's config, state and counters",

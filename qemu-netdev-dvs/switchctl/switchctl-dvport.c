@@ -231,11 +231,53 @@ print_ports (JsonArray *ports, gboolean with_vm)
   ctl_table_print (table);
 }
 
+/* switch.get for --switch ID, or for the only DVswitch held. */
+static JsonNode *
+switch_get (Ctl *ctl, const CtlOptions *opts, GError **error)
+{
+  JsonObject *params = NULL;
+
+  if (opts->switch_id != NULL)
+    {
+      params = json_object_new ();
+      json_object_set_string_member (params, "id", opts->switch_id);
+    }
+  return ctl_call (ctl, "switch.get", params, error);
+}
+
+gboolean
+ctl_cmd_switch_list (Ctl *ctl, const CtlOptions *opts, gchar **args,
+                     GError **error)
+{
+  static const gchar *const headers[] = { "ID", "NAME", "PORTS", "ATTACHED", NULL };
+  g_autoptr(JsonNode) result = ctl_call (ctl, "switch.list", NULL, error);
+  g_autoptr(CtlTable) table = ctl_table_new (4, headers);
+  JsonArray *switches;
+
+  if (result == NULL)
+    return FALSE;
+  if (ctl_printed_as_json (ctl, result))
+    return TRUE;
+  switches = ctl_get_array (ctl_result_object (result), "switches");
+  for (guint i = 0; switches != NULL && i < json_array_get_length (switches); i++)
+    {
+      JsonObject *sw = array_object (switches, i);
+      g_autofree gchar *ports = ctl_member_text (sw, "ports");
+      g_autofree gchar *attached = ctl_member_text (sw, "attached");
+
+      ctl_table_add_row (table, (const gchar *[]) {
+                                    ctl_get_string (sw, "id"), ctl_get_string (sw, "name"),
+                                    ports, attached });
+    }
+  ctl_table_print (table);
+  return TRUE;
+}
+
 gboolean
 ctl_cmd_switch_get (Ctl *ctl, const CtlOptions *opts, gchar **args,
                     GError **error)
 {
-  g_autoptr(JsonNode) result = ctl_call (ctl, "switch.get", NULL, error);
+  g_autoptr(JsonNode) result = switch_get (ctl, opts, error);
   JsonObject *sw;
 
   if (result == NULL)
@@ -282,7 +324,7 @@ gboolean
 ctl_cmd_dvport_list (Ctl *ctl, const CtlOptions *opts, gchar **args,
                      GError **error)
 {
-  g_autoptr(JsonNode) result = ctl_call (ctl, "switch.get", NULL, error);
+  g_autoptr(JsonNode) result = switch_get (ctl, opts, error);
   JsonArray *ports;
 
   if (result == NULL)

@@ -91,6 +91,8 @@ gboolean ctl_cmd_mac_flush (Ctl *ctl, const CtlOptions *opts, gchar **args,
 /* The DVswitch and its DVports (switchctl-dvport.c). */
 gboolean ctl_cmd_switch_apply (Ctl *ctl, const CtlOptions *opts,
                                gchar **args, GError **error);
+gboolean ctl_cmd_switch_list (Ctl *ctl, const CtlOptions *opts, gchar **args,
+                              GError **error);
 gboolean ctl_cmd_switch_get (Ctl *ctl, const CtlOptions *opts, gchar **args,
                              GError **error);
 gboolean ctl_cmd_switch_remove (Ctl *ctl, const CtlOptions *opts,
