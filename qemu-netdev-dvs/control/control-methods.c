@@ -72,6 +72,7 @@ switch_show (JsonObject *params, gpointer user_data, GError **error)
   add_int (b, "polls", (gint64) st.polls);
   add_int (b, "sleeps", (gint64) st.sleeps);
   add_int (b, "wakeups", (gint64) st.wakeups);
+  add_int (b, "rx_stalls", (gint64) st.rx_stalls);
   add_int (b, "tsc_hz", (gint64) dvs_dp_tsc_hz ());
   json_builder_end_object (b);
   json_builder_end_object (b);

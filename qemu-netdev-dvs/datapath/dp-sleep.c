@@ -90,9 +90,13 @@ dp_sleep (struct dvs_datapath *dp, int timeout_ms)
       watch_kick (dp, port);
       dp->io->notify (dp->ports[port].vid, true);
     }
-  /* A frame queued before notifications were enabled kicks nobody: look. */
+  /* A frame queued before notifications were enabled kicks nobody: look.
+   * Frames waiting after a whole idle spell of empty dequeues is a stall
+   * worth counting (switch.show: rx_stalls). */
   for (uint16_t i = 0; i < dp->n_polled && !pending; i++)
     pending = dp->io->pending (dp->ports[dp->polled[i]].vid) > 0;
+  if (pending)
+    DP_ADD (dp->stats.rx_stalls, 1);
 
   if (!pending)
     {

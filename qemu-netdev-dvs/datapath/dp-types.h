@@ -101,6 +101,9 @@ struct dvs_dp_stats {
   uint64_t polls;          /* loop iterations */
   uint64_t sleeps;         /* times the thread went to sleep on kick fds */
   uint64_t wakeups;        /* of which ended by a kick or a command */
+  uint64_t rx_stalls;      /* idle spells ended with frames waiting in a
+                            * guest's ring that dequeue did not return (ring
+                            * locked by rte_vhost, or no mbufs) */
 };
 
 /* Port mirroring: copies of a port's frames to another port of the same
