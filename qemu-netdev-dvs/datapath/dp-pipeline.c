@@ -56,6 +56,20 @@ ingress_vlan (struct dp_port *p, struct rte_mbuf *m)
   return vid;
 }
 
+/* Adds a burst's per-kind sums to a port's counters (one store per kind
+ * that saw frames). */
+static inline void
+add_by_kind (uint64_t *packets, uint64_t *bytes, const uint64_t *pk,
+             const uint64_t *by)
+{
+  for (int k = 0; k < DVS_PKT_KIND_COUNT; k++)
+    if (pk[k])
+      {
+        DP_ADD (packets[k], pk[k]);
+        DP_ADD (bytes[k], by[k]);
+      }
+}
+
 static inline void
 stage_on (struct dvs_datapath *dp, struct burst *b, uint16_t out, uint8_t idx,
           uint16_t vlan)
@@ -153,12 +167,7 @@ deliver (struct dvs_datapath *dp, struct dp_port *p, struct burst *b,
       pk[kind]++;
       by[kind] += rte_pktmbuf_pkt_len (out[j]);
     }
-  for (int k = 0; k < DVS_PKT_KIND_COUNT; k++)
-    if (pk[k])
-      {
-        DP_ADD (p->rt->stats.tx_packets[k], pk[k]);
-        DP_ADD (p->rt->stats.tx_bytes[k], by[k]);
-      }
+  add_by_kind (p->rt->stats.tx_packets, p->rt->stats.tx_bytes, pk, by);
   if (sent < cnt)
     DP_ADD (p->rt->stats.drop_ring_full, cnt - sent);
 }
@@ -197,12 +206,7 @@ ingress (struct dvs_datapath *dp, struct dp_port *ip, struct rte_mbuf **pkts,
       by[meta[k].kind] += len;
       fwd[k++] = m;
     }
-  for (int i = 0; i < DVS_PKT_KIND_COUNT; i++)
-    if (pk[i])
-      {
-        DP_ADD (ip->rt->stats.rx_packets[i], pk[i]);
-        DP_ADD (ip->rt->stats.rx_bytes[i], by[i]);
-      }
+  add_by_kind (ip->rt->stats.rx_packets, ip->rt->stats.rx_bytes, pk, by);
   if (unlikely (ip->filters.active) && k > 0)
     {
       uint64_t pass = dp_filters_apply (dp, ip, DVS_DIR_FROM_GUEST, fwd, k);
