@@ -67,16 +67,18 @@ get_string (JsonObject *o, const gchar *what, const gchar *name, gboolean requir
   return TRUE;
 }
 
-/* A key or id that will name files and sockets: the store's rules. */
+/* A key or id that will name files (the store's rules, up to 64 characters:
+ * a manager's switch ids are UUIDs) and, for port keys, switch ports (up to
+ * 32 characters). */
 static gboolean
-valid_name (const gchar *name, const gchar *what, GError **error)
+valid_name (const gchar *name, const gchar *what, gsize max_len, GError **error)
 {
   g_autoptr (GError) local = NULL;
 
   if (!dvs_store_name_valid (name, what, &local))
     return invalid (error, "%s", local->message);
-  if (strlen (name) > 32)
-    return invalid (error, "%s '%s' is longer than 32 characters", what, name);
+  if (strlen (name) > max_len)
+    return invalid (error, "%s '%s' is longer than %zu characters", what, name, max_len);
   return TRUE;
 }
 
@@ -136,7 +138,7 @@ parse_port (JsonNode *n, guint i, GHashTable *groups, GError **error)
   o = json_node_get_object (n);
   if (!only_members (o, what, allowed, error)
       || !get_string (o, what, "key", TRUE, &key, error)
-      || !valid_name (key, "port key", error)
+      || !valid_name (key, "port key", 32, error)
       || !get_string (o, what, "port_group", FALSE, &group, error))
     return NULL;
   p->key = g_strdup (key);
@@ -220,7 +222,7 @@ dvs_dvswitch_spec_parse (JsonNode *node, GError **error)
   o = json_node_get_object (node);
   if (!only_members (o, "switch", allowed, error)
       || !get_string (o, "switch", "id", TRUE, &id, error)
-      || !valid_name (id, "switch id", error)
+      || !valid_name (id, "switch id", 64, error)
       || !get_string (o, "switch", "name", TRUE, &name, error)
       || !get_string (o, "switch", "forwarding_class", FALSE, &fc, error))
     return NULL;
@@ -354,4 +356,13 @@ dvs_dvswitch_spec_to_json (const DvsDvswitchSpec *s)
     json_array_add_element (ports, dvs_dvport_spec_to_json (s->ports->pdata[i]));
   json_object_set_array_member (json_node_get_object (root), "ports", ports);
   return root;
+}
+
+gchar *
+dvs_dvswitch_spec_digest (const DvsDvswitchSpec *s)
+{
+  g_autoptr (JsonNode) doc = dvs_dvswitch_spec_to_json (s);
+  g_autofree gchar *text = json_to_string (doc, FALSE);
+
+  return g_compute_checksum_for_string (G_CHECKSUM_SHA256, text, -1);
 }

@@ -42,5 +42,9 @@ DvsDvswitchSpec *dvs_dvswitch_spec_parse (JsonNode *node, GError **error);
 /* The document again (what the store keeps and switch.get shows). */
 JsonNode *dvs_dvswitch_spec_to_json (const DvsDvswitchSpec *s);
 JsonNode *dvs_dvport_spec_to_json (const DvsDvportSpec *p);
+/* SHA-256 (hex) of the document as dvs_dvswitch_spec_to_json() renders it,
+ * without whitespace: the digest a host reports in host.hello and the
+ * manager compares with what it would push (docs/host-channel.md). */
+gchar *dvs_dvswitch_spec_digest (const DvsDvswitchSpec *s);
 
 G_END_DECLS
