@@ -23,6 +23,7 @@ typedef enum {
   DVS_JSONRPC_EXISTS = -32001,
   DVS_JSONRPC_RESOURCE = -32002,
   DVS_JSONRPC_CONNECTION_REFUSED = -32003,  /* wrong or stale connection ID */
+  DVS_JSONRPC_NOT_AUTHENTICATED = -32004,   /* host channel: no valid hello yet */
 } DvsJsonrpcCode;
 
 /* GError domain whose codes are DvsJsonrpcCode values: a handler that fails
