@@ -1,0 +1,352 @@
+/* Output helpers for dvsctl (dvsctl-output.h). */
+#include "dvsctl-output.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+struct _CtlTable {
+  guint n_columns;
+  GPtrArray *rows;        /* of gchar ** with n_columns cells */
+  gboolean *align_right;  /* per column */
+};
+
+CtlTable *
+ctl_table_new (guint n_columns, const gchar *const *headers)
+{
+  CtlTable *table = g_new0 (CtlTable, 1);
+
+  if (headers != NULL)
+    n_columns = g_strv_length ((gchar **) headers);
+  table->n_columns = n_columns;
+  table->rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  table->align_right = g_new0 (gboolean, n_columns);
+  if (headers != NULL)
+    ctl_table_add_row (table, headers);
+  return table;
+}
+
+void
+ctl_table_free (CtlTable *table)
+{
+  if (table == NULL)
+    return;
+  g_ptr_array_unref (table->rows);
+  g_free (table->align_right);
+  g_free (table);
+}
+
+void
+ctl_table_align_right (CtlTable *table, guint column)
+{
+  g_return_if_fail (column < table->n_columns);
+  table->align_right[column] = TRUE;
+}
+
+void
+ctl_table_add_row (CtlTable *table, const gchar *const *cells)
+{
+  gchar **row = g_new0 (gchar *, table->n_columns + 1);
+
+  for (guint i = 0; i < table->n_columns; i++)
+    row[i] = g_strdup (cells[i] != NULL && *cells[i] != '\0' ? cells[i] : "-");
+  g_ptr_array_add (table->rows, row);
+}
+
+void
+ctl_table_add_row_take (CtlTable *table, ...)
+{
+  g_autofree gchar **cells = g_new0 (gchar *, table->n_columns + 1);
+  va_list ap;
+
+  va_start (ap, table);
+  for (guint i = 0; i < table->n_columns; i++)
+    cells[i] = va_arg (ap, gchar *);
+  va_end (ap);
+  ctl_table_add_row (table, (const gchar *const *) cells);
+  for (guint i = 0; i < table->n_columns; i++)
+    g_free (cells[i]);
+}
+
+guint
+ctl_table_n_rows (CtlTable *table)
+{
+  return table->rows->len;
+}
+
+void
+ctl_table_print (CtlTable *table)
+{
+  g_autofree glong *widths = g_new0 (glong, table->n_columns);
+
+  for (guint r = 0; r < table->rows->len; r++)
+    {
+      gchar **row = table->rows->pdata[r];
+
+      for (guint c = 0; c < table->n_columns; c++)
+        widths[c] = MAX (widths[c], g_utf8_strlen (row[c], -1));
+    }
+  for (guint r = 0; r < table->rows->len; r++)
+    {
+      gchar **row = table->rows->pdata[r];
+      g_autoptr(GString) line = g_string_new (NULL);
+
+      for (guint c = 0; c < table->n_columns; c++)
+        {
+          glong pad = widths[c] - g_utf8_strlen (row[c], -1);
+
+          if (c > 0)
+            g_string_append (line, "  ");
+          if (table->align_right[c])
+            {
+              for (glong i = 0; i < pad; i++)
+                g_string_append_c (line, ' ');
+              g_string_append (line, row[c]);
+            }
+          else
+            {
+              g_string_append (line, row[c]);
+              for (glong i = 0; i < pad; i++)
+                g_string_append_c (line, ' ');
+            }
+        }
+      while (line->len > 0 && line->str[line->len - 1] == ' ')
+        g_string_truncate (line, line->len - 1);
+      printf ("%s\n", line->str);
+    }
+}
+
+CtlFields *
+ctl_fields_new (void)
+{
+  return ctl_table_new (2, NULL);
+}
+
+void
+ctl_fields_add (CtlFields *fields, const gchar *label, const gchar *value)
+{
+  g_autofree gchar *with_colon = g_strconcat (label, ":", NULL);
+  const gchar *cells[] = { with_colon, value };
+
+  ctl_table_add_row (fields, cells);
+}
+
+void
+ctl_fields_add_printf (CtlFields *fields, const gchar *label,
+                       const gchar *format, ...)
+{
+  g_autofree gchar *value = NULL;
+  va_list ap;
+
+  va_start (ap, format);
+  value = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  ctl_fields_add (fields, label, value);
+}
+
+void
+ctl_print_json (JsonNode *node)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autofree gchar *text = NULL;
+
+  json_generator_set_pretty (generator, TRUE);
+  json_generator_set_indent (generator, 2);
+  json_generator_set_root (generator, node);
+  text = json_generator_to_data (generator, NULL);
+  printf ("%s\n", text);
+}
+
+gchar *
+ctl_json_compact (JsonNode *node)
+{
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return g_strdup ("-");
+  if (JSON_NODE_HOLDS_VALUE (node)
+      && json_node_get_value_type (node) == G_TYPE_STRING)
+    return g_strdup (json_node_get_string (node));
+  return json_to_string (node, FALSE);
+}
+
+gchar *
+ctl_time_text (gint64 usec)
+{
+  g_autoptr(GDateTime) utc = NULL;
+  g_autoptr(GDateTime) local = NULL;
+
+  if (usec <= 0)
+    return g_strdup ("never");
+  utc = g_date_time_new_from_unix_utc (usec / G_USEC_PER_SEC);
+  if (utc == NULL)
+    return g_strdup_printf ("%" G_GINT64_FORMAT, usec);
+  local = g_date_time_to_local (utc);
+  return g_date_time_format (local, "%Y-%m-%d %H:%M:%S");
+}
+
+const gchar *
+ctl_yes_no (gboolean value)
+{
+  return value ? "yes" : "no";
+}
+
+static gchar *
+ints_text (JsonArray *array)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      g_autofree gchar *item = ctl_json_compact (json_array_get_element (array, i));
+
+      g_string_append_printf (out, "%s%s", i > 0 ? "," : "", item);
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* A VLAN config: a bare tag, or {"mode": "access", "tag": N} or
+ * {"mode": "trunk", "trunks": [...], "native": N}. */
+static gchar *
+vlan_text (JsonNode *vlan)
+{
+  JsonObject *obj;
+  JsonNode *member;
+
+  if (JSON_NODE_HOLDS_VALUE (vlan))
+    return ctl_json_compact (vlan);
+  if (!JSON_NODE_HOLDS_OBJECT (vlan))
+    return ctl_json_compact (vlan);
+  obj = json_node_get_object (vlan);
+  if (g_strcmp0 (json_object_get_string_member_with_default (obj, "mode", ""),
+                 "trunk") == 0)
+    {
+      JsonNode *member_trunks = json_object_get_member (obj, "trunks");
+      JsonArray *trunks = member_trunks != NULL && JSON_NODE_HOLDS_ARRAY (member_trunks)
+                              ? json_node_get_array (member_trunks) : NULL;
+      g_autofree gchar *list = trunks != NULL ? ints_text (trunks) : g_strdup ("");
+      gint64 native = json_object_get_int_member_with_default (obj, "native", 0);
+
+      if (native != 0)
+        return g_strdup_printf ("trunk %s native %" G_GINT64_FORMAT, list, native);
+      return g_strdup_printf ("trunk %s", list);
+    }
+  member = json_object_get_member (obj, "tag");
+  if (member != NULL)
+    return ctl_json_compact (member);
+  return json_to_string (vlan, FALSE);
+}
+
+gchar *
+ctl_config_vlan_text (JsonNode *config)
+{
+  JsonNode *vlan;
+
+  if (config == NULL || !JSON_NODE_HOLDS_OBJECT (config))
+    return g_strdup ("-");
+  vlan = json_object_get_member (json_node_get_object (config), "vlan");
+  if (vlan == NULL || JSON_NODE_HOLDS_NULL (vlan))
+    return g_strdup ("-");
+  return vlan_text (vlan);
+}
+
+gchar *
+ctl_strv_text (gchar **strv)
+{
+  if (strv == NULL || strv[0] == NULL)
+    return g_strdup ("-");
+  return g_strjoinv (", ", strv);
+}
+
+/* "unicast_packets" -> "unicast packets". */
+static gchar *
+label_of (const gchar *member)
+{
+  gchar *label = g_strdup (member);
+
+  g_strdelimit (label, "_", ' ');
+  return label;
+}
+
+static gchar *
+counter_text (JsonObject *obj, const gchar *member)
+{
+  if (obj == NULL || !json_object_has_member (obj, member))
+    return g_strdup ("-");
+  return ctl_json_compact (json_object_get_member (obj, member));
+}
+
+static JsonObject *
+object_member (JsonObject *obj, const gchar *member)
+{
+  JsonNode *node = json_object_get_member (obj, member);
+
+  return node != NULL && JSON_NODE_HOLDS_OBJECT (node)
+             ? json_node_get_object (node) : NULL;
+}
+
+void
+ctl_print_port_stats (JsonObject *stats)
+{
+  static const gchar *const counter_headers[] = { "COUNTER", "RX", "TX", NULL };
+  static const gchar *const drop_headers[] = { "DROP", "COUNT", NULL };
+  JsonObject *rx = object_member (stats, "rx");
+  JsonObject *tx = object_member (stats, "tx");
+  JsonObject *drops = object_member (stats, "drops");
+  g_autoptr(CtlTable) counters = ctl_table_new (0, counter_headers);
+  g_autoptr(GList) names = NULL;
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(CtlFields) others = ctl_fields_new ();
+
+  ctl_table_align_right (counters, 1);
+  ctl_table_align_right (counters, 2);
+  /* rx's counters in its order, then any only tx has. */
+  if (rx != NULL)
+    names = json_object_get_members (rx);
+  if (tx != NULL)
+    names = g_list_concat (names, json_object_get_members (tx));
+  for (GList *l = names; l != NULL; l = l->next)
+    {
+      if (!g_hash_table_add (seen, l->data))
+        continue;
+      ctl_table_add_row_take (counters, label_of (l->data),
+                              counter_text (rx, l->data),
+                              counter_text (tx, l->data));
+    }
+  if (ctl_table_n_rows (counters) > 1)
+    ctl_table_print (counters);
+
+  if (drops != NULL)
+    {
+      g_autoptr(CtlTable) table = ctl_table_new (0, drop_headers);
+      g_autoptr(GList) members = json_object_get_members (drops);
+
+      ctl_table_align_right (table, 1);
+      for (GList *l = members; l != NULL; l = l->next)
+        ctl_table_add_row_take (table, label_of (l->data),
+                                counter_text (drops, l->data));
+      printf ("\n");
+      ctl_table_print (table);
+    }
+
+  {
+    g_autoptr(GList) members = json_object_get_members (stats);
+
+    for (GList *l = members; l != NULL; l = l->next)
+      {
+        const gchar *name = l->data;
+        g_autofree gchar *label = NULL;
+        g_autofree gchar *value = NULL;
+
+        if (g_str_equal (name, "rx") || g_str_equal (name, "tx")
+            || g_str_equal (name, "drops"))
+          continue;
+        label = label_of (name);
+        value = ctl_json_compact (json_object_get_member (stats, name));
+        ctl_fields_add (others, label, value);
+      }
+    if (ctl_table_n_rows (others) > 0)
+      {
+        printf ("\n");
+        ctl_table_print (others);
+      }
+  }
+}

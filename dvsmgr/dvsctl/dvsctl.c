@@ -1,0 +1,693 @@
+/* dvsctl: the command line, help and dispatch (docs/dvsctl.md).
+ *
+ * The command line is read in two rounds: the global options wherever
+ * they are, then, once the command words are known, the command's own
+ * options (`dvsctl switch create prod --mtu 9000 --json`).  Every command is a row of
+ * the table below: its words, positional arguments, options and help. */
+#include <errno.h>
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dvsctl.h"
+
+#define DEFAULT_TIMEOUT_S 30.0
+#define MAX_TIMEOUT_S 3600.0
+
+typedef enum {
+  OPT_NAME = 1 << 0,
+  OPT_MTU = 1 << 1,
+  OPT_TRANSPORT_ZONE = 1 << 2,
+  OPT_FORWARDING_CLASS = 1 << 3,
+  OPT_VLAN = 1 << 4,
+  OPT_CONFIG = 1 << 5,
+  OPT_PORTS = 1 << 6,
+  OPT_SWITCH = 1 << 7,
+  OPT_PORTGROUP = 1 << 8,
+  OPT_HOST = 1 << 9,
+  OPT_VM = 1 << 10,
+  OPT_MAC = 1 << 11,
+  OPT_INTERFACE = 1 << 12,
+  OPT_LIBVIRT_URI = 1 << 13,
+  OPT_TYPE = 1 << 14,
+  OPT_SEGMENT = 1 << 15,
+} CtlOptionFlags;
+
+typedef struct {
+  const gchar *name;     /* one or two words: "show", "switch create" */
+  const gchar *args;     /* positional arguments, optional ones last */
+  guint min_args;
+  const gchar *synopsis; /* what follows the name in a usage line */
+  CtlOptionFlags options;
+  CtlCommandFunc func;
+  const gchar *summary;
+  const gchar *help;     /* description and options */
+} CtlCommand;
+
+#define CONFIG_HELP \
+  "      --config=JSON         the whole config as a JSON object, inline or\n" \
+  "                            @FILE (@- reads standard input), e.g.\n" \
+  "                            '{\"vlan\": 10, \"policy\": {\"security\": " \
+  "{\"enabled\": true}}}'\n"
+
+static const CtlCommand commands[] = {
+  { "show", "", 0, "", 0, ctl_cmd_show,
+    "Overview: switches, hosts, out-of-sync entries",
+    "Shows the manager's version, its switches (members, port groups, ports\n"
+    "and connected ports), its hosts (connected, in sync) and how many\n"
+    "entries the re-push and rip queues hold.\n" },
+  { "sync", "", 0, "", 0, ctl_cmd_sync,
+    "Show the hosts that are out of sync",
+    "Lists the entries of the re-push and rip queues (GetOutOfSync) as\n"
+    "HOST QUEUE SWITCH SINCE ATTEMPTS REASON: a host on the re-push queue\n"
+    "has not acknowledged its final state (it failed, timed out or is not\n"
+    "connected); a host on the rip queue still holds a switch it left.\n"
+    "The manager retries both every few seconds and on the host's next\n"
+    "hello; 'dvsctl host resync HOST' retries now.  Prints \"all hosts in\n"
+    "sync\" when both queues are empty.\n" },
+
+  { "switch list", "", 0, "", 0, ctl_cmd_switch_list,
+    "List the DVswitches",
+    "Lists the DVswitches as NAME UUID CLASS MTU TRANSPORT-ZONE HOSTS\n"
+    "PORT-GROUPS.\n" },
+  { "switch show", "SWITCH", 1, "SWITCH", 0, ctl_cmd_switch_show,
+    "Show a DVswitch and its port groups",
+    "Shows the DVswitch SWITCH (a name or UUID): its config, member hosts\n"
+    "and generation, then its port groups.\n" },
+  { "switch create", "NAME", 1,
+    "NAME [--mtu N] [--transport-zone TZ] [--forwarding-class CLASS]",
+    OPT_MTU | OPT_TRANSPORT_ZONE | OPT_FORWARDING_CLASS, ctl_cmd_switch_create,
+    "Create a DVswitch",
+    "Creates the DVswitch NAME (1-64 characters, unique among switches) and\n"
+    "prints its UUID.  It has no member hosts yet: add them with 'dvsctl\n"
+    "switch join'.\n"
+    "\n"
+    "Options:\n"
+    "      --mtu=N               the MTU (68-65535; the manager's default\n"
+    "                            when not given)\n"
+    "      --transport-zone=TZ   only hosts that report TZ may join\n"
+    "      --forwarding-class=CLASS  the forwarding class (l2-learning)\n" },
+  { "switch set", "SWITCH", 1,
+    "SWITCH [--name NAME] [--mtu N] [--transport-zone TZ]",
+    OPT_NAME | OPT_MTU | OPT_TRANSPORT_ZONE, ctl_cmd_switch_set,
+    "Rename a DVswitch or change its config",
+    "Changes the DVswitch SWITCH: what is given replaces its value, the rest\n"
+    "stays.  The manager pushes the new config to every member host.\n"
+    "\n"
+    "Options:\n"
+    "      --name=NAME           the new name\n"
+    "      --mtu=N               the new MTU (68-65535)\n"
+    "      --transport-zone=TZ   the new transport zone\n" },
+  { "switch delete", "SWITCH", 1, "SWITCH", 0, ctl_cmd_switch_delete,
+    "Delete a DVswitch",
+    "Deletes the DVswitch SWITCH with its port groups and ports.  Refused\n"
+    "while it has member hosts: 'dvsctl switch leave' each first.\n" },
+  { "switch join", "SWITCH HOST", 2, "SWITCH HOST", 0, ctl_cmd_switch_join,
+    "Make a host a member of a DVswitch",
+    "Makes the registered host HOST a member of SWITCH and pushes the\n"
+    "switch to it.  Refused unless HOST is connected and reports the\n"
+    "switch's transport zone.\n" },
+  { "switch leave", "SWITCH HOST", 2, "SWITCH HOST", 0, ctl_cmd_switch_leave,
+    "Remove a host from a DVswitch",
+    "Removes HOST from SWITCH; the host deletes the switch from its store\n"
+    "(if that fails, the entry waits on the rip queue: 'dvsctl sync').\n"
+    "Refused while ports of SWITCH are delegated to HOST.\n" },
+
+  { "portgroup list", "SWITCH", 0, "[SWITCH]", 0, ctl_cmd_portgroup_list,
+    "List the port groups",
+    "Lists the port groups, of every switch or of SWITCH only, as SWITCH\n"
+    "NAME UUID VLAN PORTS FREE.  FREE counts the ports without a\n"
+    "connection.\n" },
+  { "portgroup show", "PG", 1, "PG", 0, ctl_cmd_portgroup_show,
+    "Show a port group and its ports",
+    "Shows the port group PG (a name or UUID): its switch, config and port\n"
+    "counts, then its ports.\n" },
+  { "portgroup create", "SWITCH NAME", 2,
+    "SWITCH NAME [--vlan N | --config JSON] [--ports N]",
+    OPT_VLAN | OPT_CONFIG | OPT_PORTS, ctl_cmd_portgroup_create,
+    "Create a port group",
+    "Adds the port group NAME to SWITCH with its ports and prints its UUID.\n"
+    "\n"
+    "Options:\n"
+    "      --vlan=N              its ports are in VLAN N (0-4094; 0 untagged)\n"
+    CONFIG_HELP
+    "      --ports=N             how many ports it has (0-4096, default 8)\n" },
+  { "portgroup set", "PG", 1, "PG (--vlan N | --config JSON)",
+    OPT_VLAN | OPT_CONFIG, ctl_cmd_portgroup_set,
+    "Change a port group's config",
+    "Changes the config of the port group PG; the manager pushes it to every\n"
+    "member host.  --vlan changes the VLAN only; --config replaces the whole\n"
+    "config.\n"
+    "\n"
+    "Options:\n"
+    "      --vlan=N              the group's VLAN (0-4094; 0 untagged)\n"
+    CONFIG_HELP },
+  { "portgroup add-ports", "PG N", 2, "PG N", 0, ctl_cmd_portgroup_add_ports,
+    "Add ports to a port group",
+    "Adds N (1-4096) ports to the port group PG and prints their keys.\n" },
+  { "portgroup allocate", "PG", 1, "PG", 0, ctl_cmd_portgroup_allocate,
+    "Pick a free port of a port group",
+    "Prints the key of a free port of PG (the lowest), for 'dvsctl port\n"
+    "connect'.  Nothing changes: the port stays free until connected.  Fails\n"
+    "when every port of PG is connected.\n" },
+  { "portgroup delete", "PG", 1, "PG", 0, ctl_cmd_portgroup_delete,
+    "Delete a port group and its ports",
+    "Deletes the port group PG and its ports.  Refused while one of its\n"
+    "ports is connected.\n" },
+
+  { "port list", "", 0, "[--switch SWITCH] [--portgroup PG]",
+    OPT_SWITCH | OPT_PORTGROUP, ctl_cmd_port_list,
+    "List the DVports",
+    "Lists the DVports as KEY SWITCH PORTGROUP HOST CONNECTION VM MAC LINK:\n"
+    "HOST is the host the port is delegated to, CONNECTION its connection\n"
+    "ID (\"-\" when free), LINK as last reported by that host.\n"
+    "\n"
+    "Options:\n"
+    "      --switch=SWITCH       only the ports of SWITCH\n"
+    "      --portgroup=PG        only the ports of the port group PG\n" },
+  { "port show", "PORT", 1, "PORT", 0, ctl_cmd_port_show,
+    "Show a DVport",
+    "Shows the DVport PORT (its key, or SWITCH/KEY): switch, port group,\n"
+    "connection and connectee, delegation, link, config overrides and the\n"
+    "counters the host last reported.  'dvsctl port stats' asks the host\n"
+    "for live ones.\n" },
+  { "port connect", "PORT", 1,
+    "PORT --host HOST --vm UUID --mac MAC [--interface ID]",
+    OPT_HOST | OPT_VM | OPT_MAC | OPT_INTERFACE, ctl_cmd_port_connect,
+    "Connect a vNIC to a DVport",
+    "Connects a VM's vNIC to PORT: the manager issues a new connection ID,\n"
+    "delegates the port to HOST and pushes it there.  Prints the connection\n"
+    "ID.  Refused while the port has a connection.\n"
+    "\n"
+    "Options:\n"
+    "      --host=HOST           the member host the VM runs on (required)\n"
+    "      --vm=UUID             the VM's UUID (required)\n"
+    "      --mac=MAC             the vNIC's MAC address (required)\n"
+    "      --interface=ID        the vNIC's interface ID (libvirt alias)\n" },
+  { "port disconnect", "PORT", 1, "PORT", 0, ctl_cmd_port_disconnect,
+    "Disconnect the vNIC from a DVport",
+    "Clears the connection of PORT and its delegation; the host drops the\n"
+    "port, the manager keeps its runtime state.\n" },
+  { "port revoke", "PORT", 1, "PORT", 0, ctl_cmd_port_revoke,
+    "Issue a new connection ID for a DVport",
+    "Issues a new connection ID for the same connectee of PORT and prints\n"
+    "it; the host refuses the old ID from the next push on.\n" },
+  { "port set", "PORT", 1, "PORT --config JSON", OPT_CONFIG, ctl_cmd_port_set,
+    "Change a DVport's config overrides",
+    "Replaces the overrides PORT applies over its port group's config;\n"
+    "'{}' removes them.\n"
+    "\n"
+    "Options:\n"
+    "      --config=JSON         the overrides as a JSON object, inline or\n"
+    "                            @FILE (@- reads standard input) (required)\n" },
+  { "port stats", "PORT", 1, "PORT", 0, ctl_cmd_port_stats,
+    "Show a DVport's live counters",
+    "Asks the host PORT is delegated to for its state now (GetLiveStats) and\n"
+    "shows its rx and tx counters and drops; rx counts what the switch\n"
+    "received from the guest, tx what it delivered to it.  --json prints\n"
+    "the host's answer as it is.  Fails when the host is not connected.\n" },
+
+  { "host list", "", 0, "", 0, ctl_cmd_host_list,
+    "List the hosts",
+    "Lists the registered hosts as NAME CONNECTED TRANSPORT IN-SYNC\n"
+    "SWITCHES LAST-SEEN.\n" },
+  { "host show", "HOST", 1, "HOST", 0, ctl_cmd_host_show,
+    "Show a host",
+    "Shows the host HOST: its connection, uplinks, transport zones,\n"
+    "switches, sync state and libvirt URI.\n" },
+  { "host register", "NAME", 1, "NAME [--libvirt-uri URI]", OPT_LIBVIRT_URI,
+    ctl_cmd_host_register,
+    "Allow a host on the host channel",
+    "Registers the host NAME: only a registered host may say hello, and\n"
+    "over TLS its certificate's CN must be NAME.\n"
+    "\n"
+    "Options:\n"
+    "      --libvirt-uri=URI     how to reach the host's libvirtd, e.g.\n"
+    "                            qemu+tls://NAME/system\n" },
+  { "host unregister", "HOST", 1, "HOST", 0, ctl_cmd_host_unregister,
+    "Forget a host",
+    "Unregisters HOST.  Refused while it is a member of a switch.\n" },
+  { "host resync", "HOST", 1, "HOST", 0, ctl_cmd_host_resync,
+    "Push a host's final state now",
+    "Pushes HOST its final state now and retries its queue entries.\n" },
+
+  { "network list", "", 0, "", 0, ctl_cmd_network_list,
+    "List the logical networks",
+    "Lists the logical networks as NAME UUID TYPE SEGMENT TRANSPORT-ZONE.\n" },
+  { "network create", "NAME", 1,
+    "NAME --type vlan|vxlan --segment N --transport-zone TZ",
+    OPT_TYPE | OPT_SEGMENT | OPT_TRANSPORT_ZONE, ctl_cmd_network_create,
+    "Create a logical network",
+    "Creates the logical network NAME and prints its UUID.\n"
+    "\n"
+    "Options:\n"
+    "      --type=vlan|vxlan     its type (required)\n"
+    "      --segment=N           the VLAN ID (1-4094) or VNI (1-16777215)\n"
+    "                            (required)\n"
+    "      --transport-zone=TZ   the transport zone it lives in (required)\n" },
+  { "network delete", "NET", 1, "NET", 0, ctl_cmd_network_delete,
+    "Delete a logical network",
+    "Deletes the logical network NET (a name or UUID).\n" },
+};
+
+static const gchar global_help[] =
+  "Options (before or after the command):\n"
+  "      --bus=BUS             system, session or a D-Bus address (default:\n"
+  "                            $DVS_BUS, else system)\n"
+  "      --timeout=SECONDS     give up on dvsmgr after SECONDS (default 30)\n"
+  "      --json                print results, and errors on stderr, as JSON\n"
+  "  -h, --help                show help; after a command, its help\n"
+  "      --version             show the version\n";
+
+static const gchar exit_help[] =
+  "Exit status: 0 done, 1 dvsmgr refused or failed, 2 usage error,\n"
+  "3 dvsmgr unreachable (no bus, not running, no answer), 4 not authorized.\n";
+
+/* The options of one parsing round.  Strings the second round sets do not
+ * overwrite the first's (GOption would leak them): they are merged. */
+typedef struct {
+  gchar *bus;
+  gchar *timeout;
+  gboolean json;
+  gboolean help;
+  gboolean version;
+} GlobalOptions;
+
+static void
+global_options_clear (GlobalOptions *g)
+{
+  g_free (g->bus);
+  g_free (g->timeout);
+}
+
+static void
+ctl_options_clear (CtlOptions *o)
+{
+  gchar **fields[] = {
+    &o->name, &o->mtu, &o->transport_zone, &o->forwarding_class, &o->vlan,
+    &o->config, &o->ports, &o->switch_ref, &o->portgroup, &o->host, &o->vm,
+    &o->mac, &o->interface_id, &o->libvirt_uri, &o->type, &o->segment,
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (fields); i++)
+    g_clear_pointer (fields[i], g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (GlobalOptions, global_options_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CtlOptions, ctl_options_clear)
+
+static void
+print_command_list (FILE *out)
+{
+  fprintf (out, "Commands:\n");
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    {
+      const CtlCommand *cmd = &commands[i];
+      g_autofree gchar *words = NULL;
+
+      /* The words and positional arguments; options are in each help. */
+      words = *cmd->args != '\0' && cmd->min_args == 0
+                  ? g_strdup_printf ("%s [%s]", cmd->name, cmd->args)
+                  : g_strdup_printf ("%s%s%s", cmd->name,
+                                     *cmd->args != '\0' ? " " : "", cmd->args);
+      if (i > 0 && strchr (cmd->name, ' ') != NULL
+          && strncmp (cmd->name, commands[i - 1].name,
+                      (gsize) (strchr (cmd->name, ' ') - cmd->name + 1)) != 0)
+        fprintf (out, "\n");
+      fprintf (out, "  %-30s %s\n", words, cmd->summary);
+    }
+  fprintf (out, "\n  %-30s %s\n", "help [COMMAND]", "Show help, for a command too");
+}
+
+static void
+print_main_help (void)
+{
+  printf ("Usage: dvsctl [OPTION...] COMMAND [ARG...]\n\n"
+          "Manages DVswitches, port groups, DVports, hosts and logical networks\n"
+          "through dvsmgr, the DVS manager, over D-Bus.  Switches, port groups\n"
+          "and networks are named by name or UUID, ports by key, hosts by\n"
+          "name.\n\n");
+  print_command_list (stdout);
+  printf ("\n%s\n%s\nRun 'dvsctl COMMAND --help' for a command's arguments "
+          "and options.\n", global_help, exit_help);
+}
+
+static void
+print_command_usage (FILE *out, const CtlCommand *cmd)
+{
+  fprintf (out, "Usage: dvsctl [OPTION...] %s%s%s\n", cmd->name,
+           *cmd->synopsis != '\0' ? " " : "", cmd->synopsis);
+}
+
+static void
+print_command_help (const CtlCommand *cmd)
+{
+  print_command_usage (stdout, cmd);
+  printf ("\n%s\nGlobal options (see dvsctl --help): --bus BUS, "
+          "--timeout SECONDS, --json\n", cmd->help);
+}
+
+static gboolean
+in_group (const CtlCommand *cmd, const gchar *group)
+{
+  gsize len = strlen (group);
+
+  return strncmp (cmd->name, group, len) == 0 && cmd->name[len] == ' ';
+}
+
+static void
+print_group (FILE *out, const gchar *group)
+{
+  fprintf (out, "Usage: dvsctl [OPTION...] %s SUBCOMMAND [ARG...]\n\n"
+                "Subcommands:\n", group);
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (in_group (&commands[i], group))
+      fprintf (out, "  %-30s %s\n", commands[i].name, commands[i].summary);
+  fprintf (out, "\nRun 'dvsctl %s SUBCOMMAND --help' for more.\n", group);
+}
+
+static gboolean
+is_group (const gchar *word)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (in_group (&commands[i], word))
+      return TRUE;
+  return FALSE;
+}
+
+/* The command named by the first one or two of @words; *n_words says how
+ * many it took. */
+static const CtlCommand *
+find_command (gchar **words, guint *n_words)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    {
+      g_auto(GStrv) parts = g_strsplit (commands[i].name, " ", 2);
+      guint len = g_strv_length (parts);
+
+      if (g_strcmp0 (parts[0], words[0]) != 0)
+        continue;
+      if (len == 1 || (words[1] != NULL && g_str_equal (parts[1], words[1])))
+        {
+          *n_words = len;
+          return &commands[i];
+        }
+    }
+  return NULL;
+}
+
+/* Reports a usage error: the message, then what would have been right;
+ * with --json only the error object. */
+static int
+usage_failure (Ctl *ctl, const CtlCommand *cmd, const gchar *group,
+               const gchar *message)
+{
+  g_autoptr(GError) error = g_error_new_literal (CTL_ERROR, CTL_ERROR_USAGE,
+                                                 message);
+
+  ctl_error_report (ctl, error);
+  if (ctl->json)
+    return CTL_EXIT_USAGE;
+  if (cmd != NULL)
+    {
+      print_command_usage (stderr, cmd);
+      fprintf (stderr, "Run 'dvsctl %s --help' for more.\n", cmd->name);
+    }
+  else if (group != NULL)
+    print_group (stderr, group);
+  else
+    fprintf (stderr, "Run 'dvsctl --help' for the commands.\n");
+  return CTL_EXIT_USAGE;
+}
+
+static GOptionEntry *
+build_entries (GlobalOptions *g, CtlOptions *o, CtlOptionFlags flags)
+{
+  const GOptionEntry global[] = {
+    { "bus", 0, 0, G_OPTION_ARG_STRING, &g->bus, NULL, NULL },
+    { "timeout", 0, 0, G_OPTION_ARG_STRING, &g->timeout, NULL, NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &g->json, NULL, NULL },
+    { "help", 'h', 0, G_OPTION_ARG_NONE, &g->help, NULL, NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &g->version, NULL, NULL },
+  };
+  const struct {
+    CtlOptionFlags flag;
+    const gchar *name;
+    gchar **value;
+  } own[] = {
+    { OPT_NAME, "name", &o->name },
+    { OPT_MTU, "mtu", &o->mtu },
+    { OPT_TRANSPORT_ZONE, "transport-zone", &o->transport_zone },
+    { OPT_FORWARDING_CLASS, "forwarding-class", &o->forwarding_class },
+    { OPT_VLAN, "vlan", &o->vlan },
+    { OPT_CONFIG, "config", &o->config },
+    { OPT_PORTS, "ports", &o->ports },
+    { OPT_SWITCH, "switch", &o->switch_ref },
+    { OPT_PORTGROUP, "portgroup", &o->portgroup },
+    { OPT_HOST, "host", &o->host },
+    { OPT_VM, "vm", &o->vm },
+    { OPT_MAC, "mac", &o->mac },
+    { OPT_INTERFACE, "interface", &o->interface_id },
+    { OPT_LIBVIRT_URI, "libvirt-uri", &o->libvirt_uri },
+    { OPT_TYPE, "type", &o->type },
+    { OPT_SEGMENT, "segment", &o->segment },
+  };
+  GArray *entries = g_array_new (TRUE, TRUE, sizeof (GOptionEntry));
+
+  g_array_append_vals (entries, global, G_N_ELEMENTS (global));
+  for (gsize i = 0; i < G_N_ELEMENTS (own); i++)
+    if (flags & own[i].flag)
+      {
+        GOptionEntry entry = { own[i].name, 0, 0, G_OPTION_ARG_STRING,
+                               own[i].value, NULL, NULL };
+
+        g_array_append_val (entries, entry);
+      }
+  return (GOptionEntry *) (gpointer) g_array_free (entries, FALSE);
+}
+
+/* Parses the options in @argv (argv[0] is the program), leaving the rest;
+ * with @global_only, the global options wherever they are, leaving the
+ * others for the command's round. */
+static gboolean
+parse_options (GlobalOptions *g, CtlOptions *o, CtlOptionFlags flags,
+               gboolean global_only, gchar ***argv, GError **error)
+{
+  g_autofree GOptionEntry *entries = build_entries (g, o, flags);
+  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
+
+  g_option_context_set_help_enabled (context, FALSE);
+  g_option_context_set_ignore_unknown_options (context, global_only);
+  g_option_context_add_main_entries (context, entries, NULL);
+  return g_option_context_parse_strv (context, argv, error);
+}
+
+/* Checks the number of positional arguments against the command's. */
+static gchar *
+check_args (const CtlCommand *cmd, gchar **args)
+{
+  g_auto(GStrv) names = g_strsplit (cmd->args, " ", -1);
+  guint max = *cmd->args != '\0' ? g_strv_length (names) : 0;
+  guint n = g_strv_length (args);
+
+  if (n < cmd->min_args)
+    return g_strdup_printf ("%s: missing %s.", cmd->name, names[n]);
+  if (n > max)
+    return g_strdup_printf ("%s: unexpected argument \"%s\".", cmd->name,
+                            args[max]);
+  return NULL;
+}
+
+/* --json anywhere before "--": usage errors are then reported as JSON
+ * even when the command line does not parse. */
+static gboolean
+json_requested (char **argv)
+{
+  for (int i = 1; argv[i] != NULL; i++)
+    {
+      if (g_str_equal (argv[i], "--"))
+        break;
+      if (g_str_equal (argv[i], "--json"))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* --bus, --timeout and DVS_BUS into @ctl. */
+static gchar *
+setup_connection_options (Ctl *ctl, const GlobalOptions *first,
+                          const GlobalOptions *second)
+{
+  const gchar *bus = second->bus != NULL ? second->bus : first->bus;
+  const gchar *timeout = second->timeout != NULL ? second->timeout
+                                                 : first->timeout;
+  gdouble seconds = DEFAULT_TIMEOUT_S;
+
+  if (bus == NULL)
+    {
+      bus = g_getenv ("DVS_BUS");
+      if (bus == NULL || *bus == '\0')
+        bus = "system";
+    }
+  if (!g_str_equal (bus, "system") && !g_str_equal (bus, "session")
+      && !g_dbus_is_address (bus))
+    return g_strdup_printf ("--bus needs system, session or a D-Bus address "
+                            "(unix:path=/run/dbus/system_bus_socket), not "
+                            "\"%s\".", bus);
+  ctl->bus = g_strdup (bus);
+
+  if (timeout != NULL)
+    {
+      gchar *end = NULL;
+
+      seconds = g_ascii_strtod (timeout, &end);
+      if (end == timeout || *end != '\0'
+          || !(seconds > 0 && seconds <= MAX_TIMEOUT_S))
+        return g_strdup_printf ("--timeout needs a number of seconds above 0 "
+                                "and at most 3600, not \"%s\".", timeout);
+    }
+  ctl->timeout_ms = (gint) (seconds * 1000.0 + 0.5);
+  if (ctl->timeout_ms < 1)
+    ctl->timeout_ms = 1;
+  return NULL;
+}
+
+static void
+ctl_clear (Ctl *ctl)
+{
+  g_clear_pointer (&ctl->model, ctl_model_free);
+  g_clear_object (&ctl->connection);
+  g_clear_pointer (&ctl->bus, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Ctl, ctl_clear)
+
+static int
+run (Ctl *ctl, char **argv)
+{
+  g_auto(GlobalOptions) first = { 0 };
+  g_auto(GlobalOptions) second = { 0 };
+  g_auto(CtlOptions) opts = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) words = g_strdupv (argv);
+  g_auto(GStrv) sub = NULL;
+  g_autofree gchar *message = NULL;
+  const CtlCommand *cmd;
+  guint n_words = 0;
+
+  if (!parse_options (&first, &opts, 0, TRUE, &words, &error))
+    {
+      message = g_strdup_printf ("%s.", error->message);
+      return usage_failure (ctl, NULL, NULL, message);
+    }
+  if (first.version)
+    {
+      printf ("dvsctl %s\n", DVS_VERSION);
+      return CTL_EXIT_OK;
+    }
+  /* words[0] is the program; the command starts at words[1]. */
+  if (words[1] != NULL && g_str_equal (words[1], "help"))
+    {
+      first.help = TRUE;
+      g_free (words[1]);
+      memmove (&words[1], &words[2],
+               sizeof (gchar *) * (g_strv_length (&words[2]) + 1));
+    }
+  if (words[1] != NULL && words[1][0] == '-')
+    {
+      message = g_strdup_printf ("unknown option %s (a command's options go "
+                                 "after it).", words[1]);
+      return usage_failure (ctl, NULL, NULL, message);
+    }
+  if (words[1] == NULL)
+    {
+      if (first.help)
+        {
+          print_main_help ();
+          return CTL_EXIT_OK;
+        }
+      return usage_failure (ctl, NULL, NULL, "missing command.");
+    }
+
+  cmd = find_command (&words[1], &n_words);
+  if (cmd == NULL)
+    {
+      const gchar *group = is_group (words[1]) ? words[1] : NULL;
+      const gchar *next = group != NULL ? words[2] : NULL;
+
+      if (group != NULL
+          && (first.help || g_strcmp0 (next, "--help") == 0
+              || g_strcmp0 (next, "-h") == 0))
+        {
+          print_group (stdout, group);
+          return CTL_EXIT_OK;
+        }
+      if (group != NULL && (next == NULL || next[0] == '-'))
+        message = g_strdup_printf ("%s: missing subcommand.", group);
+      else if (group != NULL)
+        message = g_strdup_printf ("%s: unknown subcommand \"%s\".", group,
+                                   next);
+      else
+        message = g_strdup_printf ("unknown command \"%s\".", words[1]);
+      return usage_failure (ctl, NULL, group, message);
+    }
+
+  /* The command's own options; the global ones are welcome here too. */
+  sub = g_new0 (gchar *, g_strv_length (words) + 1);
+  sub[0] = g_strdup_printf ("dvsctl %s", cmd->name);
+  for (guint i = 1 + n_words, j = 1; words[i] != NULL; i++, j++)
+    sub[j] = g_strdup (words[i]);
+  if (!parse_options (&second, &opts, cmd->options, FALSE, &sub, &error))
+    {
+      message = g_strdup_printf ("%s: %s.", cmd->name, error->message);
+      return usage_failure (ctl, cmd, NULL, message);
+    }
+  if (first.help || second.help)
+    {
+      print_command_help (cmd);
+      return CTL_EXIT_OK;
+    }
+  if (second.version)
+    {
+      printf ("dvsctl %s\n", DVS_VERSION);
+      return CTL_EXIT_OK;
+    }
+  message = setup_connection_options (ctl, &first, &second);
+  if (message == NULL)
+    message = check_args (cmd, &sub[1]);
+  if (message != NULL)
+    return usage_failure (ctl, cmd, NULL, message);
+
+  if (!cmd->func (ctl, &opts, &sub[1], &error))
+    {
+      if (g_error_matches (error, CTL_ERROR, CTL_ERROR_USAGE))
+        {
+          g_autofree gchar *text = g_strdup_printf ("%s: %s", cmd->name,
+                                                    error->message);
+
+          return usage_failure (ctl, cmd, NULL, text);
+        }
+      return ctl_error_report (ctl, error);
+    }
+  return CTL_EXIT_OK;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_auto(Ctl) ctl = { 0 };
+  int status;
+
+  setlocale (LC_ALL, "");
+  g_set_prgname ("dvsctl");
+
+  ctl.json = json_requested (argv);
+  status = run (&ctl, argv);
+  if (fflush (stdout) != 0 && status == CTL_EXIT_OK)
+    {
+      fprintf (stderr, "dvsctl: cannot write the output: %s\n",
+               g_strerror (errno));
+      status = CTL_EXIT_FAILED;
+    }
+  return status;
+}
