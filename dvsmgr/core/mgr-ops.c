@@ -361,9 +361,9 @@ dvs_mgr_add_port_group (DvsMgr *mgr, MgrSwitch *sw, const gchar *name, const gch
     }
   g_hash_table_insert (mgr->port_groups, pg->uuid, pg);
   g_hash_table_insert (sw->port_groups, pg->uuid, pg);
-  dvs_mgr_dbus_port_group (mgr, pg);
   for (guint i = 0; i < ports->len; i++)
     port_insert (mgr, sw, pg, ports->pdata[i]);
+  dvs_mgr_dbus_port_group (mgr, pg);
   DVS_LOG_KV (G_LOG_LEVEL_INFO, "SWITCH", sw->uuid, "port group '%s' added with %u DVports",
               name, num_ports);
   dvs_mgr_dbus_switch (mgr, sw);
@@ -710,6 +710,7 @@ dvs_mgr_port_connect (DvsMgr *mgr, MgrPort *p, const gchar *host, const gchar *v
   DVS_LOG_KV (G_LOG_LEVEL_INFO, "PORT", p->key, "connected VM %s MAC %s on host %s", vm, mac, host);
   dvs_mgr_dbus_port (mgr, p);
   dvs_mgr_dbus_port_group (mgr, g_hash_table_lookup (mgr->port_groups, p->pg_uuid));
+  dvs_mgr_dbus_switch (mgr, sw);
   if (mgr->push)
     mgr_push_mark (mgr->push, sw, host);
   return g_steal_pointer (&conn);
@@ -747,6 +748,7 @@ dvs_mgr_port_disconnect (DvsMgr *mgr, MgrPort *p, GError **error)
   DVS_LOG_KV (G_LOG_LEVEL_INFO, "PORT", p->key, "disconnected (was on host %s)", host ? host : "-");
   dvs_mgr_dbus_port (mgr, p);
   dvs_mgr_dbus_port_group (mgr, g_hash_table_lookup (mgr->port_groups, p->pg_uuid));
+  dvs_mgr_dbus_switch (mgr, sw);
   if (mgr->push && host)
     mgr_push_mark_removal (mgr->push, sw, host);
   return TRUE;
@@ -779,6 +781,7 @@ dvs_mgr_port_revoke (DvsMgr *mgr, MgrPort *p, GError **error)
   p->connection = g_strdup (conn);
   DVS_LOG_KV (G_LOG_LEVEL_INFO, "PORT", p->key, "connection revoked; a new connection ID was issued");
   dvs_mgr_dbus_port (mgr, p);
+  dvs_mgr_dbus_switch (mgr, sw);
   if (mgr->push && p->host)
     mgr_push_mark (mgr->push, sw, p->host);
   return g_steal_pointer (&conn);
@@ -811,6 +814,7 @@ dvs_mgr_port_set_config (DvsMgr *mgr, MgrPort *p, const gchar *config_json, GErr
   p->config = g_steal_pointer (&config);
   DVS_LOG_KV (G_LOG_LEVEL_INFO, "PORT", p->key, "config overrides changed");
   dvs_mgr_dbus_port (mgr, p);
+  dvs_mgr_dbus_switch (mgr, sw);
   if (mgr->push && p->host)
     mgr_push_mark (mgr->push, sw, p->host);
   return TRUE;
