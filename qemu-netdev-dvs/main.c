@@ -1,12 +1,14 @@
 /* dvs-switchd: the per-host switch.  Start-up order: configuration, logging,
  * DPDK EAL, the switch (datapath thread), ports from the configuration, the
- * control socket; then the GLib main loop until SIGTERM/SIGINT, and the same
- * in reverse. */
+ * local store and its DVports, the control socket, the host agent (with
+ * --manager); then the GLib main loop until SIGTERM/SIGINT, and the same in
+ * reverse. */
 #define G_LOG_DOMAIN "dvs-switchd"
 
 #include <glib-unix.h>
 #include <stdlib.h>
 
+#include "agent/host-agent.h"
 #include "config/switchd-config.h"
 #include "control/control-methods.h"
 #include "dvs-log.h"
@@ -34,6 +36,7 @@ main (int argc, char **argv)
   g_autoptr (DvsLocalStore) store = NULL;
   g_autoptr (DvsRuntimeArea) area = NULL;
   g_autoptr (DvsDvportHost) dvports = NULL;
+  g_autoptr (DvsHostAgent) agent = NULL;
   DvsControl control;
   g_autoptr (GMainLoop) loop = NULL;
   DvsEalOptions eal;
@@ -118,14 +121,39 @@ main (int argc, char **argv)
       dvs_eal_cleanup ();
       return 1;
     }
-  g_message ("ready: control socket %s, %u port(s)", cfg->control_socket,
-             dvs_switch_n_ports (sw));
+  /* Without a manager the switch is standalone: nothing else changes. */
+  if (cfg->manager != NULL)
+    {
+      DvsHostAgentOptions aopts = {
+        .address = cfg->manager,
+        .host_name = cfg->host_name,
+        .uplinks = (const gchar *const *) cfg->uplinks,
+        .transport_zones = (const gchar *const *) cfg->transport_zones,
+        .tls_cert = cfg->tls_cert,
+        .tls_key = cfg->tls_key,
+        .tls_ca = cfg->tls_ca,
+      };
+      agent = dvs_host_agent_new (&aopts, &control, &error);
+      if (agent == NULL)
+        {
+          g_critical ("cannot start the host agent: %s", error->message);
+          g_clear_pointer (&server, dvs_rpc_server_free);
+          g_clear_pointer (&dvports, dvs_dvport_host_free);
+          g_clear_pointer (&sw, dvs_switch_free);
+          dvs_eal_cleanup ();
+          return 1;
+        }
+    }
+  g_message ("ready: control socket %s, %u port(s)%s%s", cfg->control_socket,
+             dvs_switch_n_ports (sw), cfg->manager ? ", manager " : "",
+             cfg->manager ? cfg->manager : "");
 
   loop = g_main_loop_new (NULL, FALSE);
   g_unix_signal_add (SIGTERM, on_signal, loop);
   g_unix_signal_add (SIGINT, on_signal, loop);
   g_main_loop_run (loop);
 
+  g_clear_pointer (&agent, dvs_host_agent_free);
   g_clear_pointer (&server, dvs_rpc_server_free);
   /* DVports attached now are attached again at the next start: checkpoint
    * their state, but keep their attachment in the store. */

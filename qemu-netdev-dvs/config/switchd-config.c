@@ -29,6 +29,13 @@ dvs_switchd_config_free (DvsSwitchdConfig *c)
   g_free (c->state_dir);
   g_strfreev (c->eal_args);
   g_ptr_array_unref (c->ports);
+  g_free (c->manager);
+  g_free (c->host_name);
+  g_strfreev (c->uplinks);
+  g_strfreev (c->transport_zones);
+  g_free (c->tls_cert);
+  g_free (c->tls_key);
+  g_free (c->tls_ca);
   g_free (c);
 }
 
@@ -44,6 +51,9 @@ dvs_switchd_config_new_defaults (void)
   c->mbufs = 16383;
   c->log_format = DVS_LOG_FORMAT_TEXT;
   c->ports = g_ptr_array_new_with_free_func ((GDestroyNotify) dvs_port_spec_free);
+  c->host_name = g_strdup (g_get_host_name ());
+  c->uplinks = g_new0 (gchar *, 1);
+  c->transport_zones = g_new0 (gchar *, 1);
   return c;
 }
 
@@ -244,18 +254,125 @@ apply_port_group (DvsSwitchdConfig *c, GKeyFile *kf, const gchar *group,
   return TRUE;
 }
 
+/* Replaces *@list by the names in @items, each a name or a comma-separated
+ * list of them ("eth0,eth1"); empty names are skipped. */
+static gboolean
+set_name_list (gchar ***list, const gchar *const *items, const gchar *what,
+               GError **error)
+{
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+
+  for (const gchar *const *i = items; i != NULL && *i != NULL; i++)
+    {
+      g_auto (GStrv) parts = g_strsplit (*i, ",", -1);
+      for (gchar **p = parts; *p != NULL; p++)
+        {
+          g_strstrip (*p);
+          if (**p == '\0')
+            continue;
+          if (strlen (*p) > 64
+              || strspn (*p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                             "0123456789_.:-") != strlen (*p))
+            return fail (error, "%s '%s' must be 1-64 letters, digits, '_', '.', ':' or '-'",
+                         what, *p);
+          g_ptr_array_add (names, g_strdup (*p));
+        }
+    }
+  g_ptr_array_add (names, NULL);
+  g_strfreev (*list);
+  *list = (gchar **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
+  return TRUE;
+}
+
+static void
+kf_string (GKeyFile *kf, const gchar *group, const gchar *key, gchar **out)
+{
+  g_autofree gchar *s = g_key_file_get_string (kf, group, key, NULL);
+
+  if (s != NULL)
+    {
+      g_free (*out);
+      *out = g_strdup (g_strstrip (s));
+    }
+}
+
+static gboolean
+apply_manager_group (DvsSwitchdConfig *c, GKeyFile *kf, const gchar *origin,
+                     GError **error)
+{
+  static const gchar *const known[] = { "address", "host-name", "uplinks",
+                                        "transport-zones", "tls-cert", "tls-key",
+                                        "tls-ca", NULL };
+  g_auto (GStrv) keys = g_key_file_get_keys (kf, "manager", NULL, NULL);
+  g_autofree gchar *s = NULL;
+
+  for (gchar **k = keys; k != NULL && *k != NULL; k++)
+    if (!g_strv_contains (known, *k))
+      return fail (error, "%s: [manager] unknown key '%s' (expected address, host-name, "
+                   "uplinks, transport-zones, tls-cert, tls-key, tls-ca)", origin, *k);
+  kf_string (kf, "manager", "address", &c->manager);
+  kf_string (kf, "manager", "host-name", &c->host_name);
+  kf_string (kf, "manager", "tls-cert", &c->tls_cert);
+  kf_string (kf, "manager", "tls-key", &c->tls_key);
+  kf_string (kf, "manager", "tls-ca", &c->tls_ca);
+  if ((s = g_key_file_get_string (kf, "manager", "uplinks", NULL)))
+    {
+      const gchar *items[] = { s, NULL };
+      if (!set_name_list (&c->uplinks, items, "uplink", error))
+        return FALSE;
+    }
+  g_clear_pointer (&s, g_free);
+  if ((s = g_key_file_get_string (kf, "manager", "transport-zones", NULL)))
+    {
+      const gchar *items[] = { s, NULL };
+      if (!set_name_list (&c->transport_zones, items, "transport zone", error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* The manager settings, whichever way they came: checked once. */
+static gboolean
+validate_manager (DvsSwitchdConfig *c, GError **error)
+{
+  if (c->manager == NULL || *c->manager == '\0')
+    {
+      g_clear_pointer (&c->manager, g_free);
+      return TRUE;
+    }
+  if (c->host_name == NULL || *c->host_name == '\0'
+      || strlen (c->host_name) > 253)
+    return fail (error, "the host name '%s' must be 1-253 characters (--host-name)",
+                 c->host_name ? c->host_name : "");
+  if (g_str_has_prefix (c->manager, "unix:"))
+    {
+      if (!g_path_is_absolute (c->manager + 5))
+        return fail (error, "manager address '%s': the socket must be an absolute path "
+                     "(unix:/run/dvs/dvsmgr-hosts.sock)", c->manager);
+      return TRUE;
+    }
+  if (!g_str_has_prefix (c->manager, "tls:") || c->manager[4] == '\0')
+    return fail (error, "manager address '%s' must be unix:PATH or tls:HOST[:PORT]",
+                 c->manager);
+  if (c->tls_cert == NULL || c->tls_key == NULL || c->tls_ca == NULL)
+    return fail (error, "manager address '%s' needs --tls-cert, --tls-key and --tls-ca "
+                 "(this host's certificate and key, and the CA that signs the manager's)",
+                 c->manager);
+  return TRUE;
+}
+
 gboolean
 dvs_switchd_config_apply_keyfile (DvsSwitchdConfig *c, GKeyFile *kf,
                                   const gchar *origin, GError **error)
 {
   g_auto (GStrv) groups = g_key_file_get_groups (kf, NULL);
-  static const gchar *const known[] = { "switch", "datapath", "eal", "log", NULL };
+  static const gchar *const known[] = { "switch", "datapath", "eal", "log", "manager", NULL };
   g_autofree gchar *s = NULL;
   guint cpu = G_MAXUINT;
 
   for (gchar **g = groups; *g; g++)
     if (!g_strv_contains (known, *g) && !g_str_has_prefix (*g, "port "))
-      return fail (error, "%s: unknown section [%s] (expected switch, datapath, eal, log or 'port NAME')",
+      return fail (error, "%s: unknown section [%s] (expected switch, datapath, eal, log, manager or 'port NAME')",
                    origin, *g);
   if ((s = g_key_file_get_string (kf, "switch", "name", NULL)))
     g_free (c->name), c->name = g_strdup (g_strstrip (s));
@@ -293,6 +410,8 @@ dvs_switchd_config_apply_keyfile (DvsSwitchdConfig *c, GKeyFile *kf,
   for (gchar **g = groups; *g; g++)
     if (g_str_has_prefix (*g, "port ") && !apply_port_group (c, kf, *g, origin, error))
       return FALSE;
+  if (g_key_file_has_group (kf, "manager") && !apply_manager_group (c, kf, origin, error))
+    return FALSE;
   return TRUE;
 }
 
@@ -302,7 +421,9 @@ dvs_switchd_config_from_args (int argc, char **argv, GError **error)
   g_autoptr (DvsSwitchdConfig) c = dvs_switchd_config_new_defaults ();
   g_autofree gchar *file = NULL, *name = NULL, *sock = NULL, *poll = NULL, *state = NULL;
   g_autofree gchar *eal = NULL, *logfmt = NULL;
-  g_auto (GStrv) ports = NULL;
+  g_autofree gchar *manager = NULL, *host_name = NULL;
+  g_autofree gchar *tls_cert = NULL, *tls_key = NULL, *tls_ca = NULL;
+  g_auto (GStrv) ports = NULL, uplinks = NULL, zones = NULL;
   gint cpu = -2, memory = 0, aging = 0;
   gboolean huge = FALSE, verbose = FALSE;
   GOptionEntry entries[] = {
@@ -319,6 +440,13 @@ dvs_switchd_config_from_args (int argc, char **argv, GError **error)
     { "mac-aging", 0, 0, G_OPTION_ARG_INT, &aging, "MAC table aging time in seconds (default 300)", "SECONDS" },
     { "log-format", 0, 0, G_OPTION_ARG_STRING, &logfmt, "text (default) or json", "FORMAT" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Debug logging", NULL },
+    { "manager", 0, 0, G_OPTION_ARG_STRING, &manager, "Connect to dvsmgr (default: none, standalone)", "unix:PATH|tls:HOST[:PORT]" },
+    { "host-name", 0, 0, G_OPTION_ARG_STRING, &host_name, "This host's name towards the manager (default: the host name)", "NAME" },
+    { "uplink", 0, 0, G_OPTION_ARG_STRING_ARRAY, &uplinks, "An uplink to report to the manager; repeatable or a comma list", "NAME" },
+    { "transport-zone", 0, 0, G_OPTION_ARG_STRING_ARRAY, &zones, "A transport zone to report to the manager; repeatable or a comma list", "TZ" },
+    { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &tls_cert, "This host's certificate for a tls: manager (PEM)", "FILE" },
+    { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tls_key, "The private key of --tls-cert (PEM)", "FILE" },
+    { "tls-ca", 0, 0, G_OPTION_ARG_FILENAME, &tls_ca, "The CA that signs the manager's certificate (PEM)", "FILE" },
     { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- DVS per-host switch (vhost-user, DPDK)");
@@ -419,5 +547,20 @@ dvs_switchd_config_from_args (int argc, char **argv, GError **error)
         return NULL;
       g_ptr_array_add (c->ports, spec);
     }
+  if (manager)
+    g_free (c->manager), c->manager = g_strdup (manager);
+  if (host_name)
+    g_free (c->host_name), c->host_name = g_strdup (host_name);
+  if (tls_cert)
+    g_free (c->tls_cert), c->tls_cert = g_strdup (tls_cert);
+  if (tls_key)
+    g_free (c->tls_key), c->tls_key = g_strdup (tls_key);
+  if (tls_ca)
+    g_free (c->tls_ca), c->tls_ca = g_strdup (tls_ca);
+  if ((uplinks && !set_name_list (&c->uplinks, (const gchar *const *) uplinks, "uplink", error))
+      || (zones && !set_name_list (&c->transport_zones, (const gchar *const *) zones,
+                                   "transport zone", error))
+      || !validate_manager (c, error))
+    return NULL;
   return g_steal_pointer (&c);
 }

@@ -33,6 +33,14 @@ typedef struct {
   DvsLogFormat log_format;
   gboolean verbose;
   GPtrArray *ports;           /* DvsPortSpec */
+  /* The manager (docs/host-channel.md); NULL: standalone. */
+  gchar *manager;             /* "unix:PATH" or "tls:HOST[:PORT]" */
+  gchar *host_name;           /* named in host.hello; default the host name */
+  gchar **uplinks;            /* reported in host.hello, never NULL */
+  gchar **transport_zones;    /* reported in host.hello, never NULL */
+  gchar *tls_cert;            /* this host's certificate, its key, and the */
+  gchar *tls_key;             /* CA that signs the manager's (PEM files): */
+  gchar *tls_ca;              /* needed with a tls: manager */
 } DvsSwitchdConfig;
 
 void dvs_switchd_config_free (DvsSwitchdConfig *c);

@@ -12,6 +12,10 @@
  * but is not in their checkpoint yet (newly learned MACs). */
 #define CHECKPOINT_PERIOD_MS 1000
 
+/* How often attached DVports are looked at for a link that came up (the
+ * switch tells the main context only about link downs). */
+#define LINK_POLL_MS 250
+
 static void
 runtime_free (DvportRuntime *r)
 {
@@ -77,6 +81,7 @@ dvs_dvport_host_free (DvsDvportHost *h)
   if (h == NULL)
     return;
   dvs_switch_set_link_down_func (h->sw, NULL, NULL);
+  dvs_dvport_host_set_link_func (h, NULL, NULL);
   g_clear_handle_id (&h->checkpoint_timer, g_source_remove);
   /* Shutting down: checkpoint every attached DVport.  Their attachments stay
    * in the store, so the next start attaches them again. */
@@ -216,6 +221,15 @@ release_slot (DvsDvportHost *h, DvportRuntime *r)
   r->slot = -1;
 }
 
+/* Tells the listener that @r's link went down (its state is checkpointed). */
+static void
+report_link_down (DvsDvportHost *h, DvportRuntime *r)
+{
+  r->link_up = FALSE;
+  if (h->link_func != NULL)
+    h->link_func (h, r->switch_id, r->key, FALSE, h->link_data);
+}
+
 static gboolean
 detach_port (DvsDvportHost *h, DvportRuntime *r, GError **error)
 {
@@ -237,6 +251,8 @@ detach_port (DvsDvportHost *h, DvportRuntime *r, GError **error)
   /* Checkpointed (or the port is going away): the slot's job is done. */
   release_slot (h, r);
   reapply_mirrors_to (h, r->switch_id, r->key);
+  if (r->link_up)
+    report_link_down (h, r);
   return TRUE;
 }
 
@@ -273,6 +289,49 @@ on_link_down (DvsSwitch *sw, const gchar *port, gpointer user_data)
   if (checkpoint_live (h, r, "link down"))
     g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "PORT", port, "MESSAGE",
                       "DVport %s: link down, state checkpointed", port);
+  report_link_down (h, r);
+}
+
+static gboolean
+on_link_poll (gpointer user_data)
+{
+  DvsDvportHost *h = user_data;
+  g_autoptr (GPtrArray) up = g_ptr_array_new ();
+  GHashTableIter it;
+  gpointer value;
+
+  g_hash_table_iter_init (&it, h->rt);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      DvportRuntime *r = value;
+      g_autoptr (DvsPortInfo) info = NULL;
+
+      if (!r->attached || r->link_up)
+        continue;
+      info = dvs_switch_port_info (h->sw, r->key, NULL);
+      if (info != NULL && info->link_up)
+        g_ptr_array_add (up, r);
+    }
+  /* Told outside the iteration: the listener may call back into @h. */
+  for (guint i = 0; i < up->len && h->link_func != NULL; i++)
+    {
+      DvportRuntime *r = up->pdata[i];
+      r->link_up = TRUE;
+      h->link_func (h, r->switch_id, r->key, TRUE, h->link_data);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+void
+dvs_dvport_host_set_link_func (DvsDvportHost *h, DvsDvportLinkFunc func,
+                               gpointer user_data)
+{
+  h->link_func = func;
+  h->link_data = user_data;
+  if (func == NULL)
+    g_clear_handle_id (&h->link_timer, g_source_remove);
+  else if (h->link_timer == 0)
+    h->link_timer = g_timeout_add (LINK_POLL_MS, on_link_poll, h);
 }
 
 /* Counters and filter states are safe in the runtime area; what the
@@ -623,6 +682,14 @@ dvs_dvport_host_detach (DvsDvportHost *h, const gchar *switch_id, const gchar *k
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", key, "MESSAGE",
                     "DVport %s: vNIC detached, state checkpointed", key);
   return TRUE;
+}
+
+gchar *
+dvs_dvport_host_switch_digest (DvsDvportHost *h, const gchar *id, GError **error)
+{
+  DvportSwitch *sw = dvport_switch_get (h, id, error);
+
+  return sw != NULL ? dvs_dvswitch_spec_digest (sw->spec) : NULL;
 }
 
 gboolean

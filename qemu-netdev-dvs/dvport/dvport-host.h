@@ -60,6 +60,23 @@ gboolean dvs_dvport_host_owns (DvsDvportHost *h, const gchar *name);
 /* Is @name the key of a DVport of the DVswitch held here (attached or not)? */
 gboolean dvs_dvport_host_has_key (DvsDvportHost *h, const gchar *name);
 
+/* SHA-256 (hex) of DVswitch @id's document as held here
+ * (dvs_dvswitch_spec_digest), or NULL with NO_SUCH_PORT. */
+gchar *dvs_dvport_host_switch_digest (DvsDvportHost *h, const gchar *id,
+                                      GError **error);
+
+/* Called on the main context when an attached DVport's link changes: down
+ * after its state is checkpointed (link down or detach with the link up;
+ * dvport.show then reports the final counters), up once the vNIC's rings
+ * are running (seen within LINK_POLL_MS: the switch reports only link
+ * downs to the main context). */
+typedef void (*DvsDvportLinkFunc) (DvsDvportHost *h, const gchar *switch_id,
+                                   const gchar *key, gboolean up,
+                                   gpointer user_data);
+/* One listener; @func NULL removes it. */
+void dvs_dvport_host_set_link_func (DvsDvportHost *h, DvsDvportLinkFunc func,
+                                    gpointer user_data);
+
 /* Config, connection, attachment, link, counters, learned MACs, class
  * states: now if attached, else as last checkpointed. */
 JsonNode *dvs_dvport_host_show (DvsDvportHost *h, const gchar *switch_id,

@@ -26,6 +26,7 @@ typedef struct {
   gint slot;                     /* runtime-area slot while attached, -1 */
   guint64 fwd_changes;           /* forwarding-class changes at the last checkpoint */
   DvsPortState *checkpoint;      /* last saved runtime state, NULL: none */
+  gboolean link_up;              /* as last told to the link func */
 } DvportRuntime;
 
 struct _DvsDvportHost {
@@ -35,6 +36,9 @@ struct _DvsDvportHost {
   GHashTable *switches;          /* id → DvportSwitch */
   GHashTable *rt;                /* key → DvportRuntime */
   guint checkpoint_timer;
+  DvsDvportLinkFunc link_func;   /* see dvs_dvport_host_set_link_func */
+  gpointer link_data;
+  guint link_timer;              /* polls for link ups while link_func is set */
 };
 
 /* The runtime record of DVport @key of switch @switch_id, created if missing. */
