@@ -81,7 +81,7 @@ member_string (JsonObject *o, const gchar *name, const gchar *what, gboolean *ok
 {
   JsonNode *n = json_object_get_member (o, name);
 
-  if (n == NULL)
+  if (n == NULL || JSON_NODE_HOLDS_NULL (n))
     return NULL;
   if (json_node_get_value_type (n) != G_TYPE_STRING)
     {
