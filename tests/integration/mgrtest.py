@@ -34,6 +34,7 @@ except ImportError:  # pragma: no cover - dev.sh installs it
     dbus = None
 
 DVSMGR = os.environ.get("DVS_DVSMGR") or os.path.join(dvstest.SRC_ROOT, "build/dvsmgr/core/dvsmgr")
+DVSCTL = os.environ.get("DVS_DVSCTL") or os.path.join(dvstest.SRC_ROOT, "build/dvsmgr/dvsctl/dvsctl")
 BUS_NAME = "net.dvsqemu.Manager1"
 ROOT = "/net/dvsqemu/Manager1"
 IFACE = "net.dvsqemu."
@@ -216,6 +217,13 @@ class Manager:
         return {str(path): {str(i): {str(k): _plain(v) for k, v in props.items()}
                             for i, props in ifaces.items()}
                 for path, ifaces in om.GetManagedObjects(timeout=60).items()}
+
+    def dvsctl(self, *args, timeout=30):
+        """Runs dvsctl on this manager's bus: (exit status, stdout, stderr)."""
+        cp = subprocess.run([DVSCTL, "--bus", self.bus.address] + list(args),
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                            timeout=timeout)
+        return cp.returncode, cp.stdout, cp.stderr
 
     # -- objects -------------------------------------------------------------
     def create_switch(self, name, config=None):

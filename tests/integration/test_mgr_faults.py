@@ -58,7 +58,7 @@ class ManagerFaults(unittest.TestCase):
         doc = held_switch(self.hosts[host], self.sw)
         return group_vlan(doc, self.pg) if doc else None
 
-    def test_1_host_killed_mid_push(self):
+    def test_01_host_killed_mid_push(self):
         h2 = self.hosts["h2"]
         # Freeze h2 so that the push is in flight when it dies.
         h2.proc.send_signal(signal.SIGSTOP)
@@ -87,7 +87,7 @@ class ManagerFaults(unittest.TestCase):
         self.assertEqual(self.vlan_on("h2"), 12)
         self.assertEqual(self.vlan_on("h1"), 12)
 
-    def test_2_manager_killed_mid_push(self):
+    def test_02_manager_killed_mid_push(self):
         keys = self.mgr.ports_of(self.pg)
         conn = {keys[0]: self.mgr.connect(keys[0], "h1", VM_A, MAC_A),
                 keys[1]: self.mgr.connect(keys[1], "h1", VM_B, MAC_B)}

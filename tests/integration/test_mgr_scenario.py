@@ -3,7 +3,7 @@
 template), SQLite, and three real dvs-switchd hosts (h1 and h2 over the unix
 host socket, h3 over TCP with mutual TLS), a dpdk-testpmd vNIC on h1.
 
-The tests run in order (test_1_..., test_2_...) on one set-up, as one
+The tests run in order (test_01_..., test_02_...) on one set-up, as one
 operator's session would:
   1  three hosts join a DVswitch; each holds its final state
   2  connect a vNIC, link up with testpmd, change the port group's VLAN:
@@ -17,6 +17,7 @@ operator's session would:
   7  malformed host-channel messages: clear errors, nothing changed
   8  TLS: a host with a certificate from another CA is refused
   9  polkit: a caller without the actions is refused, nothing changed
+ 10  dvsctl against this manager: tables, --json, exit codes
 Run as root: python3 tests/integration/test_mgr_scenario.py
 """
 
@@ -72,7 +73,7 @@ class ManagerScenario(unittest.TestCase):
     def hold(self, host):
         return held_switch(self.hosts[host], self.sw)
 
-    def test_1_hosts_join_and_hold_final_state(self):
+    def test_01_hosts_join_and_hold_final_state(self):
         self.assertEqual(len(self.keys), 4)
         for h in HOSTS:
             self.assertEqual(self.mgr.host(h)["Transport"], "tls" if h == "h3" else "unix")
@@ -90,7 +91,7 @@ class ManagerScenario(unittest.TestCase):
             self.mgr.join(self.sw_path, "h9")
         self.assertEqual(cm.exception.name, "net.dvsqemu.Error.Busy")
 
-    def test_2_connect_link_up_and_vlan_change(self):
+    def test_02_connect_link_up_and_vlan_change(self):
         key = self.keys[0]
         conn = self.mgr.connect(key, "h1", VM, MAC, "net0")
         self.assertTrue(conn)
@@ -122,7 +123,7 @@ class ManagerScenario(unittest.TestCase):
         self.assertEqual(show["vlan"], {"mode": "access", "tag": 20})
         self.assertTrue(show["attached"], "a config change keeps the vNIC attached")
 
-    def test_3_counters_live_and_at_link_down(self):
+    def test_03_counters_live_and_at_link_down(self):
         key = self.keys[0]
         self.pmd.cmd("start")
         time.sleep(0.5)
@@ -144,7 +145,7 @@ class ManagerScenario(unittest.TestCase):
         self.assertEqual(reported["rx"]["packets"], sent, "every frame testpmd sent was counted")
         self.assertGreater(self.mgr.port(key)["StatsTime"], 0)
 
-    def test_4_revoke_fails_old_connection_id(self):
+    def test_04_revoke_fails_old_connection_id(self):
         key = self.keys[0]
         old = self.mgr.port(key)["ConnectionId"]
         new = self.mgr.revoke(key)
@@ -156,7 +157,7 @@ class ManagerScenario(unittest.TestCase):
         self.assertEqual(cm.exception.code, -32003)
         self.assertEqual(self.hold("h1")["ports"][0]["connection"]["id"], new)
 
-    def test_5_leave(self):
+    def test_05_leave(self):
         with self.assertRaises(DBusError) as cm:
             self.mgr.leave(self.sw_path, "h1")
         self.assertEqual(cm.exception.name, "net.dvsqemu.Error.Busy")
@@ -171,7 +172,7 @@ class ManagerScenario(unittest.TestCase):
         objs = self.mgr.objects()
         return json.dumps(objs, sort_keys=True, default=str)
 
-    def test_6_malformed_dbus_arguments(self):
+    def test_06_malformed_dbus_arguments(self):
         before = self._snapshot()
         cases = [
             (lambda: self.mgr.call(mgrtest.ROOT, "Manager1", "CreateSwitch", "bad", "{not json"),
@@ -202,7 +203,7 @@ class ManagerScenario(unittest.TestCase):
         self.assertEqual(self._snapshot(), before, "a refused call changed nothing")
         self.assertTrue(self.mgr.proc.alive())
 
-    def test_7_malformed_host_channel_messages(self):
+    def test_07_malformed_host_channel_messages(self):
         path = self.mgr.host_socket
         before = self.mgr.port(self.keys[0])
         s = mgrtest.raw_channel(path)
@@ -261,7 +262,7 @@ class ManagerScenario(unittest.TestCase):
         finally:
             raw.close()
 
-    def test_8_wrong_certificate_refused(self):
+    def test_08_wrong_certificate_refused(self):
         # No client certificate: the handshake fails, nothing is read.
         self.assertIsNone(self._tls_hello(cert=None))
         # Plain text on the TLS port: no answer.
@@ -289,7 +290,7 @@ class ManagerScenario(unittest.TestCase):
         finally:
             sw.stop()
 
-    def test_9_polkit_refuses_unauthorized_caller(self):
+    def test_09_polkit_refuses_unauthorized_caller(self):
         before = self._snapshot()
         self.polkit.allow(["net.dvsqemu.connect"])
         try:
@@ -310,6 +311,39 @@ class ManagerScenario(unittest.TestCase):
         finally:
             self.polkit.allow(mgrtest.ACTIONS)
         self.assertEqual(self._snapshot(), before)
+
+    def test_10_dvsctl(self):
+        rc, out, err = self.mgr.dvsctl("--json", "switch", "list")
+        self.assertEqual(rc, 0, err)
+        switches = json.loads(out)
+        self.assertEqual([s["name"] for s in switches], ["prod"])
+        self.assertEqual(sorted(switches[0]["hosts"]), ["h1", "h3"])
+        rc, out, err = self.mgr.dvsctl("--json", "port", "show", self.keys[0])
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(json.loads(out)["host"], "h1")
+        rc, out, err = self.mgr.dvsctl("host", "list")
+        self.assertEqual(rc, 0, err)
+        self.assertRegex(out, r"h1\s+yes\s+unix\s+yes")
+        rc, out, err = self.mgr.dvsctl("sync")
+        self.assertEqual((rc, out.strip()), (0, "all hosts in sync"))
+        # The manager's refusal: exit 1 and its message.
+        rc, out, err = self.mgr.dvsctl("port", "connect", self.keys[0], "--host", "h1", "--vm", VM,
+                                       "--mac", MAC)
+        self.assertEqual(rc, 1)
+        self.assertIn("disconnect it first", err)
+        # polkit's refusal: exit 4; with --json the error's name.
+        self.polkit.allow([])
+        try:
+            rc, out, err = self.mgr.dvsctl("--json", "portgroup", "set", "web", "--vlan", "30")
+        finally:
+            self.polkit.allow(mgrtest.ACTIONS)
+        self.assertEqual(rc, 4)
+        self.assertEqual(json.loads(err)["error"], "net.dvsqemu.Error.NotAuthorized")
+        # And a change through dvsctl reaches the hosts.
+        rc, out, err = self.mgr.dvsctl("portgroup", "set", "web", "--vlan", "30")
+        self.assertEqual(rc, 0, err)
+        self.mgr.wait_in_sync(["h1", "h3"])
+        self.assertEqual(group_vlan(self.hold("h3"), self.pg), 30)
 
 
 if __name__ == "__main__":
