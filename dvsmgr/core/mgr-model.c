@@ -35,8 +35,8 @@ register_errors (void)
 
 /* ---- freeing ---------------------------------------------------------- */
 
-static void
-switch_free (MgrSwitch *sw)
+void
+dvs_mgr_switch_free (MgrSwitch *sw)
 {
   g_free (sw->uuid);
   g_free (sw->name);
@@ -50,8 +50,8 @@ switch_free (MgrSwitch *sw)
   g_free (sw);
 }
 
-static void
-port_group_free (MgrPortGroup *pg)
+void
+dvs_mgr_port_group_free (MgrPortGroup *pg)
 {
   g_free (pg->uuid);
   g_free (pg->name);
@@ -63,8 +63,8 @@ port_group_free (MgrPortGroup *pg)
   g_free (pg);
 }
 
-static void
-port_free (MgrPort *p)
+void
+dvs_mgr_port_free (MgrPort *p)
 {
   g_free (p->key);
   g_free (p->switch_uuid);
@@ -83,8 +83,8 @@ port_free (MgrPort *p)
   g_free (p);
 }
 
-static void
-host_free (MgrHost *h)
+void
+dvs_mgr_host_free (MgrHost *h)
 {
   g_free (h->name);
   g_free (h->libvirt_uri);
@@ -97,8 +97,8 @@ host_free (MgrHost *h)
   g_free (h);
 }
 
-static void
-network_free (MgrNetwork *n)
+void
+dvs_mgr_network_free (MgrNetwork *n)
 {
   g_free (n->uuid);
   g_free (n->name);
@@ -200,6 +200,13 @@ dvs_mgr_switch_to_store (MgrSwitch *sw)
   json_builder_add_int_value (b, (gint64) sw->generation);
   json_builder_set_member_name (b, "next_port");
   json_builder_add_int_value (b, (gint64) sw->next_port);
+  json_builder_set_member_name (b, "history");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "auto");
+  json_builder_add_boolean_value (b, sw->history_auto);
+  json_builder_set_member_name (b, "keep");
+  json_builder_add_int_value (b, sw->history_keep);
+  json_builder_end_object (b);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -297,6 +304,15 @@ dvs_mgr_network_to_store (MgrNetwork *n)
 
 /* ---- loading ---------------------------------------------------------- */
 
+/* json_node_init_object() takes its own reference. */
+JsonNode *
+dvs_mgr_empty_object (void)
+{
+  g_autoptr (JsonObject) o = json_object_new ();
+
+  return json_node_init_object (json_node_alloc (), o);
+}
+
 static const gchar *
 str_member (JsonObject *o, const gchar *name)
 {
@@ -329,8 +345,8 @@ strv_member (JsonObject *o, const gchar *name)
   return a;
 }
 
-static MgrSwitch *
-switch_new (const gchar *uuid)
+MgrSwitch *
+dvs_mgr_switch_alloc (const gchar *uuid)
 {
   MgrSwitch *sw = g_new0 (MgrSwitch, 1);
 
@@ -353,7 +369,7 @@ load_switch (const gchar *kind, const gchar *key, JsonNode *value, gpointer data
 {
   LoadCtx *ctx = data;
   JsonObject *o = json_node_get_object (value);
-  MgrSwitch *sw = switch_new (key);
+  MgrSwitch *sw = dvs_mgr_switch_alloc (key);
 
   sw->name = g_strdup (str_member (o, "name") ?: key);
   sw->forwarding_class = g_strdup (str_member (o, "forwarding_class") ?: "l2-learning");
@@ -363,6 +379,13 @@ load_switch (const gchar *kind, const gchar *key, JsonNode *value, gpointer data
   sw->hosts = strv_member (o, "hosts");
   sw->generation = (guint64) int_member (o, "generation");
   sw->next_port = (guint64) int_member (o, "next_port");
+  if (json_object_has_member (o, "history") && JSON_NODE_HOLDS_OBJECT (json_object_get_member (o, "history")))
+    {
+      JsonObject *hist = json_object_get_object_member (o, "history");
+      JsonNode *a = json_object_get_member (hist, "auto");
+      sw->history_auto = a && json_node_get_value_type (a) == G_TYPE_BOOLEAN && json_node_get_boolean (a);
+      sw->history_keep = (guint) CLAMP (int_member (hist, "keep"), 0, G_MAXUINT);
+    }
   g_hash_table_insert (ctx->mgr->switches, sw->uuid, sw);
 }
 
@@ -385,7 +408,7 @@ load_port_group (const gchar *kind, const gchar *key, JsonNode *value, gpointer 
   pg->switch_uuid = g_strdup (sw->uuid);
   pg->config = json_object_has_member (o, "config") && JSON_NODE_HOLDS_OBJECT (json_object_get_member (o, "config"))
     ? json_node_copy (json_object_get_member (o, "config"))
-    : json_node_init_object (json_node_alloc (), json_object_new ());
+    : dvs_mgr_empty_object ();
   pg->ports = g_hash_table_new (g_str_hash, g_str_equal);
   g_hash_table_insert (ctx->mgr->port_groups, pg->uuid, pg);
   g_hash_table_insert (sw->port_groups, pg->uuid, pg);
@@ -446,8 +469,8 @@ load_port_state (const gchar *kind, const gchar *key, JsonNode *value, gpointer 
   p->stats_time = int_member (o, "time");
 }
 
-static MgrHost *
-host_new (const gchar *name)
+MgrHost *
+dvs_mgr_host_alloc (const gchar *name)
 {
   MgrHost *h = g_new0 (MgrHost, 1);
 
@@ -462,7 +485,7 @@ load_host (const gchar *kind, const gchar *key, JsonNode *value, gpointer data)
 {
   LoadCtx *ctx = data;
   JsonObject *o = json_node_get_object (value);
-  MgrHost *h = host_new (key);
+  MgrHost *h = dvs_mgr_host_alloc (key);
 
   h->libvirt_uri = dup_member (o, "libvirt_uri");
   g_ptr_array_unref (h->uplinks);
@@ -524,11 +547,11 @@ dvs_mgr_new (DvsMgrStore *store, GError **error)
 
   register_errors ();
   mgr->store = store;
-  mgr->switches = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) switch_free);
-  mgr->port_groups = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) port_group_free);
-  mgr->ports = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) port_free);
-  mgr->hosts = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) host_free);
-  mgr->networks = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) network_free);
+  mgr->switches = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) dvs_mgr_switch_free);
+  mgr->port_groups = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) dvs_mgr_port_group_free);
+  mgr->ports = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) dvs_mgr_port_free);
+  mgr->hosts = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) dvs_mgr_host_free);
+  mgr->networks = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) dvs_mgr_network_free);
   mgr->polkit = TRUE;
   for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
     if (!dvs_mgr_store_load (store, kinds[i].kind, kinds[i].func, &ctx, error))
@@ -741,7 +764,7 @@ dvs_mgr_parse_object (const gchar *text, const gchar *what, GError **error)
   g_autoptr (GError) local = NULL;
 
   if (text == NULL || *text == '\0')
-    return json_node_init_object (json_node_alloc (), json_object_new ());
+    return dvs_mgr_empty_object ();
   if (strlen (text) > 1024 * 1024)
     {
       g_set_error (error, DVS_MGR_ERROR, DVS_MGR_ERROR_INVALID_ARGS,

@@ -98,8 +98,11 @@ only_members (JsonObject *o, const gchar *what, const gchar *const *allowed, GEr
 
   for (GList *l = members; l; l = l->next)
     if (!g_strv_contains (allowed, l->data))
-      return fail (error, DVS_MGR_ERROR_INVALID_ARGS, "%s: unknown member '%s' (allowed: %s)",
-                   what, (const gchar *) l->data, g_strjoinv (", ", (gchar **) allowed));
+      {
+        g_autofree gchar *list = g_strjoinv (", ", (gchar **) allowed);
+        return fail (error, DVS_MGR_ERROR_INVALID_ARGS, "%s: unknown member '%s' (allowed: %s)",
+                     what, (const gchar *) l->data, list);
+      }
   return TRUE;
 }
 
@@ -107,6 +110,8 @@ only_members (JsonObject *o, const gchar *what, const gchar *const *allowed, GEr
 typedef struct {
   gchar *name, *fwd, *tz;
   guint mtu;
+  gboolean history_auto;
+  guint history_keep;
 } SwitchConfig;
 
 static void
@@ -120,7 +125,8 @@ switch_config_clear (SwitchConfig *c)
 static gboolean
 parse_switch_config (const gchar *text, SwitchConfig *c, gboolean name_allowed, GError **error)
 {
-  static const gchar *const allowed[] = { "name", "forwarding_class", "mtu", "transport_zone", NULL };
+  static const gchar *const allowed[] = { "name", "forwarding_class", "mtu", "transport_zone",
+                                          "history", NULL };
   g_autoptr (JsonNode) node = dvs_mgr_parse_object (text, "config_json", error);
   JsonObject *o;
   JsonNode *mtu;
@@ -139,6 +145,8 @@ parse_switch_config (const gchar *text, SwitchConfig *c, gboolean name_allowed, 
       g_free (c->name);
       c->name = g_strdup (s);
     }
+  if (!ok)
+    return FALSE;
   if ((s = member_string (o, "forwarding_class", "config_json", &ok, error)))
     {
       if (!g_str_equal (s, "l2-learning"))
@@ -147,6 +155,8 @@ parse_switch_config (const gchar *text, SwitchConfig *c, gboolean name_allowed, 
       g_free (c->fwd);
       c->fwd = g_strdup (s);
     }
+  if (!ok)
+    return FALSE;
   if ((s = member_string (o, "transport_zone", "config_json", &ok, error)))
     {
       if (strlen (s) > 64)
@@ -159,9 +169,32 @@ parse_switch_config (const gchar *text, SwitchConfig *c, gboolean name_allowed, 
   if ((mtu = json_object_get_member (o, "mtu")))
     {
       if (json_node_get_value_type (mtu) != G_TYPE_INT64
-          || json_node_get_int (mtu) < 68 || json_node_get_int (mtu) > 9216)
-        return fail (error, DVS_MGR_ERROR_INVALID_ARGS, "mtu must be an integer from 68 to 9216");
+          || json_node_get_int (mtu) < 68 || json_node_get_int (mtu) > 9000)
+        return fail (error, DVS_MGR_ERROR_INVALID_ARGS, "mtu must be an integer from 68 to 9000");
       c->mtu = (guint) json_node_get_int (mtu);
+    }
+  if (json_object_has_member (o, "history"))
+    {
+      static const gchar *const hallowed[] = { "auto", "keep", NULL };
+      JsonNode *h = json_object_get_member (o, "history");
+      JsonNode *a, *k;
+      if (!JSON_NODE_HOLDS_OBJECT (h))
+        return fail (error, DVS_MGR_ERROR_INVALID_ARGS,
+                     "history must be an object {\"auto\": true|false, \"keep\": N}");
+      if (!only_members (json_node_get_object (h), "config_json.history", hallowed, error))
+        return FALSE;
+      a = json_object_get_member (json_node_get_object (h), "auto");
+      k = json_object_get_member (json_node_get_object (h), "keep");
+      if (a && json_node_get_value_type (a) != G_TYPE_BOOLEAN)
+        return fail (error, DVS_MGR_ERROR_INVALID_ARGS, "history.auto must be true or false");
+      if (k && (json_node_get_value_type (k) != G_TYPE_INT64 || json_node_get_int (k) < 0
+                || json_node_get_int (k) > 100000))
+        return fail (error, DVS_MGR_ERROR_INVALID_ARGS,
+                     "history.keep must be an integer from 0 (keep all) to 100000");
+      if (a)
+        c->history_auto = json_node_get_boolean (a);
+      if (k)
+        c->history_keep = (guint) json_node_get_int (k);
     }
   return TRUE;
 }
@@ -179,12 +212,25 @@ find_switch_by_name (DvsMgr *mgr, const gchar *name)
   return NULL;
 }
 
+static gboolean
+switch_prefix_used (DvsMgr *mgr, const gchar *uuid)
+{
+  GHashTableIter it;
+  gpointer k;
+
+  g_hash_table_iter_init (&it, mgr->switches);
+  while (g_hash_table_iter_next (&it, &k, NULL))
+    if (strncmp (k, uuid, 8) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 MgrSwitch *
 dvs_mgr_create_switch (DvsMgr *mgr, const gchar *name, const gchar *config_json, GError **error)
 {
-  SwitchConfig c = { g_strdup (name), g_strdup ("l2-learning"), g_strdup (""), 1500 };
+  SwitchConfig c = { g_strdup (name), g_strdup ("l2-learning"), g_strdup (""), 1500, FALSE, 0 };
   g_autoptr (DvsMgrTxn) txn = dvs_mgr_txn_new ();
-  g_autofree gchar *uuid = g_uuid_string_random ();
+  g_autofree gchar *uuid = NULL;
   MgrSwitch *sw;
 
   if (!valid_display_name (name, "the switch name", error)
@@ -199,12 +245,21 @@ dvs_mgr_create_switch (DvsMgr *mgr, const gchar *name, const gchar *config_json,
       fail (error, DVS_MGR_ERROR_EXISTS, "a DVswitch named '%s' exists", name);
       return NULL;
     }
+  /* Port keys start with the UUID's first 8 characters: keep them unique. */
+  do
+    {
+      g_free (uuid);
+      uuid = g_uuid_string_random ();
+    }
+  while (switch_prefix_used (mgr, uuid));
   sw = g_new0 (MgrSwitch, 1);
   sw->uuid = g_steal_pointer (&uuid);
   sw->name = c.name;
   sw->forwarding_class = c.fwd;
   sw->transport_zone = c.tz;
   sw->mtu = c.mtu;
+  sw->history_auto = c.history_auto;
+  sw->history_keep = c.history_keep;
   sw->hosts = g_ptr_array_new_with_free_func (g_free);
   sw->port_groups = g_hash_table_new (g_str_hash, g_str_equal);
   sw->ports = g_hash_table_new (g_str_hash, g_str_equal);
@@ -224,6 +279,7 @@ dvs_mgr_create_switch (DvsMgr *mgr, const gchar *name, const gchar *config_json,
   g_hash_table_insert (mgr->switches, sw->uuid, sw);
   DVS_LOG_KV (G_LOG_LEVEL_INFO, "SWITCH", sw->uuid, "DVswitch '%s' created", sw->name);
   dvs_mgr_dbus_switch (mgr, sw);
+  dvs_mgr_snapshot_changed (mgr, sw);
   return sw;
 }
 
@@ -231,11 +287,12 @@ gboolean
 dvs_mgr_switch_set_config (DvsMgr *mgr, MgrSwitch *sw, const gchar *config_json, GError **error)
 {
   SwitchConfig c = { g_strdup (sw->name), g_strdup (sw->forwarding_class),
-                     g_strdup (sw->transport_zone), sw->mtu };
+                     g_strdup (sw->transport_zone), sw->mtu, sw->history_auto, sw->history_keep };
   g_autoptr (DvsMgrTxn) txn = dvs_mgr_txn_new ();
   MgrSwitch *other;
   gchar *old_name = sw->name, *old_tz = sw->transport_zone;
-  guint old_mtu = sw->mtu;
+  guint old_mtu = sw->mtu, old_keep = sw->history_keep;
+  gboolean old_auto = sw->history_auto;
 
   if (!parse_switch_config (config_json, &c, TRUE, error))
     {
@@ -251,6 +308,8 @@ dvs_mgr_switch_set_config (DvsMgr *mgr, MgrSwitch *sw, const gchar *config_json,
   sw->name = c.name;
   sw->transport_zone = c.tz;
   sw->mtu = c.mtu;
+  sw->history_auto = c.history_auto;
+  sw->history_keep = c.history_keep;
   sw->generation++;
   put (txn, "switch", sw->uuid, dvs_mgr_switch_to_store (sw));
   if (!commit (mgr, txn, error))
@@ -258,6 +317,8 @@ dvs_mgr_switch_set_config (DvsMgr *mgr, MgrSwitch *sw, const gchar *config_json,
       sw->name = old_name;
       sw->transport_zone = old_tz;
       sw->mtu = old_mtu;
+      sw->history_auto = old_auto;
+      sw->history_keep = old_keep;
       sw->generation--;
       switch_config_clear (&c);
       return FALSE;
@@ -267,17 +328,24 @@ dvs_mgr_switch_set_config (DvsMgr *mgr, MgrSwitch *sw, const gchar *config_json,
   g_free (c.fwd);
   DVS_LOG_KV (G_LOG_LEVEL_INFO, "SWITCH", sw->uuid, "DVswitch '%s' config changed", sw->name);
   dvs_mgr_dbus_switch (mgr, sw);
+  dvs_mgr_snapshot_changed (mgr, sw);
   if (mgr->push)
     mgr_push_mark (mgr->push, sw, NULL);
   return TRUE;
 }
 
 static MgrPort *
-port_new (MgrSwitch *sw, MgrPortGroup *pg)
+port_new (DvsMgr *mgr, MgrSwitch *sw, MgrPortGroup *pg)
 {
   MgrPort *p = g_new0 (MgrPort, 1);
 
-  p->key = dvs_mgr_new_port_key (sw);
+  /* Another switch's UUID may start with the same 8 characters. */
+  do
+    {
+      g_free (p->key);
+      p->key = dvs_mgr_new_port_key (sw);
+    }
+  while (g_hash_table_contains (mgr->ports, p->key));
   p->switch_uuid = g_strdup (sw->uuid);
   p->pg_uuid = g_strdup (pg->uuid);
   p->link = g_strdup ("unknown");
@@ -343,7 +411,7 @@ dvs_mgr_add_port_group (DvsMgr *mgr, MgrSwitch *sw, const gchar *name, const gch
   put (txn, "portgroup", pg->uuid, dvs_mgr_port_group_to_store (pg));
   for (guint i = 0; i < num_ports; i++)
     {
-      MgrPort *p = port_new (sw, pg);
+      MgrPort *p = port_new (mgr, sw, pg);
       g_ptr_array_add (ports, p);
       put (txn, "port", p->key, dvs_mgr_port_to_store (p));
     }
@@ -367,6 +435,7 @@ dvs_mgr_add_port_group (DvsMgr *mgr, MgrSwitch *sw, const gchar *name, const gch
   DVS_LOG_KV (G_LOG_LEVEL_INFO, "SWITCH", sw->uuid, "port group '%s' added with %u DVports",
               name, num_ports);
   dvs_mgr_dbus_switch (mgr, sw);
+  dvs_mgr_snapshot_changed (mgr, sw);
   if (mgr->push)
     mgr_push_mark (mgr->push, sw, NULL);
   return pg;
@@ -451,6 +520,7 @@ dvs_mgr_join_host (DvsMgr *mgr, MgrSwitch *sw, const gchar *host, GError **error
     }
   DVS_LOG_KV (G_LOG_LEVEL_INFO, "HOST", host, "host joined DVswitch '%s'", sw->name);
   dvs_mgr_dbus_switch (mgr, sw);
+  dvs_mgr_snapshot_changed (mgr, sw);
   dvs_mgr_dbus_host (mgr, h);
   if (mgr->push)
     mgr_push_mark (mgr->push, sw, host);
@@ -493,6 +563,7 @@ dvs_mgr_leave_host (DvsMgr *mgr, MgrSwitch *sw, const gchar *host, GError **erro
     }
   DVS_LOG_KV (G_LOG_LEVEL_INFO, "HOST", host, "host left DVswitch '%s'", sw->name);
   dvs_mgr_dbus_switch (mgr, sw);
+  dvs_mgr_snapshot_changed (mgr, sw);
   if (g_hash_table_lookup (mgr->hosts, host))
     dvs_mgr_dbus_host (mgr, g_hash_table_lookup (mgr->hosts, host));
   if (mgr->push)
@@ -526,6 +597,7 @@ dvs_mgr_port_group_set_config (DvsMgr *mgr, MgrPortGroup *pg, const gchar *confi
   DVS_LOG_KV (G_LOG_LEVEL_INFO, "SWITCH", sw->uuid, "port group '%s' config changed", pg->name);
   dvs_mgr_dbus_port_group (mgr, pg);
   dvs_mgr_dbus_switch (mgr, sw);
+  dvs_mgr_snapshot_changed (mgr, sw);
   if (mgr->push)
     mgr_push_mark (mgr->push, sw, NULL);
   return TRUE;
@@ -549,7 +621,7 @@ dvs_mgr_port_group_add_ports (DvsMgr *mgr, MgrPortGroup *pg, guint count, GError
     return NULL;
   for (guint i = 0; i < count; i++)
     {
-      MgrPort *p = port_new (sw, pg);
+      MgrPort *p = port_new (mgr, sw, pg);
       g_ptr_array_add (ports, p);
       put (txn, "port", p->key, dvs_mgr_port_to_store (p));
     }
@@ -572,6 +644,7 @@ dvs_mgr_port_group_add_ports (DvsMgr *mgr, MgrPortGroup *pg, guint count, GError
     }
   dvs_mgr_dbus_port_group (mgr, pg);
   dvs_mgr_dbus_switch (mgr, sw);
+  dvs_mgr_snapshot_changed (mgr, sw);
   return keys;
 }
 
@@ -638,6 +711,7 @@ dvs_mgr_port_group_delete (DvsMgr *mgr, MgrPortGroup *pg, GError **error)
   g_hash_table_remove (mgr->port_groups, uuid);
   DVS_LOG_KV (G_LOG_LEVEL_INFO, "SWITCH", sw->uuid, "port group %s deleted", uuid);
   dvs_mgr_dbus_switch (mgr, sw);
+  dvs_mgr_snapshot_changed (mgr, sw);
   if (mgr->push)
     mgr_push_mark (mgr->push, sw, NULL);
   return TRUE;
@@ -711,6 +785,7 @@ dvs_mgr_port_connect (DvsMgr *mgr, MgrPort *p, const gchar *host, const gchar *v
   dvs_mgr_dbus_port (mgr, p);
   dvs_mgr_dbus_port_group (mgr, g_hash_table_lookup (mgr->port_groups, p->pg_uuid));
   dvs_mgr_dbus_switch (mgr, sw);
+  dvs_mgr_snapshot_changed (mgr, sw);
   if (mgr->push)
     mgr_push_mark (mgr->push, sw, host);
   return g_steal_pointer (&conn);
@@ -749,6 +824,7 @@ dvs_mgr_port_disconnect (DvsMgr *mgr, MgrPort *p, GError **error)
   dvs_mgr_dbus_port (mgr, p);
   dvs_mgr_dbus_port_group (mgr, g_hash_table_lookup (mgr->port_groups, p->pg_uuid));
   dvs_mgr_dbus_switch (mgr, sw);
+  dvs_mgr_snapshot_changed (mgr, sw);
   if (mgr->push && host)
     mgr_push_mark_removal (mgr->push, sw, host);
   return TRUE;
@@ -782,6 +858,7 @@ dvs_mgr_port_revoke (DvsMgr *mgr, MgrPort *p, GError **error)
   DVS_LOG_KV (G_LOG_LEVEL_INFO, "PORT", p->key, "connection revoked; a new connection ID was issued");
   dvs_mgr_dbus_port (mgr, p);
   dvs_mgr_dbus_switch (mgr, sw);
+  dvs_mgr_snapshot_changed (mgr, sw);
   if (mgr->push && p->host)
     mgr_push_mark (mgr->push, sw, p->host);
   return g_steal_pointer (&conn);
@@ -815,6 +892,7 @@ dvs_mgr_port_set_config (DvsMgr *mgr, MgrPort *p, const gchar *config_json, GErr
   DVS_LOG_KV (G_LOG_LEVEL_INFO, "PORT", p->key, "config overrides changed");
   dvs_mgr_dbus_port (mgr, p);
   dvs_mgr_dbus_switch (mgr, sw);
+  dvs_mgr_snapshot_changed (mgr, sw);
   if (mgr->push && p->host)
     mgr_push_mark (mgr->push, sw, p->host);
   return TRUE;

@@ -47,6 +47,8 @@ typedef struct {
   GPtrArray *hosts;             /* member host names (gchar *) */
   guint64 generation;
   guint64 next_port;            /* port key counter */
+  gboolean history_auto;        /* save a version after every change */
+  guint history_keep;           /* versions kept (0: all) */
   GHashTable *port_groups;      /* uuid → MgrPortGroup (borrowed) */
   GHashTable *ports;            /* key → MgrPort (borrowed) */
   GHashTable *by_host;          /* host → GHashTable key → MgrPort (borrowed) */
@@ -109,11 +111,24 @@ struct _DvsMgr {
   gboolean polkit;              /* FALSE: --authorization=none */
   MgrPush *push;
   MgrHosts *host_server;
+  /* snapshots: the version history (NULL: none) and automatic saves */
+  struct _DvsSnapshotHistory *history;
+  GHashTable *autosave;         /* switch uuid set, saved at the next idle */
+  guint autosave_id;
 };
 
 /* mgr-model.c: objects, their store form, loading, host documents. */
 DvsMgr *dvs_mgr_new (DvsMgrStore *store, GError **error);   /* loads it all */
 void dvs_mgr_free (DvsMgr *mgr);
+/* Empty objects (tables and arrays created) and their destructors, for
+ * code that builds objects before they are inserted in the tables. */
+MgrSwitch *dvs_mgr_switch_alloc (const gchar *uuid);
+MgrHost *dvs_mgr_host_alloc (const gchar *name);
+void dvs_mgr_switch_free (MgrSwitch *sw);
+void dvs_mgr_port_group_free (MgrPortGroup *pg);
+void dvs_mgr_port_free (MgrPort *p);
+void dvs_mgr_host_free (MgrHost *h);
+void dvs_mgr_network_free (MgrNetwork *n);
 MgrSwitch *dvs_mgr_switch_lookup (DvsMgr *mgr, const gchar *uuid, GError **error);
 MgrPortGroup *dvs_mgr_port_group_lookup (DvsMgr *mgr, const gchar *uuid, GError **error);
 MgrPort *dvs_mgr_port_lookup (DvsMgr *mgr, const gchar *key, GError **error);
@@ -135,6 +150,8 @@ gchar *dvs_mgr_document_digest (JsonNode *doc, GError **error);
 /* "3f2a9c1e-17": the switch's UUID prefix and a counter, unique in a
  * manager, at most 32 characters (the host's limit for port keys). */
 gchar *dvs_mgr_new_port_key (MgrSwitch *sw);
+/* A node holding a new empty object. */
+JsonNode *dvs_mgr_empty_object (void);
 /* Parses a JSON object text ("" → {}); INVALID_ARGS naming @what. */
 JsonNode *dvs_mgr_parse_object (const gchar *text, const gchar *what, GError **error);
 /* A port group or port config: only "vlan" and "policy", checked with the
@@ -163,6 +180,11 @@ MgrNetwork *dvs_mgr_create_network (DvsMgr *mgr, const gchar *name, const gchar 
 gboolean dvs_mgr_delete_network (DvsMgr *mgr, MgrNetwork *n, GError **error);
 /* Runtime state from the owning host: kept when newer; persisted. */
 gboolean dvs_mgr_port_report_state (DvsMgr *mgr, const gchar *host, JsonObject *state, GError **error);
+
+/* snapshot/snapshot-auto.c: a configuration change of @sw; saves a version
+ * at the next idle when the switch's history.auto is set. */
+void dvs_mgr_snapshot_changed (DvsMgr *mgr, MgrSwitch *sw);
+void dvs_mgr_snapshot_stop (DvsMgr *mgr);
 
 /* mgr-dbus.c: D-Bus objects.  All no-ops while mgr->objects is NULL. */
 void dvs_mgr_dbus_export (DvsMgr *mgr, GDBusConnection *bus);

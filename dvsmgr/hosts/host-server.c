@@ -222,7 +222,7 @@ on_heartbeat (DvsRpcPeer *peer, JsonObject *params, gpointer data, GError **erro
 {
   if (!require_hello (data, error))
     return NULL;
-  return json_node_init_object (json_node_alloc (), json_object_new ());
+  return dvs_mgr_empty_object ();
 }
 
 static JsonNode *
@@ -243,7 +243,7 @@ on_port_state (DvsRpcPeer *peer, JsonObject *params, gpointer data, GError **err
                    "%s", local->message);
       return NULL;
     }
-  return json_node_init_object (json_node_alloc (), json_object_new ());
+  return dvs_mgr_empty_object ();
 }
 
 static const DvsRpcPeerMethod host_methods[] = {
