@@ -5,8 +5,9 @@
 #                    QEMU guests on DVports of dvs-switchd; one is powered
 #                    off and on, and its port's state carries on
 #   ./dev.sh test    install dependencies, build with warnings as errors, run
-#                    every test (unit, unit under ASan+UBSan, integration with
-#                    dpdk-testpmd and QEMU guests)
+#                    every test (unit, fuzz, integration with dpdk-testpmd,
+#                    QEMU guests and dvsmgr; unit and fuzz again under
+#                    ASan+UBSan)
 #   ./dev.sh build   install dependencies and build only
 #   ./dev.sh deps    install dependencies only
 #
@@ -59,12 +60,12 @@ build() {
 run_tests() {
   log "unit and integration tests"
   DVS_REQUIRE_INTEGRATION=1 meson test -C build --print-errorlogs --num-processes 1
-  log "unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
+  log "unit tests and fuzz targets under AddressSanitizer and UndefinedBehaviorSanitizer"
   setup build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
     -Dintegration_tests=false
   ninja -C build-asan
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
-    meson test -C build-asan --suite unit --print-errorlogs
+    meson test -C build-asan --suite unit --suite fuzz --print-errorlogs
   log "all tests passed"
 }
 

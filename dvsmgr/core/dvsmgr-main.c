@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include "core/mgr.h"
 #include "dvs-log.h"
+#include "snapshot/snapshot.h"
 
 typedef struct {
   gchar *bus;
   gchar *store;
+  gchar *snapshot_dir;
   gchar *host_socket;
   gchar *host_listen;
   gchar *tls_cert, *tls_key, *tls_ca;
@@ -72,6 +74,9 @@ parse_options (Options *o, int *argc, char ***argv, GError **error)
       "The bus to serve on: system (default), session, or a D-Bus address", "BUS" },
     { "store", 0, 0, G_OPTION_ARG_STRING, &o->store,
       "The store: a SQLite file (default /var/lib/dvsmgr/dvsmgr.db)", "PATH" },
+    { "snapshot-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->snapshot_dir,
+      "Where saved versions of each switch go (default /var/lib/dvsmgr/snapshots; 'none': no history)",
+      "DIR" },
     { "host-socket", 0, 0, G_OPTION_ARG_STRING, &o->host_socket,
       "Host channel unix socket (default /run/dvs/dvsmgr-hosts.sock; 'none': off)", "PATH" },
     { "host-listen", 0, 0, G_OPTION_ARG_STRING, &o->host_listen,
@@ -164,6 +169,9 @@ main (int argc, char **argv)
       return 1;
     }
   mgr->polkit = !(o.authorization && g_str_equal (o.authorization, "none"));
+  if (!(o.snapshot_dir && g_str_equal (o.snapshot_dir, "none")))
+    mgr->history = dvs_snapshot_history_new (o.snapshot_dir ? o.snapshot_dir
+                                             : "/var/lib/dvsmgr/snapshots");
   if (!mgr->polkit)
     g_warning ("--authorization=none: every caller on the bus may change everything");
   mgr->push = mgr_push_new (mgr, o.retry_ms, o.push_timeout_ms, o.max_inflight);
@@ -194,6 +202,8 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGINT, on_signal, &run);
   g_main_loop_run (run.loop);
   g_bus_unown_name (owner);
+  dvs_mgr_snapshot_stop (mgr);
+  g_clear_pointer (&mgr->history, dvs_snapshot_history_free);
   mgr_hosts_free (mgr->host_server);
   mgr->host_server = NULL;
   mgr_push_free (mgr->push);

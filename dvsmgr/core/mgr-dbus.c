@@ -98,6 +98,9 @@ strv_of (GPtrArray *a, GPtrArray *holder)
 }
 
 static void on_object_methods (DvsMgr *mgr, DvsObjectSkeleton *obj);
+/* snapshot/snapshot-dbus.c */
+void dvs_mgr_dbus_snapshot_manager (DvsMgr *mgr, DvsManager1 *iface);
+void dvs_mgr_dbus_snapshot_switch (DvsMgr *mgr, DvsSwitch1 *iface);
 
 void
 dvs_mgr_dbus_switch (DvsMgr *mgr, MgrSwitch *sw)
@@ -133,6 +136,8 @@ dvs_mgr_dbus_switch (DvsMgr *mgr, MgrSwitch *sw)
   g_ptr_array_add (groups, NULL);
   dvs_switch1_set_port_groups (iface, (const gchar *const *) groups->pdata);
   dvs_switch1_set_generation (iface, sw->generation);
+  dvs_switch1_set_history_auto (iface, sw->history_auto);
+  dvs_switch1_set_history_keep (iface, sw->history_keep);
   if (fresh)
     {
       on_object_methods (mgr, sw->object);
@@ -761,6 +766,7 @@ on_object_methods (DvsMgr *mgr, DvsObjectSkeleton *obj)
       g_signal_connect (i, "handle-join-host", G_CALLBACK (on_join_leave), mgr);
       g_signal_connect (i, "handle-leave-host", G_CALLBACK (on_join_leave), mgr);
       g_signal_connect (i, "handle-delete", G_CALLBACK (on_switch_delete), mgr);
+      dvs_mgr_dbus_snapshot_switch (mgr, i);
     }
   if ((i = dvs_object_peek_port_group1 (o)))
     {
@@ -801,6 +807,7 @@ dvs_mgr_dbus_export (DvsMgr *mgr, GDBusConnection *bus)
   g_signal_connect (mgr->manager_iface, "handle-register-host", G_CALLBACK (on_register_host), mgr);
   g_signal_connect (mgr->manager_iface, "handle-create-network", G_CALLBACK (on_create_network), mgr);
   g_signal_connect (mgr->manager_iface, "handle-get-out-of-sync", G_CALLBACK (on_get_out_of_sync), mgr);
+  dvs_mgr_dbus_snapshot_manager (mgr, mgr->manager_iface);
   if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (mgr->manager_iface), bus,
                                          DVS_MGR_OBJECT_PATH, &error))
     g_warning ("cannot export %s: %s", DVS_MGR_OBJECT_PATH, error->message);

@@ -159,7 +159,7 @@ class Manager:
     DBusError(name, message)."""
 
     def __init__(self, workdir, bus, pki=None, authorization="polkit", heartbeat_ms=500,
-                 retry_ms=500, push_timeout_ms=2000, store=None):
+                 retry_ms=500, push_timeout_ms=2000, store=None, extra_args=()):
         self.workdir = workdir
         self.bus = bus
         self.pki = pki
@@ -169,13 +169,14 @@ class Manager:
         self.tls_port = free_tcp_port() if pki else None
         self.heartbeat_ms, self.retry_ms, self.push_timeout_ms = heartbeat_ms, retry_ms, push_timeout_ms
         self.logpath = os.path.join(workdir, "dvsmgr.log")
+        self.extra_args = list(extra_args)
         self.proc = None
 
     def start(self, timeout=20):
         argv = [DVSMGR, "--bus", self.bus.address, "--store", self.store,
                 "--host-socket", self.host_socket, "--authorization", self.authorization,
                 "--heartbeat-ms", str(self.heartbeat_ms), "--retry-interval-ms", str(self.retry_ms),
-                "--push-timeout-ms", str(self.push_timeout_ms), "-v"]
+                "--push-timeout-ms", str(self.push_timeout_ms), "-v"] + self.extra_args
         if self.pki:
             cert, key = self.pki.issue("manager", ip="127.0.0.1")
             argv += ["--host-listen", "127.0.0.1:%d" % self.tls_port, "--tls-cert", cert,
