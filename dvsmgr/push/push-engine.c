@@ -415,12 +415,25 @@ mgr_push_host_connected (MgrPush *push, MgrHost *h, JsonObject *digests)
 
       if (json_node_get_value_type (d) != G_TYPE_STRING)
         continue;
+      if (sw == NULL)
+        {
+          /* A switch this manager does not know at all: most likely its
+           * store was lost.  Removing it would cut off running VMs, so it
+           * stays until an operator re-creates it from a snapshot (or
+           * removes it on the host). */
+          DVS_LOG_KV (G_LOG_LEVEL_WARNING, "HOST", h->name,
+                      "host %s holds DVswitch %s, unknown to this manager; leaving it in place "
+                      "(re-create it with dvsctl switch import --mode recreate, or remove it "
+                      "on the host with dvs-switchctl switch remove)", h->name,
+                      (const gchar *) l->data);
+          continue;
+        }
       t = target_get (push, h->name, l->data);
       g_free (t->acked_digest);
       t->acked_digest = g_strdup (json_node_get_string (d));
-      if (sw == NULL || !dvs_mgr_switch_has_host (sw, h->name))
+      if (!dvs_mgr_switch_has_host (sw, h->name))
         {
-          /* Manager wins: a switch the host should not hold goes. */
+          /* Manager wins: a switch the host left goes. */
           DVS_LOG_KV (G_LOG_LEVEL_INFO, "HOST", h->name,
                       "host holds DVswitch %s that it is not a member of; removing it",
                       (const gchar *) l->data);
