@@ -19,6 +19,7 @@ static const gchar *const ctl_error_names[] = {
   [CTL_ERROR_AMBIGUOUS] = "net.dvsqemu.Ctl.Error.Ambiguous",
   [CTL_ERROR_BAD_REPLY] = "net.dvsqemu.Ctl.Error.BadReply",
   [CTL_ERROR_NO_BUS] = "org.freedesktop.DBus.Error.NoServer",
+  [CTL_ERROR_FILE] = "net.dvsqemu.Ctl.Error.File",
 };
 
 /* "the system bus", "the session bus", "the bus at ADDRESS". */
@@ -138,6 +139,54 @@ ctl_parse_uint (const gchar *text, const gchar *what, guint64 min,
   return TRUE;
 }
 
+/* All of standard input, NUL-terminated; *length excludes the NUL. */
+static gchar *
+read_stdin (gsize *length, GError **error)
+{
+  g_autoptr(GInputStream) in = g_unix_input_stream_new (0, FALSE);
+  g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable ();
+  gssize size;
+
+  size = g_output_stream_splice (out, in, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET,
+                                 NULL, error);
+  if (size < 0)
+    return NULL;
+  *length = (gsize) size;
+  /* The stream is closed: append the NUL to what it holds. */
+  return g_strndup (g_memory_output_stream_get_data (G_MEMORY_OUTPUT_STREAM (out)),
+                    *length);
+}
+
+gchar *
+ctl_read_text_file (const gchar *file, const gchar *what, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autofree gchar *contents = NULL;
+  gsize length = 0;
+
+  if (g_str_equal (file, "-"))
+    contents = read_stdin (&length, &local_error);
+  else if (!g_file_get_contents (file, &contents, &length, &local_error))
+    g_clear_pointer (&contents, g_free);
+  if (contents == NULL)
+    {
+      if (g_str_equal (file, "-"))
+        ctl_usage_error (error, "%s: cannot read standard input: %s", what,
+                         local_error->message);
+      else
+        ctl_usage_error (error, "%s: %s", what, local_error->message);
+      return NULL;
+    }
+  /* With an explicit length, a NUL byte is invalid too. */
+  if (!g_utf8_validate (contents, (gssize) length, NULL))
+    {
+      ctl_usage_error (error, "%s: %s is not UTF-8 text", what,
+                       g_str_equal (file, "-") ? "standard input" : file);
+      return NULL;
+    }
+  return g_steal_pointer (&contents);
+}
+
 JsonObject *
 ctl_parse_json_object (const gchar *text, const gchar *what, GError **error)
 {
@@ -149,30 +198,9 @@ ctl_parse_json_object (const gchar *text, const gchar *what, GError **error)
 
   if (text[0] == '@')
     {
-      const gchar *file = text + 1;
-      gsize length = 0;
-
-      if (g_str_equal (file, "-"))
-        {
-          g_autoptr(GInputStream) in = g_unix_input_stream_new (0, FALSE);
-          g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable ();
-
-          if (g_output_stream_splice (out, in, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET,
-                                      NULL, &local_error) < 0
-              || !g_output_stream_write_all (out, "", 1, NULL, NULL, NULL))
-            {
-              ctl_usage_error (error, "%s: cannot read standard input: %s",
-                               what, local_error != NULL ? local_error->message
-                                                         : "write failed");
-              return NULL;
-            }
-          contents = g_memory_output_stream_steal_data (G_MEMORY_OUTPUT_STREAM (out));
-        }
-      else if (!g_file_get_contents (file, &contents, &length, &local_error))
-        {
-          ctl_usage_error (error, "%s: %s", what, local_error->message);
-          return NULL;
-        }
+      contents = ctl_read_text_file (text + 1, what, error);
+      if (contents == NULL)
+        return NULL;
       json = contents;
     }
   if (!json_parser_load_from_data (parser, json, -1, &local_error))
@@ -268,6 +296,7 @@ classify (Ctl *ctl, const GError *error, CtlFailure *out)
         case CTL_ERROR_NOT_FOUND:
         case CTL_ERROR_AMBIGUOUS:
         case CTL_ERROR_BAD_REPLY:
+        case CTL_ERROR_FILE:
         default:
           out->status = CTL_EXIT_FAILED;
           break;

@@ -402,6 +402,14 @@ prop (const CtlObject *obj, const gchar *name)
   return obj != NULL ? g_variant_lookup_value (obj->props, name, NULL) : NULL;
 }
 
+gboolean
+ctl_prop_has (const CtlObject *obj, const gchar *name)
+{
+  g_autoptr(GVariant) value = prop (obj, name);
+
+  return value != NULL;
+}
+
 const gchar *
 ctl_prop_string (const CtlObject *obj, const gchar *name)
 {

@@ -144,16 +144,22 @@ ctl_fields_add_printf (CtlFields *fields, const gchar *label,
   ctl_fields_add (fields, label, value);
 }
 
-void
-ctl_print_json (JsonNode *node)
+gchar *
+ctl_json_pretty (JsonNode *node)
 {
   g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autofree gchar *text = NULL;
 
   json_generator_set_pretty (generator, TRUE);
   json_generator_set_indent (generator, 2);
   json_generator_set_root (generator, node);
-  text = json_generator_to_data (generator, NULL);
+  return json_generator_to_data (generator, NULL);
+}
+
+void
+ctl_print_json (JsonNode *node)
+{
+  g_autofree gchar *text = ctl_json_pretty (node);
+
   printf ("%s\n", text);
 }
 

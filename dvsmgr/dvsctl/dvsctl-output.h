@@ -37,6 +37,8 @@ void ctl_fields_add (CtlFields *fields, const gchar *label, const gchar *value);
 void ctl_fields_add_printf (CtlFields *fields, const gchar *label,
                             const gchar *format, ...) G_GNUC_PRINTF (3, 4);
 
+/* Pretty JSON (indented by 2), without a final newline. */
+gchar *ctl_json_pretty (JsonNode *node);
 /* Pretty JSON on stdout, newline-terminated. */
 void ctl_print_json (JsonNode *node);
 /* A compact rendering of @node for a table cell; "-" for NULL or null. */

@@ -196,35 +196,61 @@ ctl_cmd_switch_create (Ctl *ctl, const CtlOptions *opts, gchar **args,
   return TRUE;
 }
 
+JsonObject *
+ctl_switch_current_config (const CtlObject *sw)
+{
+  JsonObject *config = json_object_new ();
+  const gchar *value;
+
+  json_object_set_string_member (config, "name", ctl_prop_string (sw, "Name"));
+  value = ctl_prop_string (sw, "ForwardingClass");
+  if (*value != '\0')
+    json_object_set_string_member (config, "forwarding_class", value);
+  json_object_set_int_member (config, "mtu", ctl_prop_uint (sw, "Mtu"));
+  value = ctl_prop_string (sw, "TransportZone");
+  if (*value != '\0')
+    json_object_set_string_member (config, "transport_zone", value);
+  if (ctl_prop_has (sw, "HistoryAuto") && ctl_prop_has (sw, "HistoryKeep"))
+    {
+      JsonObject *history = json_object_new ();
+
+      json_object_set_boolean_member (history, "auto",
+                                      ctl_prop_bool (sw, "HistoryAuto"));
+      json_object_set_int_member (history, "keep",
+                                  ctl_prop_uint (sw, "HistoryKeep"));
+      json_object_set_object_member (config, "history", history);
+    }
+  return config;
+}
+
 gboolean
 ctl_cmd_switch_set (Ctl *ctl, const CtlOptions *opts, gchar **args,
                     GError **error)
 {
-  g_autoptr(JsonObject) config = json_object_new ();
+  g_autoptr(JsonObject) given = json_object_new ();
+  g_autoptr(JsonObject) config = NULL;
   g_autofree gchar *config_text = NULL;
   CtlObject *sw;
-  const gchar *current;
 
   if (opts->name == NULL && opts->mtu == NULL && opts->transport_zone == NULL)
     return ctl_usage_error (error, "nothing to change: give --name, --mtu or "
                             "--transport-zone.");
+  /* Usage errors before the manager is asked anything. */
+  if (!parse_mtu (opts, given, error))
+    return FALSE;
   /* SetConfig replaces the whole config: start from what the switch has. */
   sw = ctl_resolve (ctl, CTL_KIND_SWITCH, args[0], error);
   if (sw == NULL)
     return FALSE;
-  json_object_set_string_member (config, "name",
-                                 opts->name != NULL ? opts->name
-                                                    : ctl_prop_string (sw, "Name"));
-  current = ctl_prop_string (sw, "ForwardingClass");
-  if (*current != '\0')
-    json_object_set_string_member (config, "forwarding_class", current);
-  json_object_set_int_member (config, "mtu", ctl_prop_uint (sw, "Mtu"));
-  if (!parse_mtu (opts, config, error))
-    return FALSE;
-  current = opts->transport_zone != NULL ? opts->transport_zone
-                                         : ctl_prop_string (sw, "TransportZone");
-  if (*current != '\0' || opts->transport_zone != NULL)
-    json_object_set_string_member (config, "transport_zone", current);
+  config = ctl_switch_current_config (sw);
+  if (opts->name != NULL)
+    json_object_set_string_member (config, "name", opts->name);
+  if (json_object_has_member (given, "mtu"))
+    json_object_set_int_member (config, "mtu",
+                                json_object_get_int_member (given, "mtu"));
+  if (opts->transport_zone != NULL)
+    json_object_set_string_member (config, "transport_zone",
+                                   opts->transport_zone);
   config_text = ctl_json_text (config);
   return ctl_call_void (ctl, sw->path, CTL_IFACE_SWITCH, "SetConfig",
                         g_variant_new ("(s)", config_text), error);

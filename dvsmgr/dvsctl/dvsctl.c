@@ -31,6 +31,14 @@ typedef enum {
   OPT_LIBVIRT_URI = 1 << 13,
   OPT_TYPE = 1 << 14,
   OPT_SEGMENT = 1 << 15,
+  OPT_OUTPUT = 1 << 16,
+  OPT_FORCE = 1 << 17,
+  OPT_NO_CONNECTIONS = 1 << 18,
+  OPT_COMMENT = 1 << 19,
+  OPT_MODE = 1 << 20,
+  OPT_TARGET = 1 << 21,
+  OPT_AUTO = 1 << 22,
+  OPT_KEEP = 1 << 23,
 } CtlOptionFlags;
 
 typedef struct {
@@ -65,6 +73,14 @@ static const CtlCommand commands[] = {
     "The manager retries both every few seconds and on the host's next\n"
     "hello; 'dvsctl host resync HOST' retries now.  Prints \"all hosts in\n"
     "sync\" when both queues are empty.\n" },
+
+  { "diff", "FILE1 FILE2", 2, "FILE1 FILE2", 0, ctl_cmd_diff,
+    "Compare two snapshot files",
+    "Shows what changes from the snapshot document FILE1 to FILE2\n"
+    "(DiffDocuments), one line per change; --json prints the diff as JSON.\n"
+    "No switch is needed: dvsmgr only compares the two documents, and both\n"
+    "must be valid (format, checksum).  - reads one of them from standard\n"
+    "input.\n" },
 
   { "switch list", "", 0, "", 0, ctl_cmd_switch_list,
     "List the DVswitches",
@@ -112,6 +128,96 @@ static const CtlCommand commands[] = {
     "Removes HOST from SWITCH; the host deletes the switch from its store\n"
     "(if that fails, the entry waits on the rip queue: 'dvsctl sync').\n"
     "Refused while ports of SWITCH are delegated to HOST.\n" },
+  { "switch export", "SWITCH", 1,
+    "SWITCH [-o FILE [--force]] [--no-connections] [--comment TEXT]",
+    OPT_OUTPUT | OPT_FORCE | OPT_NO_CONNECTIONS | OPT_COMMENT,
+    ctl_cmd_switch_export,
+    "Write a DVswitch's configuration as a snapshot",
+    "Exports SWITCH as a snapshot document (docs/snapshots.md): its\n"
+    "settings, member hosts, port groups and ports with their connections,\n"
+    "checksummed.  Prints it as JSON, or writes it to FILE, which must not\n"
+    "exist unless --force is given.\n"
+    "\n"
+    "Options:\n"
+    "  -o, --output=FILE         write the document to FILE (mode 0600,\n"
+    "                            written whole or not at all); - is standard\n"
+    "                            output\n"
+    "      --force               overwrite FILE if it exists\n"
+    "      --no-connections      leave the ports' connections out\n"
+    "      --comment=TEXT        a comment stored in the document\n" },
+  { "switch save", "SWITCH", 1, "SWITCH [--comment TEXT] [--no-connections]",
+    OPT_COMMENT | OPT_NO_CONNECTIONS, ctl_cmd_switch_save,
+    "Save a version of a DVswitch's configuration",
+    "Saves SWITCH's configuration now as the next version of its history\n"
+    "on the manager (SaveVersion) and prints the version and its file.\n"
+    "\n"
+    "Options:\n"
+    "      --comment=TEXT        a comment stored in the version\n"
+    "      --no-connections      leave the ports' connections out\n" },
+  { "switch versions", "SWITCH", 1, "SWITCH", 0, ctl_cmd_switch_versions,
+    "List the saved versions of a DVswitch",
+    "Lists the versions saved of SWITCH, oldest first, as VERSION CREATED\n"
+    "AUTHOR GENERATION COMMENT.  A damaged version file is listed with what\n"
+    "is wrong with it.\n" },
+  { "switch show-version", "SWITCH VERSION", 2,
+    "SWITCH VERSION [-o FILE [--force]]", OPT_OUTPUT | OPT_FORCE,
+    ctl_cmd_switch_show_version,
+    "Print a saved version of a DVswitch",
+    "Prints the saved version VERSION (v000003, or latest) of SWITCH as\n"
+    "JSON, or writes it to FILE, which must not exist unless --force is\n"
+    "given.\n"
+    "\n"
+    "Options:\n"
+    "  -o, --output=FILE         write the document to FILE (mode 0600,\n"
+    "                            written whole or not at all); - is standard\n"
+    "                            output\n"
+    "      --force               overwrite FILE if it exists\n" },
+  { "switch diff", "SWITCH FROM TO", 2, "SWITCH FROM [TO]", 0,
+    ctl_cmd_switch_diff,
+    "Show what changed in a DVswitch's configuration",
+    "Shows what changes from FROM to TO, one line per change; --json prints\n"
+    "the diff as JSON.  FROM and TO are each live (SWITCH now), a saved\n"
+    "version (v000003, latest) or a snapshot file (- reads standard input;\n"
+    "write ./latest for a file of that name).  TO defaults to live.\n" },
+  { "switch import", "FILE", 1,
+    "FILE --mode recreate|new|apply [--name NAME] [--target SWITCH]",
+    OPT_MODE | OPT_NAME | OPT_TARGET, ctl_cmd_switch_import,
+    "Create or update a DVswitch from a snapshot",
+    "Imports the snapshot document FILE (- reads standard input)\n"
+    "(ImportSwitch), prints the switch's UUID and what was added, updated\n"
+    "and removed; --json prints the report.  The whole document is checked\n"
+    "first and every problem listed; nothing changes unless all is well.\n"
+    "\n"
+    "Options:\n"
+    "      --mode=MODE           (required) recreate: the switch as it was,\n"
+    "                            same UUIDs, port keys, member hosts and\n"
+    "                            connections (hosts not registered are\n"
+    "                            registered); new: a new switch NAME from the\n"
+    "                            document as a template, with new UUIDs and\n"
+    "                            keys, no hosts or connections; apply: roll an\n"
+    "                            existing switch's port groups, ports and\n"
+    "                            settings to the document, keeping its\n"
+    "                            connections and member hosts\n"
+    "      --name=NAME           the new switch's name (required with new)\n"
+    "      --target=SWITCH       the switch to apply to (apply; default the\n"
+    "                            document's UUID)\n" },
+  { "switch rollback", "SWITCH VERSION", 2, "SWITCH VERSION", 0,
+    ctl_cmd_switch_rollback,
+    "Roll a DVswitch back to a saved version",
+    "Applies the saved version VERSION (v000003, or latest) to SWITCH\n"
+    "(Rollback, an import in mode apply): port groups, ports and settings\n"
+    "return to the version's; connections and member hosts stay.  Prints\n"
+    "what was added, updated and removed; --json prints the report.\n" },
+  { "switch history", "SWITCH", 1, "SWITCH [--auto on|off] [--keep N]",
+    OPT_AUTO | OPT_KEEP, ctl_cmd_switch_history,
+    "Show or set a DVswitch's version-history policy",
+    "Without options, shows whether a version of SWITCH is saved after every\n"
+    "change and how many are kept.  With options, changes that policy\n"
+    "(SetConfig); what is not given stays.\n"
+    "\n"
+    "Options:\n"
+    "      --auto=on|off         save a version after every change\n"
+    "      --keep=N              keep the newest N versions (0: all)\n" },
 
   { "portgroup list", "SWITCH", 0, "[SWITCH]", 0, ctl_cmd_portgroup_list,
     "List the port groups",
@@ -287,6 +393,8 @@ ctl_options_clear (CtlOptions *o)
     &o->name, &o->mtu, &o->transport_zone, &o->forwarding_class, &o->vlan,
     &o->config, &o->ports, &o->switch_ref, &o->portgroup, &o->host, &o->vm,
     &o->mac, &o->interface_id, &o->libvirt_uri, &o->type, &o->segment,
+    &o->output, &o->comment, &o->mode, &o->target, &o->history_auto,
+    &o->history_keep,
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (fields); i++)
@@ -296,27 +404,45 @@ ctl_options_clear (CtlOptions *o)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (GlobalOptions, global_options_clear)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CtlOptions, ctl_options_clear)
 
+/* A command's words and positional arguments, the optional ones in
+ * brackets ("switch diff SWITCH FROM [TO]"); options are in each help. */
+static gchar *
+command_words (const CtlCommand *cmd)
+{
+  g_auto(GStrv) names = g_strsplit (cmd->args, " ", -1);
+  GString *words = g_string_new (cmd->name);
+
+  for (guint i = 0; *cmd->args != '\0' && names[i] != NULL; i++)
+    g_string_append_printf (words, i < cmd->min_args ? " %s" : " [%s]",
+                            names[i]);
+  return g_string_free (words, FALSE);
+}
+
 static void
 print_command_list (FILE *out)
 {
+  int width = 30;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    {
+      g_autofree gchar *words = command_words (&commands[i]);
+
+      width = MAX (width, (int) strlen (words));
+    }
   fprintf (out, "Commands:\n");
   for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
     {
       const CtlCommand *cmd = &commands[i];
-      g_autofree gchar *words = NULL;
+      g_autofree gchar *words = command_words (cmd);
 
-      /* The words and positional arguments; options are in each help. */
-      words = *cmd->args != '\0' && cmd->min_args == 0
-                  ? g_strdup_printf ("%s [%s]", cmd->name, cmd->args)
-                  : g_strdup_printf ("%s%s%s", cmd->name,
-                                     *cmd->args != '\0' ? " " : "", cmd->args);
       if (i > 0 && strchr (cmd->name, ' ') != NULL
           && strncmp (cmd->name, commands[i - 1].name,
                       (gsize) (strchr (cmd->name, ' ') - cmd->name + 1)) != 0)
         fprintf (out, "\n");
-      fprintf (out, "  %-30s %s\n", words, cmd->summary);
+      fprintf (out, "  %-*s %s\n", width, words, cmd->summary);
     }
-  fprintf (out, "\n  %-30s %s\n", "help [COMMAND]", "Show help, for a command too");
+  fprintf (out, "\n  %-*s %s\n", width, "help [COMMAND]",
+           "Show help, for a command too");
 }
 
 static void
@@ -430,27 +556,38 @@ build_entries (GlobalOptions *g, CtlOptions *o, CtlOptionFlags flags)
     { "help", 'h', 0, G_OPTION_ARG_NONE, &g->help, NULL, NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &g->version, NULL, NULL },
   };
+  /* Options take a value unless they are flags (G_OPTION_ARG_NONE). */
   const struct {
     CtlOptionFlags flag;
     const gchar *name;
-    gchar **value;
+    gchar short_name;
+    GOptionArg arg;
+    gpointer value;
   } own[] = {
-    { OPT_NAME, "name", &o->name },
-    { OPT_MTU, "mtu", &o->mtu },
-    { OPT_TRANSPORT_ZONE, "transport-zone", &o->transport_zone },
-    { OPT_FORWARDING_CLASS, "forwarding-class", &o->forwarding_class },
-    { OPT_VLAN, "vlan", &o->vlan },
-    { OPT_CONFIG, "config", &o->config },
-    { OPT_PORTS, "ports", &o->ports },
-    { OPT_SWITCH, "switch", &o->switch_ref },
-    { OPT_PORTGROUP, "portgroup", &o->portgroup },
-    { OPT_HOST, "host", &o->host },
-    { OPT_VM, "vm", &o->vm },
-    { OPT_MAC, "mac", &o->mac },
-    { OPT_INTERFACE, "interface", &o->interface_id },
-    { OPT_LIBVIRT_URI, "libvirt-uri", &o->libvirt_uri },
-    { OPT_TYPE, "type", &o->type },
-    { OPT_SEGMENT, "segment", &o->segment },
+    { OPT_NAME, "name", 0, G_OPTION_ARG_STRING, &o->name },
+    { OPT_MTU, "mtu", 0, G_OPTION_ARG_STRING, &o->mtu },
+    { OPT_TRANSPORT_ZONE, "transport-zone", 0, G_OPTION_ARG_STRING, &o->transport_zone },
+    { OPT_FORWARDING_CLASS, "forwarding-class", 0, G_OPTION_ARG_STRING, &o->forwarding_class },
+    { OPT_VLAN, "vlan", 0, G_OPTION_ARG_STRING, &o->vlan },
+    { OPT_CONFIG, "config", 0, G_OPTION_ARG_STRING, &o->config },
+    { OPT_PORTS, "ports", 0, G_OPTION_ARG_STRING, &o->ports },
+    { OPT_SWITCH, "switch", 0, G_OPTION_ARG_STRING, &o->switch_ref },
+    { OPT_PORTGROUP, "portgroup", 0, G_OPTION_ARG_STRING, &o->portgroup },
+    { OPT_HOST, "host", 0, G_OPTION_ARG_STRING, &o->host },
+    { OPT_VM, "vm", 0, G_OPTION_ARG_STRING, &o->vm },
+    { OPT_MAC, "mac", 0, G_OPTION_ARG_STRING, &o->mac },
+    { OPT_INTERFACE, "interface", 0, G_OPTION_ARG_STRING, &o->interface_id },
+    { OPT_LIBVIRT_URI, "libvirt-uri", 0, G_OPTION_ARG_STRING, &o->libvirt_uri },
+    { OPT_TYPE, "type", 0, G_OPTION_ARG_STRING, &o->type },
+    { OPT_SEGMENT, "segment", 0, G_OPTION_ARG_STRING, &o->segment },
+    { OPT_OUTPUT, "output", 'o', G_OPTION_ARG_STRING, &o->output },
+    { OPT_FORCE, "force", 0, G_OPTION_ARG_NONE, &o->force },
+    { OPT_NO_CONNECTIONS, "no-connections", 0, G_OPTION_ARG_NONE, &o->no_connections },
+    { OPT_COMMENT, "comment", 0, G_OPTION_ARG_STRING, &o->comment },
+    { OPT_MODE, "mode", 0, G_OPTION_ARG_STRING, &o->mode },
+    { OPT_TARGET, "target", 0, G_OPTION_ARG_STRING, &o->target },
+    { OPT_AUTO, "auto", 0, G_OPTION_ARG_STRING, &o->history_auto },
+    { OPT_KEEP, "keep", 0, G_OPTION_ARG_STRING, &o->history_keep },
   };
   GArray *entries = g_array_new (TRUE, TRUE, sizeof (GOptionEntry));
 
@@ -458,8 +595,8 @@ build_entries (GlobalOptions *g, CtlOptions *o, CtlOptionFlags flags)
   for (gsize i = 0; i < G_N_ELEMENTS (own); i++)
     if (flags & own[i].flag)
       {
-        GOptionEntry entry = { own[i].name, 0, 0, G_OPTION_ARG_STRING,
-                               own[i].value, NULL, NULL };
+        GOptionEntry entry = { own[i].name, own[i].short_name, 0,
+                               own[i].arg, own[i].value, NULL, NULL };
 
         g_array_append_val (entries, entry);
       }

@@ -5,7 +5,8 @@
  * the bus and turns errors into exit statuses; dvsctl-model.c loads the
  * manager's objects and resolves the names operators type; the command
  * files (dvsctl-switch.c, dvsctl-port.c, dvsctl-host.c) each serve one kind
- * of object; dvsctl-output.c prints tables and JSON. */
+ * of object, dvsctl-snapshot.c the configuration snapshots of switches
+ * (docs/snapshots.md); dvsctl-output.c prints tables and JSON. */
 #pragma once
 
 #include <gio/gio.h>
@@ -33,6 +34,7 @@ typedef enum {
   CTL_ERROR_AMBIGUOUS,  /* a name more than one object has: exit 1 */
   CTL_ERROR_BAD_REPLY,  /* the manager answered something unexpected: 1 */
   CTL_ERROR_NO_BUS,     /* could not connect to the bus: exit 3 */
+  CTL_ERROR_FILE,       /* an output file exists or cannot be written: 1 */
 } CtlErrorCode;
 
 #define CTL_BUS_NAME "net.dvsqemu.Manager1"
@@ -97,6 +99,14 @@ typedef struct {
   gchar *libvirt_uri;
   gchar *type;
   gchar *segment;
+  gchar *output;        /* -o FILE */
+  gchar *comment;
+  gchar *mode;
+  gchar *target;
+  gchar *history_auto;  /* --auto on|off */
+  gchar *history_keep;  /* --keep N */
+  gboolean force;
+  gboolean no_connections;
 } CtlOptions;
 
 /* A command: @args are its positional arguments, already counted against
@@ -131,6 +141,11 @@ gboolean ctl_parse_uint (const gchar *text, const gchar *what, guint64 min,
  * anything else is a usage error naming @what. */
 JsonObject *ctl_parse_json_object (const gchar *text, const gchar *what,
                                    GError **error);
+/* The contents of @file (- reads standard input), NUL-terminated, as
+ * UTF-8 text without NUL bytes (a D-Bus string can carry it); anything
+ * else is a usage error naming @what. */
+gchar *ctl_read_text_file (const gchar *file, const gchar *what,
+                           GError **error);
 /* @obj as compact JSON text, for a method argument. */
 gchar *ctl_json_text (JsonObject *obj);
 /* Prints a JSON object of string members given as NULL-terminated
@@ -159,6 +174,8 @@ guint32 ctl_prop_uint (const CtlObject *obj, const gchar *name);
 guint64 ctl_prop_uint64 (const CtlObject *obj, const gchar *name);
 gint64 ctl_prop_int64 (const CtlObject *obj, const gchar *name);
 gboolean ctl_prop_bool (const CtlObject *obj, const gchar *name);
+/* Whether the object has the property (a manager as new as dvsctl). */
+gboolean ctl_prop_has (const CtlObject *obj, const gchar *name);
 /* "as" and "ao" properties; never NULL. */
 gchar **ctl_prop_strv (const CtlObject *obj, const gchar *name);
 /* A *Json property parsed; NULL when empty or not JSON. */
@@ -179,7 +196,16 @@ void ctl_print_objects_json (Ctl *ctl, GPtrArray *objects);
 /* The switch with the UUID @uuid, if the model has it. */
 CtlObject *ctl_switch_by_uuid (Ctl *ctl, const gchar *uuid);
 
-/* The commands (dvsctl-switch.c, dvsctl-port.c, dvsctl-host.c). */
+/* dvsctl-switch.c */
+
+/* The switch's global config as SetConfig takes it, from its properties:
+ * name, forwarding class, MTU, transport zone and, when the manager has
+ * them, the history policy.  SetConfig replaces the whole config, so a
+ * command changes members of this and sends it all. */
+JsonObject *ctl_switch_current_config (const CtlObject *sw);
+
+/* The commands (dvsctl-switch.c, dvsctl-port.c, dvsctl-host.c,
+ * dvsctl-snapshot.c). */
 #define CTL_DECLARE_COMMAND(fn) \
   gboolean fn (Ctl *ctl, const CtlOptions *opts, gchar **args, GError **error)
 
@@ -190,6 +216,15 @@ CTL_DECLARE_COMMAND (ctl_cmd_switch_set);
 CTL_DECLARE_COMMAND (ctl_cmd_switch_delete);
 CTL_DECLARE_COMMAND (ctl_cmd_switch_join);
 CTL_DECLARE_COMMAND (ctl_cmd_switch_leave);
+CTL_DECLARE_COMMAND (ctl_cmd_switch_export);
+CTL_DECLARE_COMMAND (ctl_cmd_switch_save);
+CTL_DECLARE_COMMAND (ctl_cmd_switch_versions);
+CTL_DECLARE_COMMAND (ctl_cmd_switch_show_version);
+CTL_DECLARE_COMMAND (ctl_cmd_switch_diff);
+CTL_DECLARE_COMMAND (ctl_cmd_switch_import);
+CTL_DECLARE_COMMAND (ctl_cmd_switch_rollback);
+CTL_DECLARE_COMMAND (ctl_cmd_switch_history);
+CTL_DECLARE_COMMAND (ctl_cmd_diff);
 CTL_DECLARE_COMMAND (ctl_cmd_portgroup_list);
 CTL_DECLARE_COMMAND (ctl_cmd_portgroup_show);
 CTL_DECLARE_COMMAND (ctl_cmd_portgroup_create);

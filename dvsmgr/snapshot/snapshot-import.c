@@ -403,8 +403,7 @@ build_apply (Import *im, MgrSwitch *sw)
     tmp.name = s->name;
     tmp.mtu = s->mtu;
     tmp.transport_zone = s->transport_zone;
-    tmp.history_auto = s->history_auto;
-    tmp.history_keep = s->history_keep;
+    /* The history policy stays: rolling back must not turn it off. */
     tmp.next_port = MAX (sw->next_port, s->next_port);
     tmp.generation = sw->generation + 1;
     put (im, "switch", sw->uuid, dvs_mgr_switch_to_store (&tmp));
@@ -493,8 +492,6 @@ commit_apply (Import *im)
   sw->mtu = s->mtu;
   g_free (sw->transport_zone);
   sw->transport_zone = g_strdup (s->transport_zone);
-  sw->history_auto = s->history_auto;
-  sw->history_keep = s->history_keep;
   sw->next_port = MAX (sw->next_port, s->next_port);
   sw->generation++;
 }

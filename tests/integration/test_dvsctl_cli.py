@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -26,6 +27,27 @@ DVSCTL = os.environ.get("DVS_DVSCTL") or os.path.join(
     SRC_ROOT, "build/dvsmgr/dvsctl/dvsctl")
 RUN_TIMEOUT_S = 20
 BUS_START_TIMEOUT_S = 10
+
+# Files the snapshot commands read: a document dvsctl sends on (dvsctl
+# checks only that it is a JSON object; dvsmgr validates it), and files it
+# must refuse before asking anything.
+FIXTURES = tempfile.mkdtemp(prefix="dvsctl-cli-")
+atexit.register(shutil.rmtree, FIXTURES, True)
+
+
+def fixture(name, data):
+    path = os.path.join(FIXTURES, name)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+DOC = fixture("doc.json", b'{"format": "dvs-switch-config", "format_version": 1}\n')
+ARRAY_DOC = fixture("array.json", b"[1, 2]\n")
+BROKEN_DOC = fixture("broken.json", b'{"format": \n')
+LATIN1_DOC = fixture("latin1.json", b'{"comment": "caf\xe9"}\n')
+NUL_DOC = fixture("nul.json", b'{"comment": "a"}\x00\n')
+MISSING = os.path.join(FIXTURES, "missing.json")
 
 # Every command, its positional arguments for a well-formed call, and the
 # options its help must list.
@@ -39,6 +61,16 @@ COMMANDS = {
     "switch delete": (["sw"], []),
     "switch join": (["sw", "h1"], []),
     "switch leave": (["sw", "h1"], []),
+    "switch export": (["sw"], ["-o", "--output", "--force", "--no-connections",
+                               "--comment"]),
+    "switch save": (["sw"], ["--comment", "--no-connections"]),
+    "switch versions": (["sw"], []),
+    "switch show-version": (["sw", "v000001"], ["-o", "--output", "--force"]),
+    "switch diff": (["sw", "v000001"], []),
+    "switch import": ([DOC], ["--mode", "--name", "--target"]),
+    "switch rollback": (["sw", "latest"], []),
+    "switch history": (["sw"], ["--auto", "--keep"]),
+    "diff": ([DOC, DOC], []),
     "portgroup list": ([], []),
     "portgroup show": (["pg"], []),
     "portgroup create": (["sw", "pg"], ["--vlan", "--config", "--ports"]),
@@ -71,6 +103,7 @@ REQUIRED_OPTIONS = {
     "port set": ["--config", "{}"],
     "network create": ["--type", "vlan", "--segment", "10", "--transport-zone", "tz"],
     "switch set": ["--mtu", "9000"],
+    "switch import": ["--mode", "recreate"],
 }
 
 GROUPS = ["switch", "portgroup", "port", "host", "network"]
@@ -115,7 +148,7 @@ class Bus:
             self.proc.stdout.close()
 
 
-def run(args, env_bus=None, extra_env=None):
+def run(args, env_bus=None, extra_env=None, stdin_text=None):
     env = dict(os.environ)
     env.pop("DVS_BUS", None)
     if env_bus is not None:
@@ -123,7 +156,8 @@ def run(args, env_bus=None, extra_env=None):
     if extra_env:
         env.update(extra_env)
     proc = subprocess.run([DVSCTL] + args, capture_output=True, text=True,
-                          timeout=RUN_TIMEOUT_S, env=env)
+                          timeout=RUN_TIMEOUT_S, env=env,
+                          input=stdin_text if stdin_text is not None else "")
     return proc.returncode, proc.stdout, proc.stderr
 
 
@@ -174,6 +208,29 @@ class HelpTest(unittest.TestCase):
                 for option in options:
                     self.assertIn(option, out, (args, option))
 
+    def test_optional_arguments_in_brackets(self):
+        status, out, _ = run(["--help"])
+        self.assertEqual(status, 0)
+        self.assertIn("switch diff SWITCH FROM [TO]", out)
+        self.assertIn("diff FILE1 FILE2", out)
+        self.assertIn("portgroup list [SWITCH]", out)
+
+    def test_snapshot_help(self):
+        # What each snapshot command's help must say beyond its options.
+        expect = {
+            "switch export": ["0600", "must not", "exist unless --force"],
+            "switch show-version": ["latest", "must not"],
+            "switch diff": ["live", "latest", "v000003", "TO defaults to live"],
+            "switch import": ["recreate", "new", "apply", "every problem"],
+            "switch rollback": ["connections and member hosts stay"],
+            "switch history": ["on|off", "0: all"],
+        }
+        for name, texts in expect.items():
+            status, out, _ = run(name.split() + ["--help"])
+            self.assertEqual(status, 0, name)
+            for text in texts:
+                self.assertIn(text, out, (name, text))
+
     def test_help_needs_no_bus(self):
         # Help never touches the bus, even a broken one.
         status, out, _ = run(["switch", "create", "--help"],
@@ -223,6 +280,54 @@ class UsageTest(unittest.TestCase):
         (["--frob", "sync"], "unknown option --frob"),
         (["--mtu", "9000", "switch", "create", "a"], "unknown option --mtu"),
         (["sync", "--frob"], "Unknown option --frob"),
+        (["switch", "set", "a", "--mtu", "big"], "--mtu needs a number"),
+        # Snapshots (docs/snapshots.md)
+        (["switch", "export"], "switch export: missing SWITCH"),
+        (["switch", "export", "sw", "extra"], 'unexpected argument "extra"'),
+        (["switch", "export", "sw", "-o", ""], "-o needs a file name"),
+        (["switch", "export", "sw", "--output="], "-o needs a file name"),
+        (["switch", "export", "sw", "--mode", "new"], "Unknown option --mode"),
+        (["switch", "save"], "switch save: missing SWITCH"),
+        (["switch", "save", "sw", "--force"], "Unknown option --force"),
+        (["switch", "save", "sw", "-o", "x.json"], "Unknown option -o"),
+        (["switch", "versions"], "switch versions: missing SWITCH"),
+        (["switch", "versions", "sw", "v1"], 'unexpected argument "v1"'),
+        (["switch", "show-version", "sw"], "switch show-version: missing VERSION"),
+        (["switch", "show-version", "sw", "v1", "-o", ""], "-o needs a file name"),
+        (["switch", "diff", "sw"], "switch diff: missing FROM"),
+        (["switch", "diff", "sw", "live", "latest", "v1"], 'unexpected argument "v1"'),
+        (["switch", "diff", "sw", MISSING], "FROM: "),
+        (["switch", "diff", "sw", "latest", MISSING], "TO: "),
+        (["switch", "diff", "sw", BROKEN_DOC], "is not valid JSON"),
+        (["switch", "diff", "sw", ARRAY_DOC, "live"], "is not a snapshot document"),
+        (["switch", "diff", "sw", "-", "-"], "only one of FROM and TO can be -"),
+        (["switch", "import"], "switch import: missing FILE"),
+        (["switch", "import", DOC], "--mode is required"),
+        (["switch", "import", DOC, "--mode", "merge"],
+         '--mode is recreate, new or apply, not "merge"'),
+        (["switch", "import", DOC, "--mode", "new"], "--mode new needs --name"),
+        (["switch", "import", DOC, "--mode", "recreate", "--name", "x"],
+         "--name goes with --mode new only"),
+        (["switch", "import", DOC, "--mode", "new", "--name", "x", "--target", "sw"],
+         "--target goes with --mode apply only"),
+        (["switch", "import", MISSING, "--mode", "recreate"], "FILE: "),
+        (["switch", "import", ARRAY_DOC, "--mode", "apply"], "is not a snapshot document"),
+        (["switch", "import", BROKEN_DOC, "--mode", "apply"], "is not valid JSON"),
+        (["switch", "import", LATIN1_DOC, "--mode", "apply"], "is not UTF-8 text"),
+        (["switch", "import", NUL_DOC, "--mode", "apply"], "is not UTF-8 text"),
+        (["switch", "import", DOC, DOC, "--mode", "apply"], "unexpected argument"),
+        (["switch", "rollback", "sw"], "switch rollback: missing VERSION"),
+        (["switch", "history"], "switch history: missing SWITCH"),
+        (["switch", "history", "sw", "--auto", "yes"], '--auto is on or off, not "yes"'),
+        (["switch", "history", "sw", "--keep", "-1"], "--keep needs a number"),
+        (["switch", "history", "sw", "--keep", "many"], "--keep needs a number"),
+        (["switch", "history", "sw", "--keep", "4294967296"], "--keep needs a number"),
+        (["diff"], "diff: missing FILE1"),
+        (["diff", DOC], "diff: missing FILE2"),
+        (["diff", DOC, DOC, DOC], "unexpected argument"),
+        (["diff", DOC, MISSING], "FILE2: "),
+        (["diff", BROKEN_DOC, DOC], "FILE1: "),
+        (["diff", "-", "-"], "only one of FILE1 and FILE2 can be -"),
     ]
 
     def test_usage_errors(self):
@@ -245,10 +350,60 @@ class UsageTest(unittest.TestCase):
             self.assertEqual(error["error"], "net.dvsqemu.Ctl.Error.Usage", args)
             self.assertIn(message, error["message"], args)
 
+    def test_standard_input(self):
+        # - and @- read standard input before anything is asked.
+        for args in (["switch", "import", "-", "--mode", "recreate"],
+                     ["diff", "-", DOC], ["switch", "diff", "sw", "-"]):
+            status, out, err = run(args, env_bus="unix:path=/nonexistent/bus",
+                                   stdin_text="[1]")
+            self.assertEqual(status, 2, (args, err))
+            self.assertIn("standard input is not a snapshot document", err, args)
+            status, out, err = run(args, env_bus="unix:path=/nonexistent/bus",
+                                   stdin_text='{"format": "dvs-switch-config"}')
+            self.assertEqual(status, 3, (args, err))
+            self.assertIn("cannot connect", err, args)
+        status, out, err = run(["port", "set", "p1", "--config", "@-"],
+                               env_bus="unix:path=/nonexistent/bus",
+                               stdin_text='{"vlan": 10}')
+        self.assertEqual(status, 3, err)
+
     def test_bad_dvs_bus(self):
         status, _, err = run(["sync"], env_bus="not an address")
         self.assertEqual(status, 2)
         self.assertIn("--bus needs", err)
+
+
+class OutputFileTest(unittest.TestCase):
+    """-o FILE is refused, before anything is asked, when FILE exists."""
+
+    def setUp(self):
+        self.path = fixture("exists.json", b"keep me\n")
+
+    def test_refused_without_force(self):
+        for args in (["switch", "export", "sw", "-o", self.path],
+                     ["switch", "export", "sw", "--output", self.path],
+                     ["switch", "show-version", "sw", "latest", "-o", self.path]):
+            status, out, err = run(args, env_bus="unix:path=/nonexistent/bus")
+            self.assertEqual(status, 1, (args, err))
+            self.assertEqual(out, "")
+            self.assertIn("exists; give --force to overwrite it", err)
+            status, out, err = run(["--json"] + args,
+                                   env_bus="unix:path=/nonexistent/bus")
+            self.assertEqual(status, 1, (args, err))
+            self.assertEqual(json.loads(err)["error"], "net.dvsqemu.Ctl.Error.File")
+        with open(self.path, "rb") as f:
+            self.assertEqual(f.read(), b"keep me\n")
+
+    def test_force_goes_on(self):
+        # With --force the manager is asked (and is not there): the file
+        # stays as it was.
+        status, _, err = run(["switch", "export", "sw", "-o", self.path, "--force"],
+                             env_bus="unix:path=/nonexistent/bus")
+        self.assertEqual(status, 3, err)
+        with open(self.path, "rb") as f:
+            self.assertEqual(f.read(), b"keep me\n")
+        # No temporary file left beside it.
+        self.assertEqual([n for n in os.listdir(FIXTURES) if n.startswith(".")], [])
 
 
 class ManagerAbsentTest(unittest.TestCase):
