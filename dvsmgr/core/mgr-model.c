@@ -3,6 +3,7 @@
 #define G_LOG_DOMAIN "dvsmgr-model"
 
 #include "mgr.h"
+#include "core/mgr-json.h"
 
 #include <string.h>
 #include "dvport/dvport-spec.h"
@@ -150,6 +151,19 @@ dvs_mgr_host_lookup (DvsMgr *mgr, const gchar *name, GError **error)
   return h;
 }
 
+MgrSwitch *
+dvs_mgr_switch_by_name (DvsMgr *mgr, const gchar *name)
+{
+  GHashTableIter it;
+  gpointer v;
+
+  g_hash_table_iter_init (&it, mgr->switches);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    if (g_str_equal (((MgrSwitch *) v)->name, name))
+      return v;
+  return NULL;
+}
+
 gboolean
 dvs_mgr_switch_has_host (MgrSwitch *sw, const gchar *host)
 {
@@ -161,51 +175,23 @@ dvs_mgr_switch_has_host (MgrSwitch *sw, const gchar *host)
 
 /* ---- store form ------------------------------------------------------- */
 
-static void
-add_strv (JsonBuilder *b, const gchar *name, GPtrArray *a)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_begin_array (b);
-  for (guint i = 0; a && i < a->len; i++)
-    json_builder_add_string_value (b, a->pdata[i]);
-  json_builder_end_array (b);
-}
-
-static void
-add_opt_string (JsonBuilder *b, const gchar *name, const gchar *v)
-{
-  json_builder_set_member_name (b, name);
-  if (v)
-    json_builder_add_string_value (b, v);
-  else
-    json_builder_add_null_value (b);
-}
-
 JsonNode *
 dvs_mgr_switch_to_store (MgrSwitch *sw)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, sw->name);
-  json_builder_set_member_name (b, "forwarding_class");
-  json_builder_add_string_value (b, sw->forwarding_class);
-  json_builder_set_member_name (b, "mtu");
-  json_builder_add_int_value (b, sw->mtu);
-  json_builder_set_member_name (b, "transport_zone");
-  json_builder_add_string_value (b, sw->transport_zone);
-  add_strv (b, "hosts", sw->hosts);
-  json_builder_set_member_name (b, "generation");
-  json_builder_add_int_value (b, (gint64) sw->generation);
-  json_builder_set_member_name (b, "next_port");
-  json_builder_add_int_value (b, (gint64) sw->next_port);
+  mgr_json_str (b, "name", sw->name);
+  mgr_json_str (b, "forwarding_class", sw->forwarding_class);
+  mgr_json_int (b, "mtu", sw->mtu);
+  mgr_json_str (b, "transport_zone", sw->transport_zone);
+  mgr_json_strv (b, "hosts", sw->hosts);
+  mgr_json_int (b, "generation", (gint64) sw->generation);
+  mgr_json_int (b, "next_port", (gint64) sw->next_port);
   json_builder_set_member_name (b, "history");
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "auto");
-  json_builder_add_boolean_value (b, sw->history_auto);
-  json_builder_set_member_name (b, "keep");
-  json_builder_add_int_value (b, sw->history_keep);
+  mgr_json_bool (b, "auto", sw->history_auto);
+  mgr_json_int (b, "keep", sw->history_keep);
   json_builder_end_object (b);
   json_builder_end_object (b);
   return json_builder_get_root (b);
@@ -217,12 +203,9 @@ dvs_mgr_port_group_to_store (MgrPortGroup *pg)
   g_autoptr (JsonBuilder) b = json_builder_new ();
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "switch");
-  json_builder_add_string_value (b, pg->switch_uuid);
-  json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, pg->name);
-  json_builder_set_member_name (b, "config");
-  json_builder_add_value (b, json_node_copy (pg->config));
+  mgr_json_str (b, "switch", pg->switch_uuid);
+  mgr_json_str (b, "name", pg->name);
+  mgr_json_copy (b, "config", pg->config);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -233,20 +216,14 @@ dvs_mgr_port_to_store (MgrPort *p)
   g_autoptr (JsonBuilder) b = json_builder_new ();
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "switch");
-  json_builder_add_string_value (b, p->switch_uuid);
-  json_builder_set_member_name (b, "port_group");
-  json_builder_add_string_value (b, p->pg_uuid);
-  json_builder_set_member_name (b, "config");
-  if (p->config)
-    json_builder_add_value (b, json_node_copy (p->config));
-  else
-    json_builder_add_null_value (b);
-  add_opt_string (b, "host", p->host);
-  add_opt_string (b, "connection", p->connection);
-  add_opt_string (b, "vm", p->vm);
-  add_opt_string (b, "mac", p->mac);
-  add_opt_string (b, "interface", p->iface);
+  mgr_json_str (b, "switch", p->switch_uuid);
+  mgr_json_str (b, "port_group", p->pg_uuid);
+  mgr_json_copy (b, "config", p->config);
+  mgr_json_str (b, "host", p->host);
+  mgr_json_str (b, "connection", p->connection);
+  mgr_json_str (b, "vm", p->vm);
+  mgr_json_str (b, "mac", p->mac);
+  mgr_json_str (b, "interface", p->iface);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -257,14 +234,9 @@ dvs_mgr_port_state_to_store (MgrPort *p)
   g_autoptr (JsonBuilder) b = json_builder_new ();
 
   json_builder_begin_object (b);
-  add_opt_string (b, "link", p->link);
-  json_builder_set_member_name (b, "stats");
-  if (p->stats)
-    json_builder_add_value (b, json_node_copy (p->stats));
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "time");
-  json_builder_add_int_value (b, p->stats_time);
+  mgr_json_str (b, "link", p->link);
+  mgr_json_copy (b, "stats", p->stats);
+  mgr_json_int (b, "time", p->stats_time);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -275,11 +247,10 @@ dvs_mgr_host_to_store (MgrHost *h)
   g_autoptr (JsonBuilder) b = json_builder_new ();
 
   json_builder_begin_object (b);
-  add_opt_string (b, "libvirt_uri", h->libvirt_uri);
-  add_strv (b, "uplinks", h->uplinks);
-  add_strv (b, "transport_zones", h->transport_zones);
-  json_builder_set_member_name (b, "last_seen");
-  json_builder_add_int_value (b, h->last_seen);
+  mgr_json_str (b, "libvirt_uri", h->libvirt_uri);
+  mgr_json_strv (b, "uplinks", h->uplinks);
+  mgr_json_strv (b, "transport_zones", h->transport_zones);
+  mgr_json_int (b, "last_seen", h->last_seen);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -290,14 +261,10 @@ dvs_mgr_network_to_store (MgrNetwork *n)
   g_autoptr (JsonBuilder) b = json_builder_new ();
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, n->name);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, n->type);
-  json_builder_set_member_name (b, "segment");
-  json_builder_add_int_value (b, n->segment);
-  json_builder_set_member_name (b, "transport_zone");
-  json_builder_add_string_value (b, n->transport_zone);
+  mgr_json_str (b, "name", n->name);
+  mgr_json_str (b, "type", n->type);
+  mgr_json_int (b, "segment", n->segment);
+  mgr_json_str (b, "transport_zone", n->transport_zone);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -567,8 +534,7 @@ dvs_mgr_new (DvsMgrStore *store, GError **error)
 
       mgr->manager_uuid = g_uuid_string_random ();
       json_builder_begin_object (b);
-      json_builder_set_member_name (b, "uuid");
-      json_builder_add_string_value (b, mgr->manager_uuid);
+      mgr_json_str (b, "uuid", mgr->manager_uuid);
       json_builder_end_object (b);
       meta = json_builder_get_root (b);
       dvs_mgr_txn_put (txn, "meta", "manager", meta);
@@ -649,82 +615,82 @@ compare_port_key (gconstpointer a, gconstpointer b)
   return la != lb ? (la < lb ? -1 : 1) : strcmp (ka, kb);
 }
 
+GPtrArray *
+dvs_mgr_sorted_values (GHashTable *table, gboolean port_keys)
+{
+  g_autoptr (GPtrArray) keys = g_ptr_array_new ();
+  GPtrArray *values = g_ptr_array_new ();
+  GHashTableIter it;
+  gpointer k;
+
+  if (table)
+    {
+      g_hash_table_iter_init (&it, table);
+      while (g_hash_table_iter_next (&it, &k, NULL))
+        g_ptr_array_add (keys, k);
+    }
+  g_ptr_array_sort (keys, port_keys ? compare_port_key : compare_str);
+  for (guint i = 0; i < keys->len; i++)
+    g_ptr_array_add (values, g_hash_table_lookup (table, keys->pdata[i]));
+  return values;
+}
+
+void
+dvs_mgr_json_port_groups (JsonBuilder *b, GPtrArray *groups, const gchar *id_member)
+{
+  json_builder_set_member_name (b, "port_groups");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < groups->len; i++)
+    {
+      MgrPortGroup *pg = groups->pdata[i];
+      json_builder_begin_object (b);
+      mgr_json_str (b, id_member, pg->uuid);
+      mgr_json_str (b, "name", pg->name);
+      mgr_json_copy (b, "config", pg->config);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+}
+
+void
+dvs_mgr_json_port_begin (JsonBuilder *b, MgrPort *p)
+{
+  json_builder_begin_object (b);
+  mgr_json_str (b, "key", p->key);
+  mgr_json_str (b, "port_group", p->pg_uuid);
+  if (p->config)
+    mgr_json_copy (b, "config", p->config);
+}
+
 JsonNode *
 dvs_mgr_host_document (DvsMgr *mgr, MgrSwitch *sw, const gchar *host)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_autoptr (GPtrArray) keys = g_ptr_array_new ();
   GHashTable *set = host ? g_hash_table_lookup (sw->by_host, host) : NULL;
-  GHashTableIter it;
-  gpointer k;
+  g_autoptr (GPtrArray) groups = dvs_mgr_sorted_values (sw->port_groups, FALSE);
+  g_autoptr (GPtrArray) ports = dvs_mgr_sorted_values (set, TRUE);
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "id");
-  json_builder_add_string_value (b, sw->uuid);
-  json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, sw->name);
-  json_builder_set_member_name (b, "forwarding_class");
-  json_builder_add_string_value (b, sw->forwarding_class);
-  json_builder_set_member_name (b, "mtu");
-  json_builder_add_int_value (b, sw->mtu);
-  json_builder_set_member_name (b, "port_groups");
-  json_builder_begin_array (b);
-  g_hash_table_iter_init (&it, sw->port_groups);
-  while (g_hash_table_iter_next (&it, &k, NULL))
-    g_ptr_array_add (keys, k);
-  g_ptr_array_sort (keys, compare_str);
-  for (guint i = 0; i < keys->len; i++)
-    {
-      MgrPortGroup *pg = g_hash_table_lookup (sw->port_groups, keys->pdata[i]);
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "key");
-      json_builder_add_string_value (b, pg->uuid);
-      json_builder_set_member_name (b, "name");
-      json_builder_add_string_value (b, pg->name);
-      json_builder_set_member_name (b, "config");
-      json_builder_add_value (b, json_node_copy (pg->config));
-      json_builder_end_object (b);
-    }
-  json_builder_end_array (b);
+  mgr_json_str (b, "id", sw->uuid);
+  mgr_json_str (b, "name", sw->name);
+  mgr_json_str (b, "forwarding_class", sw->forwarding_class);
+  mgr_json_int (b, "mtu", sw->mtu);
+  dvs_mgr_json_port_groups (b, groups, "key");
   json_builder_set_member_name (b, "ports");
   json_builder_begin_array (b);
-  g_ptr_array_set_size (keys, 0);
-  if (set)
+  for (guint i = 0; i < ports->len; i++)
     {
-      g_hash_table_iter_init (&it, set);
-      while (g_hash_table_iter_next (&it, &k, NULL))
-        g_ptr_array_add (keys, k);
-    }
-  g_ptr_array_sort (keys, compare_port_key);
-  for (guint i = 0; i < keys->len; i++)
-    {
-      MgrPort *p = g_hash_table_lookup (set, keys->pdata[i]);
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "key");
-      json_builder_add_string_value (b, p->key);
-      json_builder_set_member_name (b, "port_group");
-      json_builder_add_string_value (b, p->pg_uuid);
-      if (p->config)
-        {
-          json_builder_set_member_name (b, "config");
-          json_builder_add_value (b, json_node_copy (p->config));
-        }
+      MgrPort *p = ports->pdata[i];
+      dvs_mgr_json_port_begin (b, p);
       json_builder_set_member_name (b, "connection");
       if (p->connection)
         {
           json_builder_begin_object (b);
-          json_builder_set_member_name (b, "id");
-          json_builder_add_string_value (b, p->connection);
+          mgr_json_str (b, "id", p->connection);
           if (p->vm)
-            {
-              json_builder_set_member_name (b, "vm");
-              json_builder_add_string_value (b, p->vm);
-            }
+            mgr_json_str (b, "vm", p->vm);
           if (p->mac)
-            {
-              json_builder_set_member_name (b, "mac");
-              json_builder_add_string_value (b, p->mac);
-            }
+            mgr_json_str (b, "mac", p->mac);
           json_builder_end_object (b);
         }
       else
@@ -797,26 +763,20 @@ dvs_mgr_check_port_config (JsonNode *config, const gchar *what, GError **error)
   g_autoptr (DvsDvswitchSpec) spec = NULL;
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "id");
-  json_builder_add_string_value (b, "check");
-  json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, "check");
+  mgr_json_str (b, "id", "check");
+  mgr_json_str (b, "name", "check");
   json_builder_set_member_name (b, "port_groups");
   json_builder_begin_array (b);
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "key");
-  json_builder_add_string_value (b, "g");
-  json_builder_set_member_name (b, "config");
-  json_builder_add_value (b, json_node_copy (config));
+  mgr_json_str (b, "key", "g");
+  mgr_json_copy (b, "config", config);
   json_builder_end_object (b);
   json_builder_end_array (b);
   json_builder_set_member_name (b, "ports");
   json_builder_begin_array (b);
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "key");
-  json_builder_add_string_value (b, "p");
-  json_builder_set_member_name (b, "port_group");
-  json_builder_add_string_value (b, "g");
+  mgr_json_str (b, "key", "p");
+  mgr_json_str (b, "port_group", "g");
   json_builder_end_object (b);
   json_builder_end_array (b);
   json_builder_end_object (b);

@@ -199,19 +199,6 @@ parse_switch_config (const gchar *text, SwitchConfig *c, gboolean name_allowed, 
   return TRUE;
 }
 
-static MgrSwitch *
-find_switch_by_name (DvsMgr *mgr, const gchar *name)
-{
-  GHashTableIter it;
-  gpointer v;
-
-  g_hash_table_iter_init (&it, mgr->switches);
-  while (g_hash_table_iter_next (&it, NULL, &v))
-    if (g_str_equal (((MgrSwitch *) v)->name, name))
-      return v;
-  return NULL;
-}
-
 static gboolean
 switch_prefix_used (DvsMgr *mgr, const gchar *uuid)
 {
@@ -239,7 +226,7 @@ dvs_mgr_create_switch (DvsMgr *mgr, const gchar *name, const gchar *config_json,
       switch_config_clear (&c);
       return NULL;
     }
-  if (find_switch_by_name (mgr, name))
+  if (dvs_mgr_switch_by_name (mgr, name))
     {
       switch_config_clear (&c);
       fail (error, DVS_MGR_ERROR_EXISTS, "a DVswitch named '%s' exists", name);
@@ -252,28 +239,18 @@ dvs_mgr_create_switch (DvsMgr *mgr, const gchar *name, const gchar *config_json,
       uuid = g_uuid_string_random ();
     }
   while (switch_prefix_used (mgr, uuid));
-  sw = g_new0 (MgrSwitch, 1);
-  sw->uuid = g_steal_pointer (&uuid);
+  sw = dvs_mgr_switch_alloc (uuid);
   sw->name = c.name;
   sw->forwarding_class = c.fwd;
   sw->transport_zone = c.tz;
   sw->mtu = c.mtu;
   sw->history_auto = c.history_auto;
   sw->history_keep = c.history_keep;
-  sw->hosts = g_ptr_array_new_with_free_func (g_free);
-  sw->port_groups = g_hash_table_new (g_str_hash, g_str_equal);
-  sw->ports = g_hash_table_new (g_str_hash, g_str_equal);
-  sw->by_host = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                       (GDestroyNotify) g_hash_table_unref);
   sw->generation = 1;
   put (txn, "switch", sw->uuid, dvs_mgr_switch_to_store (sw));
   if (!commit (mgr, txn, error))
     {
-      /* Not yet in any table: free by hand. */
-      g_free (sw->uuid); g_free (sw->name); g_free (sw->forwarding_class);
-      g_free (sw->transport_zone); g_ptr_array_unref (sw->hosts);
-      g_hash_table_unref (sw->port_groups); g_hash_table_unref (sw->ports);
-      g_hash_table_unref (sw->by_host); g_free (sw);
+      dvs_mgr_switch_free (sw);   /* not yet in any table */
       return NULL;
     }
   g_hash_table_insert (mgr->switches, sw->uuid, sw);
@@ -299,7 +276,7 @@ dvs_mgr_switch_set_config (DvsMgr *mgr, MgrSwitch *sw, const gchar *config_json,
       switch_config_clear (&c);
       return FALSE;
     }
-  if ((other = find_switch_by_name (mgr, c.name)) && other != sw)
+  if ((other = dvs_mgr_switch_by_name (mgr, c.name)) && other != sw)
     {
       switch_config_clear (&c);
       return fail (error, DVS_MGR_ERROR_EXISTS, "a DVswitch named '%s' exists", c.name);
@@ -361,11 +338,36 @@ port_insert (DvsMgr *mgr, MgrSwitch *sw, MgrPortGroup *pg, MgrPort *p)
   dvs_mgr_dbus_port (mgr, p);
 }
 
+/* @count new DVports of @pg into @ports, written into @txn with the
+ * switch's record (generation bumped). */
 static void
-port_discard (MgrPort *p)
+new_ports (DvsMgr *mgr, MgrSwitch *sw, MgrPortGroup *pg, guint count, DvsMgrTxn *txn,
+           GPtrArray *ports)
 {
-  g_free (p->key); g_free (p->switch_uuid); g_free (p->pg_uuid); g_free (p->link);
-  g_free (p);
+  for (guint i = 0; i < count; i++)
+    {
+      MgrPort *p = port_new (mgr, sw, pg);
+      g_ptr_array_add (ports, p);
+      put (txn, "port", p->key, dvs_mgr_port_to_store (p));
+    }
+  sw->generation++;
+  put (txn, "switch", sw->uuid, dvs_mgr_switch_to_store (sw));
+}
+
+/* Commits what new_ports() wrote; on failure puts the switch's counters
+ * back and frees @ports. */
+static gboolean
+commit_new_ports (DvsMgr *mgr, MgrSwitch *sw, guint64 next_port, DvsMgrTxn *txn,
+                  GPtrArray *ports, GError **error)
+{
+  if (commit (mgr, txn, error))
+    return TRUE;
+  sw->generation--;
+  sw->next_port = next_port;
+  for (guint i = 0; i < ports->len; i++)
+    dvs_mgr_port_free (ports->pdata[i]);
+  g_ptr_array_set_size (ports, 0);
+  return FALSE;
 }
 
 static gboolean
@@ -409,22 +411,10 @@ dvs_mgr_add_port_group (DvsMgr *mgr, MgrSwitch *sw, const gchar *name, const gch
   pg->config = g_steal_pointer (&config);
   pg->ports = g_hash_table_new (g_str_hash, g_str_equal);
   put (txn, "portgroup", pg->uuid, dvs_mgr_port_group_to_store (pg));
-  for (guint i = 0; i < num_ports; i++)
+  new_ports (mgr, sw, pg, num_ports, txn, ports);
+  if (!commit_new_ports (mgr, sw, next_port, txn, ports, error))
     {
-      MgrPort *p = port_new (mgr, sw, pg);
-      g_ptr_array_add (ports, p);
-      put (txn, "port", p->key, dvs_mgr_port_to_store (p));
-    }
-  sw->generation++;
-  put (txn, "switch", sw->uuid, dvs_mgr_switch_to_store (sw));
-  if (!commit (mgr, txn, error))
-    {
-      sw->generation--;
-      sw->next_port = next_port;
-      for (guint i = 0; i < ports->len; i++)
-        port_discard (ports->pdata[i]);
-      g_free (pg->uuid); g_free (pg->name); g_free (pg->switch_uuid);
-      json_node_unref (pg->config); g_hash_table_unref (pg->ports); g_free (pg);
+      dvs_mgr_port_group_free (pg);
       return NULL;
     }
   g_hash_table_insert (mgr->port_groups, pg->uuid, pg);
@@ -619,22 +609,9 @@ dvs_mgr_port_group_add_ports (DvsMgr *mgr, MgrPortGroup *pg, guint count, GError
     }
   if (!check_port_count (sw, count, error))
     return NULL;
-  for (guint i = 0; i < count; i++)
-    {
-      MgrPort *p = port_new (mgr, sw, pg);
-      g_ptr_array_add (ports, p);
-      put (txn, "port", p->key, dvs_mgr_port_to_store (p));
-    }
-  sw->generation++;
-  put (txn, "switch", sw->uuid, dvs_mgr_switch_to_store (sw));
-  if (!commit (mgr, txn, error))
-    {
-      sw->generation--;
-      sw->next_port = next_port;
-      for (guint i = 0; i < ports->len; i++)
-        port_discard (ports->pdata[i]);
-      return NULL;
-    }
+  new_ports (mgr, sw, pg, count, txn, ports);
+  if (!commit_new_ports (mgr, sw, next_port, txn, ports, error))
+    return NULL;
   keys = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < ports->len; i++)
     {

@@ -134,6 +134,11 @@ MgrPortGroup *dvs_mgr_port_group_lookup (DvsMgr *mgr, const gchar *uuid, GError 
 MgrPort *dvs_mgr_port_lookup (DvsMgr *mgr, const gchar *key, GError **error);
 MgrHost *dvs_mgr_host_lookup (DvsMgr *mgr, const gchar *name, GError **error);
 gboolean dvs_mgr_switch_has_host (MgrSwitch *sw, const gchar *host);
+/* The values of @table (NULL: none) in the order of their keys: by
+ * number for port keys ("x-9" before "x-10"), else strcmp.  Borrowed. */
+GPtrArray *dvs_mgr_sorted_values (GHashTable *table, gboolean port_keys);
+/* The switch named @name, or NULL. */
+MgrSwitch *dvs_mgr_switch_by_name (DvsMgr *mgr, const gchar *name);
 JsonNode *dvs_mgr_switch_to_store (MgrSwitch *sw);
 JsonNode *dvs_mgr_port_group_to_store (MgrPortGroup *pg);
 JsonNode *dvs_mgr_port_to_store (MgrPort *p);
@@ -145,6 +150,11 @@ void dvs_mgr_port_set_host (DvsMgr *mgr, MgrPort *p, const gchar *host);
 /* The final state @host must hold of @sw: the switch.apply document
  * (docs/host-channel.md), ports sorted by key. */
 JsonNode *dvs_mgr_host_document (DvsMgr *mgr, MgrSwitch *sw, const gchar *host);
+/* Members shared by the host document and the snapshot: a "port_groups"
+ * array (each group's UUID under @id_member, name, config) and the start
+ * of a port object (key, port_group, config when set; the caller ends it). */
+void dvs_mgr_json_port_groups (JsonBuilder *b, GPtrArray *groups, const gchar *id_member);
+void dvs_mgr_json_port_begin (JsonBuilder *b, MgrPort *p);
 /* Validates @doc with the host's own parser and returns its digest. */
 gchar *dvs_mgr_document_digest (JsonNode *doc, GError **error);
 /* "3f2a9c1e-17": the switch's UUID prefix and a counter, unique in a

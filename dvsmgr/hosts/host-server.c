@@ -10,6 +10,7 @@
 #define G_LOG_DOMAIN "dvsmgr-hosts"
 
 #include "core/mgr.h"
+#include "core/mgr-json.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -197,10 +198,8 @@ on_hello (DvsRpcPeer *peer, JsonObject *params, gpointer data, GError **error)
   mgr_push_host_connected (mgr->push, h, switches ? json_node_get_object (switches) : NULL);
   dvs_mgr_dbus_host (mgr, h);
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "manager");
-  json_builder_add_string_value (b, mgr->manager_uuid);
-  json_builder_set_member_name (b, "heartbeat_ms");
-  json_builder_add_int_value (b, c->hosts->heartbeat_ms);
+  mgr_json_str (b, "manager", mgr->manager_uuid);
+  mgr_json_int (b, "heartbeat_ms", c->hosts->heartbeat_ms);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }

@@ -20,6 +20,7 @@
 #define G_LOG_DOMAIN "dvsmgr-push"
 
 #include "core/mgr.h"
+#include "core/mgr-json.h"
 
 #include <string.h>
 #include "dvs-log.h"
@@ -473,18 +474,12 @@ static void
 add_entry (JsonBuilder *b, Target *t)
 {
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "host");
-  json_builder_add_string_value (b, t->host);
-  json_builder_set_member_name (b, "queue");
-  json_builder_add_string_value (b, t->rip || t->removal ? "rip" : "repush");
-  json_builder_set_member_name (b, "switch");
-  json_builder_add_string_value (b, t->uuid);
-  json_builder_set_member_name (b, "reason");
-  json_builder_add_string_value (b, t->reason ? t->reason : "");
-  json_builder_set_member_name (b, "since");
-  json_builder_add_int_value (b, t->since);
-  json_builder_set_member_name (b, "attempts");
-  json_builder_add_int_value (b, t->attempts);
+  mgr_json_str (b, "host", t->host);
+  mgr_json_str (b, "queue", t->rip || t->removal ? "rip" : "repush");
+  mgr_json_str (b, "switch", t->uuid);
+  mgr_json_str (b, "reason", t->reason ? t->reason : "");
+  mgr_json_int (b, "since", t->since);
+  mgr_json_int (b, "attempts", t->attempts);
   json_builder_end_object (b);
 }
 

@@ -8,6 +8,7 @@
 #define G_LOG_DOMAIN "dvsmgr-snapshot"
 
 #include "snapshot/snapshot.h"
+#include "core/mgr-json.h"
 
 #include <string.h>
 #include "dvport/dvport-spec.h"
@@ -105,31 +106,6 @@ dvs_snapshot_checksum (JsonNode *doc)
 
 /* ---- export ----------------------------------------------------------- */
 
-static gint
-compare_str_ptr (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const gchar *const *) a, *(const gchar *const *) b);
-}
-
-static gint
-compare_key_ptr (gconstpointer a, gconstpointer b)
-{
-  const gchar *ka = *(const gchar *const *) a, *kb = *(const gchar *const *) b;
-  gsize la = strlen (ka), lb = strlen (kb);
-
-  return la != lb ? (la < lb ? -1 : 1) : strcmp (ka, kb);
-}
-
-static void
-set_opt_string (JsonBuilder *b, const gchar *name, const gchar *v)
-{
-  json_builder_set_member_name (b, name);
-  if (v)
-    json_builder_add_string_value (b, v);
-  else
-    json_builder_add_null_value (b);
-}
-
 static gchar *
 now_rfc3339 (void)
 {
@@ -145,6 +121,8 @@ dvs_snapshot_export (DvsMgr *mgr, MgrSwitch *sw, gboolean connections, const gch
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   g_autoptr (GPtrArray) keys = g_ptr_array_new ();
+  g_autoptr (GPtrArray) groups = dvs_mgr_sorted_values (sw->port_groups, FALSE);
+  g_autoptr (GPtrArray) ports = dvs_mgr_sorted_values (sw->ports, TRUE);
   g_autofree gchar *created = now_rfc3339 ();
   g_autofree gchar *checksum = NULL;
   GHashTableIter it;
@@ -152,35 +130,22 @@ dvs_snapshot_export (DvsMgr *mgr, MgrSwitch *sw, gboolean connections, const gch
   JsonNode *doc;
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "format");
-  json_builder_add_string_value (b, DVS_SNAPSHOT_FORMAT);
-  json_builder_set_member_name (b, "format_version");
-  json_builder_add_int_value (b, DVS_SNAPSHOT_FORMAT_VERSION);
-  json_builder_set_member_name (b, "created");
-  json_builder_add_string_value (b, created);
-  json_builder_set_member_name (b, "author");
-  json_builder_add_string_value (b, author ? author : "");
-  json_builder_set_member_name (b, "comment");
-  json_builder_add_string_value (b, comment ? comment : "");
-  json_builder_set_member_name (b, "manager");
-  json_builder_add_string_value (b, mgr->manager_uuid);
-  json_builder_set_member_name (b, "generation");
-  json_builder_add_int_value (b, (gint64) sw->generation);
-  json_builder_set_member_name (b, "connections");
-  json_builder_add_boolean_value (b, connections);
+  mgr_json_str (b, "format", DVS_SNAPSHOT_FORMAT);
+  mgr_json_int (b, "format_version", DVS_SNAPSHOT_FORMAT_VERSION);
+  mgr_json_str (b, "created", created);
+  mgr_json_str (b, "author", author ? author : "");
+  mgr_json_str (b, "comment", comment ? comment : "");
+  mgr_json_str (b, "manager", mgr->manager_uuid);
+  mgr_json_int (b, "generation", (gint64) sw->generation);
+  mgr_json_bool (b, "connections", connections);
 
   json_builder_set_member_name (b, "switch");
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "uuid");
-  json_builder_add_string_value (b, sw->uuid);
-  json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, sw->name);
-  json_builder_set_member_name (b, "forwarding_class");
-  json_builder_add_string_value (b, sw->forwarding_class);
-  json_builder_set_member_name (b, "mtu");
-  json_builder_add_int_value (b, sw->mtu);
-  json_builder_set_member_name (b, "transport_zone");
-  json_builder_add_string_value (b, sw->transport_zone);
+  mgr_json_str (b, "uuid", sw->uuid);
+  mgr_json_str (b, "name", sw->name);
+  mgr_json_str (b, "forwarding_class", sw->forwarding_class);
+  mgr_json_int (b, "mtu", sw->mtu);
+  mgr_json_str (b, "transport_zone", sw->transport_zone);
   json_builder_set_member_name (b, "uplink");
   json_builder_add_null_value (b);
 
@@ -188,14 +153,13 @@ dvs_snapshot_export (DvsMgr *mgr, MgrSwitch *sw, gboolean connections, const gch
   json_builder_begin_array (b);
   for (guint i = 0; i < sw->hosts->len; i++)
     g_ptr_array_add (keys, sw->hosts->pdata[i]);
-  g_ptr_array_sort (keys, compare_str_ptr);
+  g_ptr_array_sort (keys, compare_members);
   for (guint i = 0; i < keys->len; i++)
     {
       MgrHost *h = g_hash_table_lookup (mgr->hosts, keys->pdata[i]);
       json_builder_begin_object (b);
-      json_builder_set_member_name (b, "name");
-      json_builder_add_string_value (b, keys->pdata[i]);
-      set_opt_string (b, "libvirt_uri", h ? h->libvirt_uri : NULL);
+      mgr_json_str (b, "name", keys->pdata[i]);
+      mgr_json_str (b, "libvirt_uri", h ? h->libvirt_uri : NULL);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
@@ -207,88 +171,46 @@ dvs_snapshot_export (DvsMgr *mgr, MgrSwitch *sw, gboolean connections, const gch
   while (g_hash_table_iter_next (&it, &k, &v))
     if (*sw->transport_zone && g_str_equal (((MgrNetwork *) v)->transport_zone, sw->transport_zone))
       g_ptr_array_add (keys, k);
-  g_ptr_array_sort (keys, compare_str_ptr);
+  g_ptr_array_sort (keys, compare_members);
   for (guint i = 0; i < keys->len; i++)
     {
       MgrNetwork *n = g_hash_table_lookup (mgr->networks, keys->pdata[i]);
       json_builder_begin_object (b);
-      json_builder_set_member_name (b, "uuid");
-      json_builder_add_string_value (b, n->uuid);
-      json_builder_set_member_name (b, "name");
-      json_builder_add_string_value (b, n->name);
-      json_builder_set_member_name (b, "type");
-      json_builder_add_string_value (b, n->type);
-      json_builder_set_member_name (b, "segment");
-      json_builder_add_int_value (b, n->segment);
-      json_builder_set_member_name (b, "transport_zone");
-      json_builder_add_string_value (b, n->transport_zone);
+      mgr_json_str (b, "uuid", n->uuid);
+      mgr_json_str (b, "name", n->name);
+      mgr_json_str (b, "type", n->type);
+      mgr_json_int (b, "segment", n->segment);
+      mgr_json_str (b, "transport_zone", n->transport_zone);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
 
   json_builder_set_member_name (b, "history");
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "auto");
-  json_builder_add_boolean_value (b, sw->history_auto);
-  json_builder_set_member_name (b, "keep");
-  json_builder_add_int_value (b, sw->history_keep);
+  mgr_json_bool (b, "auto", sw->history_auto);
+  mgr_json_int (b, "keep", sw->history_keep);
   json_builder_end_object (b);
-  json_builder_set_member_name (b, "next_port");
-  json_builder_add_int_value (b, (gint64) sw->next_port);
+  mgr_json_int (b, "next_port", (gint64) sw->next_port);
 
-  json_builder_set_member_name (b, "port_groups");
-  json_builder_begin_array (b);
-  g_ptr_array_set_size (keys, 0);
-  g_hash_table_iter_init (&it, sw->port_groups);
-  while (g_hash_table_iter_next (&it, &k, NULL))
-    g_ptr_array_add (keys, k);
-  g_ptr_array_sort (keys, compare_str_ptr);
-  for (guint i = 0; i < keys->len; i++)
-    {
-      MgrPortGroup *pg = g_hash_table_lookup (sw->port_groups, keys->pdata[i]);
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "uuid");
-      json_builder_add_string_value (b, pg->uuid);
-      json_builder_set_member_name (b, "name");
-      json_builder_add_string_value (b, pg->name);
-      json_builder_set_member_name (b, "config");
-      json_builder_add_value (b, json_node_copy (pg->config));
-      json_builder_end_object (b);
-    }
-  json_builder_end_array (b);
+  dvs_mgr_json_port_groups (b, groups, "uuid");
 
   json_builder_set_member_name (b, "ports");
   json_builder_begin_array (b);
-  g_ptr_array_set_size (keys, 0);
-  g_hash_table_iter_init (&it, sw->ports);
-  while (g_hash_table_iter_next (&it, &k, NULL))
-    g_ptr_array_add (keys, k);
-  g_ptr_array_sort (keys, compare_key_ptr);
-  for (guint i = 0; i < keys->len; i++)
+  for (guint i = 0; i < ports->len; i++)
     {
-      MgrPort *p = g_hash_table_lookup (sw->ports, keys->pdata[i]);
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "key");
-      json_builder_add_string_value (b, p->key);
-      json_builder_set_member_name (b, "port_group");
-      json_builder_add_string_value (b, p->pg_uuid);
-      if (p->config)
-        {
-          json_builder_set_member_name (b, "config");
-          json_builder_add_value (b, json_node_copy (p->config));
-        }
+      MgrPort *p = ports->pdata[i];
+      dvs_mgr_json_port_begin (b, p);
       if (connections)
         {
           json_builder_set_member_name (b, "connection");
           if (p->connection)
             {
               json_builder_begin_object (b);
-              json_builder_set_member_name (b, "id");
-              json_builder_add_string_value (b, p->connection);
-              set_opt_string (b, "host", p->host);
-              set_opt_string (b, "vm", p->vm);
-              set_opt_string (b, "mac", p->mac);
-              set_opt_string (b, "interface", p->iface);
+              mgr_json_str (b, "id", p->connection);
+              mgr_json_str (b, "host", p->host);
+              mgr_json_str (b, "vm", p->vm);
+              mgr_json_str (b, "mac", p->mac);
+              mgr_json_str (b, "interface", p->iface);
               json_builder_end_object (b);
             }
           else

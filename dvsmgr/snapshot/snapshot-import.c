@@ -9,6 +9,7 @@
 #define G_LOG_DOMAIN "dvsmgr-snapshot"
 
 #include "snapshot/snapshot.h"
+#include "core/mgr-json.h"
 
 #include <string.h>
 #include "dvs-log.h"
@@ -106,19 +107,6 @@ remap_config (JsonNode *config, GHashTable *key_map)
   return copy;
 }
 
-static MgrSwitch *
-find_switch_named (DvsMgr *mgr, const gchar *name)
-{
-  GHashTableIter it;
-  gpointer v;
-
-  g_hash_table_iter_init (&it, mgr->switches);
-  while (g_hash_table_iter_next (&it, NULL, &v))
-    if (g_str_equal (((MgrSwitch *) v)->name, name))
-      return v;
-  return NULL;
-}
-
 static MgrPortGroup *
 group_build (const gchar *uuid, const gchar *name, const gchar *switch_uuid, JsonNode *config)
 {
@@ -154,7 +142,7 @@ check_new_switch (Import *im, const gchar *name)
   const DvsSnapshot *s = im->snap;
   MgrSwitch *other;
 
-  if ((other = find_switch_named (mgr, name)))
+  if ((other = dvs_mgr_switch_by_name (mgr, name)))
     add_problem (im, DVS_MGR_ERROR_EXISTS, "a DVswitch named '%s' exists (UUID %s)", name, other->uuid);
   if (im->mode != DVS_IMPORT_RECREATE)
     return;
@@ -298,7 +286,7 @@ check_apply (Import *im, MgrSwitch *sw)
                    "template for another switch, import it with mode new", s->uuid, sw->uuid);
       return;
     }
-  if ((other = find_switch_named (mgr, s->name)) && other != sw)
+  if ((other = dvs_mgr_switch_by_name (mgr, s->name)) && other != sw)
     add_problem (im, DVS_MGR_ERROR_EXISTS, "another DVswitch is named '%s' (UUID %s)", s->name,
                  other->uuid);
   for (guint i = 0; i < s->groups->len; i++)
@@ -546,12 +534,9 @@ build_report (Import *im)
   JsonBuilder *b = im->report;
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "switch");
-  json_builder_add_string_value (b, im->sw->uuid);
-  json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, im->sw->name);
-  json_builder_set_member_name (b, "mode");
-  json_builder_add_string_value (b, mode_names[im->mode]);
+  mgr_json_str (b, "switch", im->sw->uuid);
+  mgr_json_str (b, "name", im->sw->name);
+  mgr_json_str (b, "mode", mode_names[im->mode]);
   for (guint kind = 0; kind < 2; kind++)
     {
       GPtrArray **lists = kind == 0 ? im->r_groups : im->r_ports;
