@@ -9,6 +9,7 @@
 
 #include <string.h>
 #include "dvs-log.h"
+#include "datapath/dp-types.h"   /* DVS_MAX_PORTS: what one host serves */
 #include "switch/port-policy.h"
 
 static gboolean
@@ -694,6 +695,23 @@ dvs_mgr_port_group_delete (DvsMgr *mgr, MgrPortGroup *pg, GError **error)
   return TRUE;
 }
 
+/* DVports delegated to @host, all switches together. */
+static guint
+host_port_count (DvsMgr *mgr, const gchar *host)
+{
+  GHashTableIter it;
+  gpointer v;
+  guint n = 0;
+
+  g_hash_table_iter_init (&it, mgr->switches);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    {
+      GHashTable *set = g_hash_table_lookup (((MgrSwitch *) v)->by_host, host);
+      n += set ? g_hash_table_size (set) : 0;
+    }
+  return n;
+}
+
 gchar *
 dvs_mgr_port_connect (DvsMgr *mgr, MgrPort *p, const gchar *host, const gchar *vm,
                       const gchar *mac, const gchar *iface, GError **error)
@@ -716,6 +734,12 @@ dvs_mgr_port_connect (DvsMgr *mgr, MgrPort *p, const gchar *host, const gchar *v
     {
       fail (error, DVS_MGR_ERROR_BUSY, "host '%s' is not a member of DVswitch '%s'; join it first",
             host, sw->name);
+      return NULL;
+    }
+  if (host_port_count (mgr, host) >= DVS_MAX_PORTS)
+    {
+      fail (error, DVS_MGR_ERROR_BUSY, "host '%s' holds %d DVports, the most one dvs-switchd "
+            "serves; connect the vNIC on another host", host, DVS_MAX_PORTS);
       return NULL;
     }
   if (vm == NULL || !g_uuid_string_is_valid (vm))
