@@ -410,6 +410,9 @@ listen_unix (MgrHosts *hosts, const gchar *path, GError **error)
     }
   addr = g_unix_socket_address_new (path);
   hosts->unix_service = g_socket_service_new ();
+  /* After a manager restart every host reconnects at once: GLib's default
+   * backlog of 10 would refuse most of them. */
+  g_socket_listener_set_backlog (G_SOCKET_LISTENER (hosts->unix_service), 1024);
   if (!g_socket_listener_add_address (G_SOCKET_LISTENER (hosts->unix_service), addr,
                                       G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, NULL, NULL, error))
     return FALSE;
@@ -454,6 +457,7 @@ listen_tls (MgrHosts *hosts, const MgrHostsConfig *config, GError **error)
       return FALSE;
     }
   hosts->tls_service = g_socket_service_new ();
+  g_socket_listener_set_backlog (G_SOCKET_LISTENER (hosts->tls_service), 1024);
   if (!g_socket_listener_add_address (G_SOCKET_LISTENER (hosts->tls_service), addr,
                                       G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL, NULL, error))
     return FALSE;

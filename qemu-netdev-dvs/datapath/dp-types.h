@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define DVS_MAX_PORTS 256       /* ports per switch instance */
+#define DVS_MAX_PORTS 1024      /* ports per switch instance */
 #define DVS_MAX_DOMAINS 16      /* forwarding domains: 0 for plain ports, one
                                  * per DVswitch the host is a member of */
 #define DVS_BURST 32            /* frames per rx/tx burst */
