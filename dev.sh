@@ -22,6 +22,7 @@ packages=(
   qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
   iproute2 procps bc
   libsqlite3-dev glib-networking dbus python3-dbus python3-dbusmock openssl
+  libxml2-dev libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 )
 
 log() { printf '\n== %s\n' "$*"; }

@@ -20,6 +20,8 @@ static const gchar *const ctl_error_names[] = {
   [CTL_ERROR_BAD_REPLY] = "net.dvsqemu.Ctl.Error.BadReply",
   [CTL_ERROR_NO_BUS] = "org.freedesktop.DBus.Error.NoServer",
   [CTL_ERROR_FILE] = "net.dvsqemu.Ctl.Error.File",
+  [CTL_ERROR_DOMAIN] = "net.dvsqemu.Ctl.Error.Domain",
+  [CTL_ERROR_NO_LIBVIRT] = "net.dvsqemu.Ctl.Error.NoLibvirt",
 };
 
 /* "the system bus", "the session bus", "the bus at ADDRESS". */
@@ -240,7 +242,7 @@ ctl_print_json_strings (const gchar *first_name, ...)
     json_object_set_string_member (obj, name, va_arg (ap, const gchar *));
   va_end (ap);
   node = json_node_init_object (json_node_alloc (), obj);
-  ctl_print_json (node);
+  dvs_json_print (node);
 }
 
 /* What an error means for the operator. */
@@ -291,12 +293,14 @@ classify (Ctl *ctl, const GError *error, CtlFailure *out)
           out->status = CTL_EXIT_USAGE;
           break;
         case CTL_ERROR_NO_BUS:
+        case CTL_ERROR_NO_LIBVIRT:
           out->status = CTL_EXIT_UNREACHABLE;
           break;
         case CTL_ERROR_NOT_FOUND:
         case CTL_ERROR_AMBIGUOUS:
         case CTL_ERROR_BAD_REPLY:
         case CTL_ERROR_FILE:
+        case CTL_ERROR_DOMAIN:
         default:
           out->status = CTL_EXIT_FAILED;
           break;

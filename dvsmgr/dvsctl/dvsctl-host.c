@@ -37,7 +37,7 @@ ctl_cmd_host_list (Ctl *ctl, const CtlOptions *opts, gchar **args,
     "NAME", "CONNECTED", "TRANSPORT", "IN-SYNC", "SWITCHES", "LAST-SEEN", NULL
   };
   GPtrArray *hosts = ctl_objects (ctl, CTL_KIND_HOST, error);
-  g_autoptr(CtlTable) table = NULL;
+  g_autoptr(DvsTable) table = NULL;
 
   if (hosts == NULL)
     return FALSE;
@@ -51,20 +51,20 @@ ctl_cmd_host_list (Ctl *ctl, const CtlOptions *opts, gchar **args,
       printf ("No hosts; 'dvsctl host register NAME' registers one.\n");
       return TRUE;
     }
-  table = ctl_table_new (0, headers);
+  table = dvs_table_new (0, headers, DVS_TABLE_DASH_EMPTY);
   for (guint i = 0; i < hosts->len; i++)
     {
       CtlObject *host = hosts->pdata[i];
       g_auto(GStrv) switches = ctl_prop_strv (host, "Switches");
 
-      ctl_table_add_row_take (table, g_strdup (ctl_prop_string (host, "Name")),
+      dvs_table_add_row_take (table, g_strdup (ctl_prop_string (host, "Name")),
                               g_strdup (ctl_yes_no (ctl_prop_bool (host, "Connected"))),
                               g_strdup (ctl_prop_string (host, "Transport")),
                               g_strdup (ctl_yes_no (ctl_prop_bool (host, "InSync"))),
                               switch_names_text (ctl, switches, ","),
                               ctl_time_text (ctl_prop_int64 (host, "LastSeen")));
     }
-  ctl_table_print (table);
+  dvs_table_print (table);
   return TRUE;
 }
 
@@ -85,7 +85,7 @@ ctl_cmd_host_show (Ctl *ctl, const CtlOptions *opts, gchar **args,
                    GError **error)
 {
   CtlObject *host = ctl_resolve (ctl, CTL_KIND_HOST, args[0], error);
-  g_autoptr(CtlFields) fields = NULL;
+  g_autoptr(DvsFields) fields = NULL;
   g_auto(GStrv) uplinks = NULL;
   g_auto(GStrv) zones = NULL;
   g_auto(GStrv) switches = NULL;
@@ -100,7 +100,7 @@ ctl_cmd_host_show (Ctl *ctl, const CtlOptions *opts, gchar **args,
     {
       g_autoptr(JsonNode) node = ctl_object_to_json (ctl, host);
 
-      ctl_print_json (node);
+      dvs_json_print (node);
       return TRUE;
     }
   uplinks = ctl_prop_strv (host, "Uplinks");
@@ -110,20 +110,20 @@ ctl_cmd_host_show (Ctl *ctl, const CtlOptions *opts, gchar **args,
   zones_text = ctl_strv_text (zones);
   switches_text = switch_names_text (ctl, switches, ", ");
   last_seen = ctl_time_text (ctl_prop_int64 (host, "LastSeen"));
-  fields = ctl_fields_new ();
-  ctl_fields_add (fields, "name", ctl_prop_string (host, "Name"));
-  ctl_fields_add (fields, "connected", ctl_yes_no (ctl_prop_bool (host, "Connected")));
-  ctl_fields_add (fields, "transport", ctl_prop_string (host, "Transport"));
-  ctl_fields_add (fields, "address", ctl_prop_string (host, "Address"));
-  ctl_fields_add (fields, "in sync", ctl_yes_no (ctl_prop_bool (host, "InSync")));
-  ctl_fields_add (fields, "switches", switches_text);
-  ctl_fields_add_printf (fields, "delegated ports", "%u",
+  fields = dvs_fields_new ();
+  dvs_fields_add (fields, "name", ctl_prop_string (host, "Name"));
+  dvs_fields_add (fields, "connected", ctl_yes_no (ctl_prop_bool (host, "Connected")));
+  dvs_fields_add (fields, "transport", ctl_prop_string (host, "Transport"));
+  dvs_fields_add (fields, "address", ctl_prop_string (host, "Address"));
+  dvs_fields_add (fields, "in sync", ctl_yes_no (ctl_prop_bool (host, "InSync")));
+  dvs_fields_add (fields, "switches", switches_text);
+  dvs_fields_add_printf (fields, "delegated ports", "%u",
                          count_delegated_ports (ctl, ctl_prop_string (host, "Name")));
-  ctl_fields_add (fields, "uplinks", uplinks_text);
-  ctl_fields_add (fields, "transport zones", zones_text);
-  ctl_fields_add (fields, "libvirt uri", ctl_prop_string (host, "LibvirtUri"));
-  ctl_fields_add (fields, "last seen", last_seen);
-  ctl_table_print (fields);
+  dvs_fields_add (fields, "uplinks", uplinks_text);
+  dvs_fields_add (fields, "transport zones", zones_text);
+  dvs_fields_add (fields, "libvirt uri", ctl_prop_string (host, "LibvirtUri"));
+  dvs_fields_add (fields, "last seen", last_seen);
+  dvs_table_print (fields);
   return TRUE;
 }
 
@@ -185,7 +185,7 @@ ctl_cmd_network_list (Ctl *ctl, const CtlOptions *opts, gchar **args,
     "NAME", "UUID", "TYPE", "SEGMENT", "TRANSPORT-ZONE", NULL
   };
   GPtrArray *networks = ctl_objects (ctl, CTL_KIND_NETWORK, error);
-  g_autoptr(CtlTable) table = NULL;
+  g_autoptr(DvsTable) table = NULL;
 
   if (networks == NULL)
     return FALSE;
@@ -199,19 +199,19 @@ ctl_cmd_network_list (Ctl *ctl, const CtlOptions *opts, gchar **args,
       printf ("No logical networks.\n");
       return TRUE;
     }
-  table = ctl_table_new (0, headers);
-  ctl_table_align_right (table, 3);
+  table = dvs_table_new (0, headers, DVS_TABLE_DASH_EMPTY);
+  dvs_table_align_right (table, 3);
   for (guint i = 0; i < networks->len; i++)
     {
       CtlObject *net = networks->pdata[i];
 
-      ctl_table_add_row_take (table, g_strdup (ctl_prop_string (net, "Name")),
+      dvs_table_add_row_take (table, g_strdup (ctl_prop_string (net, "Name")),
                               g_strdup (ctl_prop_string (net, "Uuid")),
                               g_strdup (ctl_prop_string (net, "Type")),
                               g_strdup_printf ("%u", ctl_prop_uint (net, "Segment")),
                               g_strdup (ctl_prop_string (net, "TransportZone")));
     }
-  ctl_table_print (table);
+  dvs_table_print (table);
   return TRUE;
 }
 
@@ -279,7 +279,7 @@ ctl_cmd_sync (Ctl *ctl, const CtlOptions *opts, gchar **args, GError **error)
   };
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(JsonNode) entries = NULL;
-  g_autoptr(CtlTable) table = NULL;
+  g_autoptr(DvsTable) table = NULL;
   JsonArray *array;
   const gchar *text;
 
@@ -297,7 +297,7 @@ ctl_cmd_sync (Ctl *ctl, const CtlOptions *opts, gchar **args, GError **error)
     }
   if (ctl->json)
     {
-      ctl_print_json (entries);
+      dvs_json_print (entries);
       return TRUE;
     }
   array = json_node_get_array (entries);
@@ -308,8 +308,8 @@ ctl_cmd_sync (Ctl *ctl, const CtlOptions *opts, gchar **args, GError **error)
     }
   /* Switch names for the UUIDs; without them the UUIDs do. */
   ctl_objects (ctl, CTL_KIND_SWITCH, NULL);
-  table = ctl_table_new (0, headers);
-  ctl_table_align_right (table, 4);
+  table = dvs_table_new (0, headers, DVS_TABLE_DASH_EMPTY);
+  dvs_table_align_right (table, 4);
   for (guint i = 0; i < json_array_get_length (array); i++)
     {
       JsonNode *node = json_array_get_element (array, i);
@@ -322,7 +322,7 @@ ctl_cmd_sync (Ctl *ctl, const CtlOptions *opts, gchar **args, GError **error)
         continue;
       switch_id = json_object_get_string_member_with_default (entry, "switch", "");
       sw = ctl_switch_by_uuid (ctl, switch_id);
-      ctl_table_add_row_take (table, member_text (entry, "host"),
+      dvs_table_add_row_take (table, member_text (entry, "host"),
                               member_text (entry, "queue"),
                               sw != NULL ? g_strdup (ctl_prop_string (sw, "Name"))
                                          : member_text (entry, "switch"),
@@ -331,7 +331,7 @@ ctl_cmd_sync (Ctl *ctl, const CtlOptions *opts, gchar **args, GError **error)
                               member_text (entry, "attempts"),
                               member_text (entry, "reason"));
     }
-  ctl_table_print (table);
+  dvs_table_print (table);
   return TRUE;
 }
 
@@ -379,7 +379,7 @@ show_json (Ctl *ctl, CtlObject *manager, GPtrArray *switches, GPtrArray *hosts)
   for (guint i = 0; i < hosts->len; i++)
     json_array_add_element (array, ctl_object_to_json (ctl, hosts->pdata[i]));
   json_object_set_array_member (obj, "hosts", array);
-  ctl_print_json (root);
+  dvs_json_print (root);
 }
 
 gboolean
@@ -417,10 +417,11 @@ ctl_cmd_show (Ctl *ctl, const CtlOptions *opts, gchar **args, GError **error)
     printf ("No switches.\n");
   else
     {
-      g_autoptr(CtlTable) table = ctl_table_new (0, switch_headers);
+      g_autoptr(DvsTable) table = dvs_table_new (0, switch_headers,
+                                                 DVS_TABLE_DASH_EMPTY);
 
       for (guint c = 2; c <= 6; c++)
-        ctl_table_align_right (table, c);
+        dvs_table_align_right (table, c);
       for (guint i = 0; i < switches->len; i++)
         {
           CtlObject *sw = switches->pdata[i];
@@ -430,7 +431,7 @@ ctl_cmd_show (Ctl *ctl, const CtlOptions *opts, gchar **args, GError **error)
           guint connected;
 
           count_ports (ctl, sw, &ports, &connected);
-          ctl_table_add_row_take (table, g_strdup (ctl_prop_string (sw, "Name")),
+          dvs_table_add_row_take (table, g_strdup (ctl_prop_string (sw, "Name")),
                                   g_strdup (ctl_prop_string (sw, "Uuid")),
                                   g_strdup_printf ("%u", ctl_prop_uint (sw, "Mtu")),
                                   g_strdup_printf ("%u", g_strv_length (members)),
@@ -438,7 +439,7 @@ ctl_cmd_show (Ctl *ctl, const CtlOptions *opts, gchar **args, GError **error)
                                   g_strdup_printf ("%u", ports),
                                   g_strdup_printf ("%u", connected));
         }
-      ctl_table_print (table);
+      dvs_table_print (table);
     }
 
   printf ("\n");
@@ -446,19 +447,20 @@ ctl_cmd_show (Ctl *ctl, const CtlOptions *opts, gchar **args, GError **error)
     printf ("No hosts.\n");
   else
     {
-      g_autoptr(CtlTable) table = ctl_table_new (0, host_headers);
+      g_autoptr(DvsTable) table = dvs_table_new (0, host_headers,
+                                                 DVS_TABLE_DASH_EMPTY);
 
       for (guint i = 0; i < hosts->len; i++)
         {
           CtlObject *host = hosts->pdata[i];
           g_auto(GStrv) member_of = ctl_prop_strv (host, "Switches");
 
-          ctl_table_add_row_take (table, g_strdup (ctl_prop_string (host, "Name")),
+          dvs_table_add_row_take (table, g_strdup (ctl_prop_string (host, "Name")),
                                   g_strdup (ctl_yes_no (ctl_prop_bool (host, "Connected"))),
                                   g_strdup (ctl_yes_no (ctl_prop_bool (host, "InSync"))),
                                   switch_names_text (ctl, member_of, ","));
         }
-      ctl_table_print (table);
+      dvs_table_print (table);
     }
   return TRUE;
 }

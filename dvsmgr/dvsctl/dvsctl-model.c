@@ -567,7 +567,7 @@ ctl_print_objects_json (Ctl *ctl, GPtrArray *objects)
   for (guint i = 0; i < objects->len; i++)
     json_array_add_element (array, ctl_object_to_json (ctl, objects->pdata[i]));
   node = json_node_init_array (json_node_alloc (), array);
-  ctl_print_json (node);
+  dvs_json_print (node);
 }
 
 CtlObject *

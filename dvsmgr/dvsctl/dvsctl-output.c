@@ -1,148 +1,8 @@
 /* Output helpers for dvsctl (dvsctl-output.h). */
 #include "dvsctl-output.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-struct _CtlTable {
-  guint n_columns;
-  GPtrArray *rows;        /* of gchar ** with n_columns cells */
-  gboolean *align_right;  /* per column */
-};
-
-CtlTable *
-ctl_table_new (guint n_columns, const gchar *const *headers)
-{
-  CtlTable *table = g_new0 (CtlTable, 1);
-
-  if (headers != NULL)
-    n_columns = g_strv_length ((gchar **) headers);
-  table->n_columns = n_columns;
-  table->rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
-  table->align_right = g_new0 (gboolean, n_columns);
-  if (headers != NULL)
-    ctl_table_add_row (table, headers);
-  return table;
-}
-
-void
-ctl_table_free (CtlTable *table)
-{
-  if (table == NULL)
-    return;
-  g_ptr_array_unref (table->rows);
-  g_free (table->align_right);
-  g_free (table);
-}
-
-void
-ctl_table_align_right (CtlTable *table, guint column)
-{
-  g_return_if_fail (column < table->n_columns);
-  table->align_right[column] = TRUE;
-}
-
-void
-ctl_table_add_row (CtlTable *table, const gchar *const *cells)
-{
-  gchar **row = g_new0 (gchar *, table->n_columns + 1);
-
-  for (guint i = 0; i < table->n_columns; i++)
-    row[i] = g_strdup (cells[i] != NULL && *cells[i] != '\0' ? cells[i] : "-");
-  g_ptr_array_add (table->rows, row);
-}
-
-void
-ctl_table_add_row_take (CtlTable *table, ...)
-{
-  g_autofree gchar **cells = g_new0 (gchar *, table->n_columns + 1);
-  va_list ap;
-
-  va_start (ap, table);
-  for (guint i = 0; i < table->n_columns; i++)
-    cells[i] = va_arg (ap, gchar *);
-  va_end (ap);
-  ctl_table_add_row (table, (const gchar *const *) cells);
-  for (guint i = 0; i < table->n_columns; i++)
-    g_free (cells[i]);
-}
-
-guint
-ctl_table_n_rows (CtlTable *table)
-{
-  return table->rows->len;
-}
-
-void
-ctl_table_print (CtlTable *table)
-{
-  g_autofree glong *widths = g_new0 (glong, table->n_columns);
-
-  for (guint r = 0; r < table->rows->len; r++)
-    {
-      gchar **row = table->rows->pdata[r];
-
-      for (guint c = 0; c < table->n_columns; c++)
-        widths[c] = MAX (widths[c], g_utf8_strlen (row[c], -1));
-    }
-  for (guint r = 0; r < table->rows->len; r++)
-    {
-      gchar **row = table->rows->pdata[r];
-      g_autoptr(GString) line = g_string_new (NULL);
-
-      for (guint c = 0; c < table->n_columns; c++)
-        {
-          glong pad = widths[c] - g_utf8_strlen (row[c], -1);
-
-          if (c > 0)
-            g_string_append (line, "  ");
-          if (table->align_right[c])
-            {
-              for (glong i = 0; i < pad; i++)
-                g_string_append_c (line, ' ');
-              g_string_append (line, row[c]);
-            }
-          else
-            {
-              g_string_append (line, row[c]);
-              for (glong i = 0; i < pad; i++)
-                g_string_append_c (line, ' ');
-            }
-        }
-      while (line->len > 0 && line->str[line->len - 1] == ' ')
-        g_string_truncate (line, line->len - 1);
-      printf ("%s\n", line->str);
-    }
-}
-
-CtlFields *
-ctl_fields_new (void)
-{
-  return ctl_table_new (2, NULL);
-}
-
-void
-ctl_fields_add (CtlFields *fields, const gchar *label, const gchar *value)
-{
-  g_autofree gchar *with_colon = g_strconcat (label, ":", NULL);
-  const gchar *cells[] = { with_colon, value };
-
-  ctl_table_add_row (fields, cells);
-}
-
-void
-ctl_fields_add_printf (CtlFields *fields, const gchar *label,
-                       const gchar *format, ...)
-{
-  g_autofree gchar *value = NULL;
-  va_list ap;
-
-  va_start (ap, format);
-  value = g_strdup_vprintf (format, ap);
-  va_end (ap);
-  ctl_fields_add (fields, label, value);
-}
 
 gchar *
 ctl_json_pretty (JsonNode *node)
@@ -153,14 +13,6 @@ ctl_json_pretty (JsonNode *node)
   json_generator_set_indent (generator, 2);
   json_generator_set_root (generator, node);
   return json_generator_to_data (generator, NULL);
-}
-
-void
-ctl_print_json (JsonNode *node)
-{
-  g_autofree gchar *text = ctl_json_pretty (node);
-
-  printf ("%s\n", text);
 }
 
 gchar *
@@ -280,30 +132,22 @@ counter_text (JsonObject *obj, const gchar *member)
   return ctl_json_compact (json_object_get_member (obj, member));
 }
 
-static JsonObject *
-object_member (JsonObject *obj, const gchar *member)
-{
-  JsonNode *node = json_object_get_member (obj, member);
-
-  return node != NULL && JSON_NODE_HOLDS_OBJECT (node)
-             ? json_node_get_object (node) : NULL;
-}
-
 void
 ctl_print_port_stats (JsonObject *stats)
 {
   static const gchar *const counter_headers[] = { "COUNTER", "RX", "TX", NULL };
   static const gchar *const drop_headers[] = { "DROP", "COUNT", NULL };
-  JsonObject *rx = object_member (stats, "rx");
-  JsonObject *tx = object_member (stats, "tx");
-  JsonObject *drops = object_member (stats, "drops");
-  g_autoptr(CtlTable) counters = ctl_table_new (0, counter_headers);
+  JsonObject *rx = dvs_json_get_object (stats, "rx");
+  JsonObject *tx = dvs_json_get_object (stats, "tx");
+  JsonObject *drops = dvs_json_get_object (stats, "drops");
+  g_autoptr(DvsTable) counters = dvs_table_new (0, counter_headers,
+                                                DVS_TABLE_DASH_EMPTY);
   g_autoptr(GList) names = NULL;
   g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr(CtlFields) others = ctl_fields_new ();
+  g_autoptr(DvsFields) others = dvs_fields_new ();
 
-  ctl_table_align_right (counters, 1);
-  ctl_table_align_right (counters, 2);
+  dvs_table_align_right (counters, 1);
+  dvs_table_align_right (counters, 2);
   /* rx's counters in its order, then any only tx has. */
   if (rx != NULL)
     names = json_object_get_members (rx);
@@ -313,24 +157,25 @@ ctl_print_port_stats (JsonObject *stats)
     {
       if (!g_hash_table_add (seen, l->data))
         continue;
-      ctl_table_add_row_take (counters, label_of (l->data),
+      dvs_table_add_row_take (counters, label_of (l->data),
                               counter_text (rx, l->data),
                               counter_text (tx, l->data));
     }
-  if (ctl_table_n_rows (counters) > 1)
-    ctl_table_print (counters);
+  if (dvs_table_n_rows (counters) > 1)
+    dvs_table_print (counters);
 
   if (drops != NULL)
     {
-      g_autoptr(CtlTable) table = ctl_table_new (0, drop_headers);
+      g_autoptr(DvsTable) table = dvs_table_new (0, drop_headers,
+                                                 DVS_TABLE_DASH_EMPTY);
       g_autoptr(GList) members = json_object_get_members (drops);
 
-      ctl_table_align_right (table, 1);
+      dvs_table_align_right (table, 1);
       for (GList *l = members; l != NULL; l = l->next)
-        ctl_table_add_row_take (table, label_of (l->data),
+        dvs_table_add_row_take (table, label_of (l->data),
                                 counter_text (drops, l->data));
       printf ("\n");
-      ctl_table_print (table);
+      dvs_table_print (table);
     }
 
   {
@@ -347,12 +192,12 @@ ctl_print_port_stats (JsonObject *stats)
           continue;
         label = label_of (name);
         value = ctl_json_compact (json_object_get_member (stats, name));
-        ctl_fields_add (others, label, value);
+        dvs_fields_add (others, label, value);
       }
-    if (ctl_table_n_rows (others) > 0)
+    if (dvs_table_n_rows (others) > 0)
       {
         printf ("\n");
-        ctl_table_print (others);
+        dvs_table_print (others);
       }
   }
 }

@@ -14,7 +14,7 @@ ctl_cmd_port_list (Ctl *ctl, const CtlOptions *opts, gchar **args,
   };
   GPtrArray *all = ctl_objects (ctl, CTL_KIND_PORT, error);
   g_autoptr(GPtrArray) ports = NULL;
-  g_autoptr(CtlTable) table = NULL;
+  g_autoptr(DvsTable) table = NULL;
   CtlObject *sw = NULL;
   CtlObject *pg = NULL;
 
@@ -47,7 +47,7 @@ ctl_cmd_port_list (Ctl *ctl, const CtlOptions *opts, gchar **args,
       printf ("No ports.\n");
       return TRUE;
     }
-  table = ctl_table_new (0, headers);
+  table = dvs_table_new (0, headers, DVS_TABLE_DASH_EMPTY);
   for (guint i = 0; i < ports->len; i++)
     {
       CtlObject *port = ports->pdata[i];
@@ -63,9 +63,9 @@ ctl_cmd_port_list (Ctl *ctl, const CtlOptions *opts, gchar **args,
         ctl_prop_string (port, "Link"),
       };
 
-      ctl_table_add_row (table, cells);
+      dvs_table_add_row (table, cells);
     }
-  ctl_table_print (table);
+  dvs_table_print (table);
   return TRUE;
 }
 
@@ -74,7 +74,7 @@ ctl_cmd_port_show (Ctl *ctl, const CtlOptions *opts, gchar **args,
                    GError **error)
 {
   CtlObject *port = ctl_resolve (ctl, CTL_KIND_PORT, args[0], error);
-  g_autoptr(CtlFields) fields = NULL;
+  g_autoptr(DvsFields) fields = NULL;
   g_autoptr(JsonNode) config = NULL;
   g_autoptr(JsonNode) stats = NULL;
   g_autofree gchar *config_text = NULL;
@@ -87,30 +87,30 @@ ctl_cmd_port_show (Ctl *ctl, const CtlOptions *opts, gchar **args,
     {
       g_autoptr(JsonNode) node = ctl_object_to_json (ctl, port);
 
-      ctl_print_json (node);
+      dvs_json_print (node);
       return TRUE;
     }
   group = ctl_prop_string (port, "PortGroup");
   config = ctl_prop_json (port, "ConfigJson");
   config_text = config != NULL ? ctl_json_compact (config) : NULL;
-  fields = ctl_fields_new ();
-  ctl_fields_add (fields, "key", ctl_prop_string (port, "Key"));
-  ctl_fields_add (fields, "switch",
+  fields = dvs_fields_new ();
+  dvs_fields_add (fields, "key", ctl_prop_string (port, "Key"));
+  dvs_fields_add (fields, "switch",
                   ctl_object_label (ctl, ctl_prop_string (port, "Switch")));
-  ctl_fields_add (fields, "port group",
+  dvs_fields_add (fields, "port group",
                   *group != '\0' && !g_str_equal (group, "/")
                       ? ctl_object_label (ctl, group) : NULL);
-  ctl_fields_add (fields, "host", ctl_prop_string (port, "Host"));
-  ctl_fields_add (fields, "connection", ctl_prop_string (port, "ConnectionId"));
-  ctl_fields_add (fields, "vm", ctl_prop_string (port, "ConnecteeVm"));
-  ctl_fields_add (fields, "mac", ctl_prop_string (port, "ConnecteeMac"));
-  ctl_fields_add (fields, "interface",
+  dvs_fields_add (fields, "host", ctl_prop_string (port, "Host"));
+  dvs_fields_add (fields, "connection", ctl_prop_string (port, "ConnectionId"));
+  dvs_fields_add (fields, "vm", ctl_prop_string (port, "ConnecteeVm"));
+  dvs_fields_add (fields, "mac", ctl_prop_string (port, "ConnecteeMac"));
+  dvs_fields_add (fields, "interface",
                   ctl_prop_string (port, "ConnecteeInterface"));
-  ctl_fields_add (fields, "link", ctl_prop_string (port, "Link"));
-  ctl_fields_add (fields, "config overrides",
+  dvs_fields_add (fields, "link", ctl_prop_string (port, "Link"));
+  dvs_fields_add (fields, "config overrides",
                   config_text != NULL && !g_str_equal (config_text, "{}")
                       ? config_text : NULL);
-  ctl_table_print (fields);
+  dvs_table_print (fields);
 
   stats = ctl_prop_json (port, "StatsJson");
   stats_time = ctl_prop_int64 (port, "StatsTime");
@@ -214,7 +214,7 @@ ctl_cmd_port_stats (Ctl *ctl, const CtlOptions *opts, gchar **args,
   CtlObject *port = ctl_resolve (ctl, CTL_KIND_PORT, args[0], error);
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(JsonNode) state = NULL;
-  g_autoptr(CtlFields) fields = NULL;
+  g_autoptr(DvsFields) fields = NULL;
   JsonObject *obj;
   JsonNode *stats;
   const gchar *text;
@@ -240,9 +240,9 @@ ctl_cmd_port_stats (Ctl *ctl, const CtlOptions *opts, gchar **args,
       return FALSE;
     }
   obj = json_node_get_object (state);
-  fields = ctl_fields_new ();
-  ctl_fields_add (fields, "port", ctl_prop_string (port, "Key"));
-  ctl_fields_add (fields, "host", ctl_prop_string (port, "Host"));
+  fields = dvs_fields_new ();
+  dvs_fields_add (fields, "port", ctl_prop_string (port, "Key"));
+  dvs_fields_add (fields, "host", ctl_prop_string (port, "Host"));
   {
     static const gchar *const members[] = {
       "connection", "attached", "link", "state_source", NULL
@@ -261,10 +261,10 @@ ctl_cmd_port_stats (Ctl *ctl, const CtlOptions *opts, gchar **args,
           value = g_strdup (ctl_yes_no (json_node_get_boolean (member)));
         else
           value = ctl_json_compact (member);
-        ctl_fields_add (fields, label, value);
+        dvs_fields_add (fields, label, value);
       }
   }
-  ctl_table_print (fields);
+  dvs_table_print (fields);
   stats = json_object_get_member (obj, "stats");
   if (stats != NULL && JSON_NODE_HOLDS_OBJECT (stats))
     {

@@ -59,17 +59,6 @@ reply_json_object (const gchar *text, const gchar *method, GError **error)
   return g_steal_pointer (&node);
 }
 
-/* A string member, or NULL when absent or of another type. */
-static const gchar *
-member_string (JsonObject *obj, const gchar *name)
-{
-  JsonNode *node = json_object_get_member (obj, name);
-
-  return node != NULL && JSON_NODE_HOLDS_VALUE (node)
-                 && json_node_get_value_type (node) == G_TYPE_STRING
-             ? json_node_get_string (node) : NULL;
-}
-
 /* The length of an array member; 0 when absent or of another type. */
 static guint
 member_array_length (JsonObject *obj, const gchar *name)
@@ -327,13 +316,13 @@ changes_text (JsonObject *report, const gchar *member)
 static void
 print_report_summary (JsonObject *report)
 {
-  g_autoptr(CtlFields) fields = ctl_fields_new ();
+  g_autoptr(DvsFields) fields = dvs_fields_new ();
   g_autofree gchar *groups = changes_text (report, "port_groups");
   g_autofree gchar *ports = changes_text (report, "ports");
   guint n_hosts = member_array_length (report, "hosts_registered");
 
-  ctl_fields_add (fields, "port groups", groups);
-  ctl_fields_add (fields, "ports", ports);
+  dvs_fields_add (fields, "port groups", groups);
+  dvs_fields_add (fields, "ports", ports);
   if (n_hosts > 0)
     {
       JsonArray *hosts = json_object_get_array_member (report,
@@ -347,9 +336,9 @@ print_report_summary (JsonObject *report)
 
           g_string_append_printf (names, "%s%s", i > 0 ? ", " : "", name);
         }
-      ctl_fields_add (fields, "hosts registered", names->str);
+      dvs_fields_add (fields, "hosts registered", names->str);
     }
-  ctl_table_print (fields);
+  dvs_table_print (fields);
 }
 
 /* Prints the report @text of @method: as it is with --json, else its
@@ -364,7 +353,7 @@ print_report (Ctl *ctl, const gchar *text, const gchar *uuid,
     return FALSE;
   if (ctl->json)
     {
-      ctl_print_json (report);
+      dvs_json_print (report);
       return TRUE;
     }
   if (uuid != NULL)
@@ -387,7 +376,7 @@ print_diff (Ctl *ctl, GVariant *reply, const gchar *method, GError **error)
 
       if (diff == NULL)
         return FALSE;
-      ctl_print_json (diff);
+      dvs_json_print (diff);
       return TRUE;
     }
   printf ("%s%s", diff_text,
@@ -480,7 +469,7 @@ ctl_cmd_switch_versions (Ctl *ctl, const CtlOptions *opts, gchar **args,
   CtlObject *sw = ctl_resolve (ctl, CTL_KIND_SWITCH, args[0], error);
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(JsonNode) versions = NULL;
-  g_autoptr(CtlTable) table = NULL;
+  g_autoptr(DvsTable) table = NULL;
   const gchar *text;
   JsonArray *array;
 
@@ -503,7 +492,7 @@ ctl_cmd_switch_versions (Ctl *ctl, const CtlOptions *opts, gchar **args,
     }
   if (ctl->json)
     {
-      ctl_print_json (versions);
+      dvs_json_print (versions);
       return TRUE;
     }
   array = json_node_get_array (versions);
@@ -513,8 +502,8 @@ ctl_cmd_switch_versions (Ctl *ctl, const CtlOptions *opts, gchar **args,
               ctl_prop_string (sw, "Name"));
       return TRUE;
     }
-  table = ctl_table_new (0, headers);
-  ctl_table_align_right (table, 3);
+  table = dvs_table_new (0, headers, DVS_TABLE_DASH_EMPTY);
+  dvs_table_align_right (table, 3);
   for (guint i = 0; i < json_array_get_length (array); i++)
     {
       JsonNode *node = json_array_get_element (array, i);
@@ -525,22 +514,22 @@ ctl_cmd_switch_versions (Ctl *ctl, const CtlOptions *opts, gchar **args,
       if (!JSON_NODE_HOLDS_OBJECT (node))
         continue;
       entry = json_node_get_object (node);
-      damage = member_string (entry, "error");
+      damage = dvs_json_get_string (entry, "error");
       /* A damaged file says what is wrong where its comment would be. */
       comment = damage != NULL
                     ? g_strdup_printf ("damaged: %s", damage)
-                    : one_line (member_string (entry, "comment"));
-      ctl_table_add_row_take (
-          table, one_line (member_string (entry, "version")),
-          created_text (member_string (entry, "created")),
-          one_line (member_string (entry, "author")),
+                    : one_line (dvs_json_get_string (entry, "comment"));
+      dvs_table_add_row_take (
+          table, one_line (dvs_json_get_string (entry, "version")),
+          created_text (dvs_json_get_string (entry, "created")),
+          one_line (dvs_json_get_string (entry, "author")),
           json_object_has_member (entry, "generation")
               ? ctl_json_compact (json_object_get_member (entry, "generation"))
               : NULL,
           one_line (comment));
       g_free (comment);
     }
-  ctl_table_print (table);
+  dvs_table_print (table);
   return TRUE;
 }
 
@@ -712,7 +701,7 @@ print_history (Ctl *ctl, const CtlObject *sw)
 {
   gboolean history_auto = ctl_prop_bool (sw, "HistoryAuto");
   guint32 keep = ctl_prop_uint (sw, "HistoryKeep");
-  g_autoptr(CtlFields) fields = NULL;
+  g_autoptr(DvsFields) fields = NULL;
 
   if (ctl->json)
     {
@@ -722,16 +711,16 @@ print_history (Ctl *ctl, const CtlObject *sw)
       json_object_set_boolean_member (obj, "auto", history_auto);
       json_object_set_int_member (obj, "keep", keep);
       node = json_node_init_object (json_node_alloc (), obj);
-      ctl_print_json (node);
+      dvs_json_print (node);
       return;
     }
-  fields = ctl_fields_new ();
-  ctl_fields_add (fields, "auto", history_auto ? "on" : "off");
+  fields = dvs_fields_new ();
+  dvs_fields_add (fields, "auto", history_auto ? "on" : "off");
   if (keep == 0)
-    ctl_fields_add (fields, "keep", "all");
+    dvs_fields_add (fields, "keep", "all");
   else
-    ctl_fields_add_printf (fields, "keep", "%u", keep);
-  ctl_table_print (fields);
+    dvs_fields_add_printf (fields, "keep", "%u", keep);
+  dvs_table_print (fields);
 }
 
 gboolean

@@ -21,7 +21,7 @@ ctl_cmd_switch_list (Ctl *ctl, const CtlOptions *opts, gchar **args,
     NULL
   };
   GPtrArray *switches = ctl_objects (ctl, CTL_KIND_SWITCH, error);
-  g_autoptr(CtlTable) table = NULL;
+  g_autoptr(DvsTable) table = NULL;
 
   if (switches == NULL)
     return FALSE;
@@ -35,16 +35,16 @@ ctl_cmd_switch_list (Ctl *ctl, const CtlOptions *opts, gchar **args,
       printf ("No switches; 'dvsctl switch create NAME' makes one.\n");
       return TRUE;
     }
-  table = ctl_table_new (0, headers);
-  ctl_table_align_right (table, 3);
-  ctl_table_align_right (table, 6);
+  table = dvs_table_new (0, headers, DVS_TABLE_DASH_EMPTY);
+  dvs_table_align_right (table, 3);
+  dvs_table_align_right (table, 6);
   for (guint i = 0; i < switches->len; i++)
     {
       CtlObject *sw = switches->pdata[i];
       g_auto(GStrv) hosts = ctl_prop_strv (sw, "Hosts");
       g_auto(GStrv) groups = ctl_prop_strv (sw, "PortGroups");
 
-      ctl_table_add_row_take (table, g_strdup (ctl_prop_string (sw, "Name")),
+      dvs_table_add_row_take (table, g_strdup (ctl_prop_string (sw, "Name")),
                               g_strdup (ctl_prop_string (sw, "Uuid")),
                               g_strdup (ctl_prop_string (sw, "ForwardingClass")),
                               g_strdup_printf ("%u", ctl_prop_uint (sw, "Mtu")),
@@ -52,7 +52,7 @@ ctl_cmd_switch_list (Ctl *ctl, const CtlOptions *opts, gchar **args,
                               hosts[0] != NULL ? g_strjoinv (",", hosts) : NULL,
                               g_strdup_printf ("%u", g_strv_length (groups)));
     }
-  ctl_table_print (table);
+  dvs_table_print (table);
   return TRUE;
 }
 
@@ -82,10 +82,11 @@ print_port_group_table (Ctl *ctl, GPtrArray *groups, gboolean with_switch)
     "SWITCH", "NAME", "UUID", "VLAN", "PORTS", "FREE", NULL
   };
   guint first = with_switch ? 0 : 1;
-  g_autoptr(CtlTable) table = ctl_table_new (0, &headers[first]);
+  g_autoptr(DvsTable) table = dvs_table_new (0, &headers[first],
+                                             DVS_TABLE_DASH_EMPTY);
 
-  ctl_table_align_right (table, 4 - first);
-  ctl_table_align_right (table, 5 - first);
+  dvs_table_align_right (table, 4 - first);
+  dvs_table_align_right (table, 5 - first);
   for (guint i = 0; i < groups->len; i++)
     {
       CtlObject *pg = groups->pdata[i];
@@ -99,9 +100,9 @@ print_port_group_table (Ctl *ctl, GPtrArray *groups, gboolean with_switch)
         vlan, num, free_ports,
       };
 
-      ctl_table_add_row (table, &cells[first]);
+      dvs_table_add_row (table, &cells[first]);
     }
-  ctl_table_print (table);
+  dvs_table_print (table);
 }
 
 gboolean
@@ -110,7 +111,7 @@ ctl_cmd_switch_show (Ctl *ctl, const CtlOptions *opts, gchar **args,
 {
   CtlObject *sw = ctl_resolve (ctl, CTL_KIND_SWITCH, args[0], error);
   g_autoptr(GPtrArray) groups = NULL;
-  g_autoptr(CtlFields) fields = NULL;
+  g_autoptr(DvsFields) fields = NULL;
   g_auto(GStrv) hosts = NULL;
 
   if (sw == NULL)
@@ -119,28 +120,28 @@ ctl_cmd_switch_show (Ctl *ctl, const CtlOptions *opts, gchar **args,
     {
       g_autoptr(JsonNode) node = ctl_object_to_json (ctl, sw);
 
-      ctl_print_json (node);
+      dvs_json_print (node);
       return TRUE;
     }
   groups = port_groups_of (ctl, sw, error);
   if (groups == NULL)
     return FALSE;
   hosts = ctl_prop_strv (sw, "Hosts");
-  fields = ctl_fields_new ();
-  ctl_fields_add (fields, "name", ctl_prop_string (sw, "Name"));
-  ctl_fields_add (fields, "uuid", ctl_prop_string (sw, "Uuid"));
-  ctl_fields_add (fields, "forwarding class",
+  fields = dvs_fields_new ();
+  dvs_fields_add (fields, "name", ctl_prop_string (sw, "Name"));
+  dvs_fields_add (fields, "uuid", ctl_prop_string (sw, "Uuid"));
+  dvs_fields_add (fields, "forwarding class",
                   ctl_prop_string (sw, "ForwardingClass"));
-  ctl_fields_add_printf (fields, "mtu", "%u", ctl_prop_uint (sw, "Mtu"));
-  ctl_fields_add (fields, "transport zone", ctl_prop_string (sw, "TransportZone"));
+  dvs_fields_add_printf (fields, "mtu", "%u", ctl_prop_uint (sw, "Mtu"));
+  dvs_fields_add (fields, "transport zone", ctl_prop_string (sw, "TransportZone"));
   {
     g_autofree gchar *text = ctl_strv_text (hosts);
 
-    ctl_fields_add (fields, "hosts", text);
+    dvs_fields_add (fields, "hosts", text);
   }
-  ctl_fields_add_printf (fields, "generation", "%" G_GUINT64_FORMAT,
+  dvs_fields_add_printf (fields, "generation", "%" G_GUINT64_FORMAT,
                          ctl_prop_uint64 (sw, "Generation"));
-  ctl_table_print (fields);
+  dvs_table_print (fields);
   printf ("\n");
   if (groups->len == 0)
     printf ("No port groups; 'dvsctl portgroup create %s NAME' adds one.\n",
@@ -336,8 +337,8 @@ ctl_cmd_portgroup_show (Ctl *ctl, const CtlOptions *opts, gchar **args,
   };
   CtlObject *pg = ctl_resolve (ctl, CTL_KIND_PORT_GROUP, args[0], error);
   g_autoptr(GPtrArray) ports = NULL;
-  g_autoptr(CtlFields) fields = NULL;
-  g_autoptr(CtlTable) table = NULL;
+  g_autoptr(DvsFields) fields = NULL;
+  g_autoptr(DvsTable) table = NULL;
   g_autoptr(JsonNode) config = NULL;
   const gchar *switch_path;
 
@@ -351,30 +352,30 @@ ctl_cmd_portgroup_show (Ctl *ctl, const CtlOptions *opts, gchar **args,
       for (guint i = 0; i < ports->len; i++)
         json_array_add_string_element (keys, ctl_prop_string (ports->pdata[i], "Key"));
       json_object_set_array_member (json_node_get_object (node), "ports", keys);
-      ctl_print_json (node);
+      dvs_json_print (node);
       return TRUE;
     }
   switch_path = ctl_prop_string (pg, "Switch");
   config = ctl_prop_json (pg, "ConfigJson");
-  fields = ctl_fields_new ();
-  ctl_fields_add (fields, "name", ctl_prop_string (pg, "Name"));
-  ctl_fields_add (fields, "uuid", ctl_prop_string (pg, "Uuid"));
-  ctl_fields_add (fields, "switch", ctl_object_label (ctl, switch_path));
+  fields = dvs_fields_new ();
+  dvs_fields_add (fields, "name", ctl_prop_string (pg, "Name"));
+  dvs_fields_add (fields, "uuid", ctl_prop_string (pg, "Uuid"));
+  dvs_fields_add (fields, "switch", ctl_object_label (ctl, switch_path));
   {
     g_autofree gchar *vlan = ctl_config_vlan_text (config);
     g_autofree gchar *text = ctl_json_compact (config);
 
-    ctl_fields_add (fields, "vlan", vlan);
-    ctl_fields_add (fields, "config", text);
+    dvs_fields_add (fields, "vlan", vlan);
+    dvs_fields_add (fields, "config", text);
   }
-  ctl_fields_add_printf (fields, "ports", "%u (%u free)",
+  dvs_fields_add_printf (fields, "ports", "%u (%u free)",
                          ctl_prop_uint (pg, "NumPorts"),
                          ctl_prop_uint (pg, "FreePorts"));
-  ctl_table_print (fields);
+  dvs_table_print (fields);
   if (ports->len == 0)
     return TRUE;
   printf ("\n");
-  table = ctl_table_new (0, headers);
+  table = dvs_table_new (0, headers, DVS_TABLE_DASH_EMPTY);
   for (guint i = 0; i < ports->len; i++)
     {
       CtlObject *port = ports->pdata[i];
@@ -385,9 +386,9 @@ ctl_cmd_portgroup_show (Ctl *ctl, const CtlOptions *opts, gchar **args,
         ctl_prop_string (port, "ConnecteeMac"), ctl_prop_string (port, "Link"),
       };
 
-      ctl_table_add_row (table, cells);
+      dvs_table_add_row (table, cells);
     }
-  ctl_table_print (table);
+  dvs_table_print (table);
   return TRUE;
 }
 
@@ -520,7 +521,7 @@ ctl_cmd_portgroup_add_ports (Ctl *ctl, const CtlOptions *opts, gchar **args,
         json_array_add_string_element (array, keys[i]);
       json_object_set_array_member (obj, "keys", array);
       node = json_node_init_object (json_node_alloc (), obj);
-      ctl_print_json (node);
+      dvs_json_print (node);
       return TRUE;
     }
   for (guint i = 0; keys[i] != NULL; i++)

@@ -39,6 +39,10 @@ typedef enum {
   OPT_TARGET = 1 << 21,
   OPT_AUTO = 1 << 22,
   OPT_KEEP = 1 << 23,
+  OPT_PORT = 1 << 24,
+  OPT_SOCKET = 1 << 25,
+  OPT_CONTROL_SOCKET = 1 << 26,
+  OPT_TCG_WORKAROUND = 1 << 27,
 } CtlOptionFlags;
 
 typedef struct {
@@ -313,6 +317,51 @@ static const CtlCommand commands[] = {
     "received from the guest, tx what it delivered to it.  --json prints\n"
     "the host's answer as it is.  Fails when the host is not connected.\n" },
 
+  { "vm attach", "DOMAIN", 1,
+    "DOMAIN (--port PORT | --portgroup PG) [--host HOST] [--mac MAC]\n"
+    "       [--socket PATH] [--control-socket PATH] [--tcg-workaround]\n"
+    "       [--libvirt-uri URI]",
+    OPT_PORT | OPT_PORTGROUP | OPT_HOST | OPT_MAC | OPT_SOCKET
+        | OPT_CONTROL_SOCKET | OPT_TCG_WORKAROUND | OPT_LIBVIRT_URI,
+    ctl_cmd_vm_attach,
+    "Give a libvirt domain a vNIC on a DVport",
+    "Connects the DVport PORT (or a free port of PG, allocated now) to a new\n"
+    "vNIC of the libvirt domain DOMAIN (a name or UUID) on HOST (Connect),\n"
+    "then adds the vNIC to the domain's persistent definition: a\n"
+    "vhost-user <interface> whose socket QEMU serves, shared memfd memory\n"
+    "when the domain has no memory backing, and an entry in the domain's\n"
+    "DVS metadata that the libvirt hook reads to attach the vNIC when the\n"
+    "domain starts (docs/libvirt.md).  A running domain gets the vNIC at\n"
+    "its next start.  Prints the connection ID.\n"
+    "\n"
+    "Options:\n"
+    "      --port=PORT           the DVport, by key\n"
+    "      --portgroup=PG        allocate a free port of this port group\n"
+    "      --host=HOST           the manager's name for the domain's host\n"
+    "                            (default: the host whose libvirt URI is\n"
+    "                            --libvirt-uri, else the one named like the\n"
+    "                            libvirt host)\n"
+    "      --mac=MAC             the vNIC's MAC (default: random 52:54:00:...)\n"
+    "      --socket=PATH         the vhost-user socket (default\n"
+    "                            /run/dvs/vhost/DOMAIN-ALIAS.sock)\n"
+    "      --control-socket=PATH the switch's control socket on the host, for\n"
+    "                            the hook (default: its configuration)\n"
+    "      --tcg-workaround      give the NIC vectors=0 (QEMU 7.2 under TCG\n"
+    "                            crashes starting a vhost-user NIC with MSI-X)\n"
+    "      --libvirt-uri=URI     libvirt connection (default: libvirt's)\n" },
+  { "vm detach", "DOMAIN", 1, "DOMAIN [--mac MAC] [--libvirt-uri URI]",
+    OPT_MAC | OPT_LIBVIRT_URI, ctl_cmd_vm_detach,
+    "Remove a domain's DVS vNICs and disconnect their ports",
+    "Removes the domain's vNIC with MAC (without --mac: every vNIC on a\n"
+    "DVport) from its persistent definition, with its metadata entry and\n"
+    "its vectors=0 override, then disconnects its DVport (Disconnect) if\n"
+    "the port still has the connection the domain was given.  A running\n"
+    "domain keeps the device until it stops, without network.\n"
+    "\n"
+    "Options:\n"
+    "      --mac=MAC             only the vNIC with this MAC\n"
+    "      --libvirt-uri=URI     libvirt connection (default: libvirt's)\n" },
+
   { "host list", "", 0, "", 0, ctl_cmd_host_list,
     "List the hosts",
     "Lists the registered hosts as NAME CONNECTED TRANSPORT IN-SYNC\n"
@@ -394,7 +443,7 @@ ctl_options_clear (CtlOptions *o)
     &o->config, &o->ports, &o->switch_ref, &o->portgroup, &o->host, &o->vm,
     &o->mac, &o->interface_id, &o->libvirt_uri, &o->type, &o->segment,
     &o->output, &o->comment, &o->mode, &o->target, &o->history_auto,
-    &o->history_keep,
+    &o->history_keep, &o->port, &o->socket, &o->control_socket,
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (fields); i++)
@@ -588,6 +637,10 @@ build_entries (GlobalOptions *g, CtlOptions *o, CtlOptionFlags flags)
     { OPT_TARGET, "target", 0, G_OPTION_ARG_STRING, &o->target },
     { OPT_AUTO, "auto", 0, G_OPTION_ARG_STRING, &o->history_auto },
     { OPT_KEEP, "keep", 0, G_OPTION_ARG_STRING, &o->history_keep },
+    { OPT_PORT, "port", 0, G_OPTION_ARG_STRING, &o->port },
+    { OPT_SOCKET, "socket", 0, G_OPTION_ARG_STRING, &o->socket },
+    { OPT_CONTROL_SOCKET, "control-socket", 0, G_OPTION_ARG_STRING, &o->control_socket },
+    { OPT_TCG_WORKAROUND, "tcg-workaround", 0, G_OPTION_ARG_NONE, &o->tcg_workaround },
   };
   GArray *entries = g_array_new (TRUE, TRUE, sizeof (GOptionEntry));
 

@@ -6,7 +6,8 @@
  * manager's objects and resolves the names operators type; the command
  * files (dvsctl-switch.c, dvsctl-port.c, dvsctl-host.c) each serve one kind
  * of object, dvsctl-snapshot.c the configuration snapshots of switches
- * (docs/snapshots.md); dvsctl-output.c prints tables and JSON. */
+ * (docs/snapshots.md), dvsctl-vm.c connects libvirt domains to DVports
+ * (docs/libvirt.md); dvsctl-output.c prints tables and JSON. */
 #pragma once
 
 #include <gio/gio.h>
@@ -35,6 +36,9 @@ typedef enum {
   CTL_ERROR_BAD_REPLY,  /* the manager answered something unexpected: 1 */
   CTL_ERROR_NO_BUS,     /* could not connect to the bus: exit 3 */
   CTL_ERROR_FILE,       /* an output file exists or cannot be written: 1 */
+  CTL_ERROR_DOMAIN,     /* libvirt refused, or the domain's XML does not
+                           allow the change: exit 1 */
+  CTL_ERROR_NO_LIBVIRT, /* could not connect to libvirt: exit 3 */
 } CtlErrorCode;
 
 #define CTL_BUS_NAME "net.dvsqemu.Manager1"
@@ -105,8 +109,12 @@ typedef struct {
   gchar *target;
   gchar *history_auto;  /* --auto on|off */
   gchar *history_keep;  /* --keep N */
+  gchar *port;          /* vm attach --port KEY */
+  gchar *socket;        /* vm attach --socket PATH */
+  gchar *control_socket;
   gboolean force;
   gboolean no_connections;
+  gboolean tcg_workaround;
 } CtlOptions;
 
 /* A command: @args are its positional arguments, already counted against
@@ -249,5 +257,7 @@ CTL_DECLARE_COMMAND (ctl_cmd_network_create);
 CTL_DECLARE_COMMAND (ctl_cmd_network_delete);
 CTL_DECLARE_COMMAND (ctl_cmd_sync);
 CTL_DECLARE_COMMAND (ctl_cmd_show);
+CTL_DECLARE_COMMAND (ctl_cmd_vm_attach);
+CTL_DECLARE_COMMAND (ctl_cmd_vm_detach);
 
 G_END_DECLS

@@ -289,7 +289,7 @@ ctl_printed_as_json (Ctl *ctl, JsonNode *result)
 {
   if (!ctl->json)
     return FALSE;
-  ctl_print_json (result);
+  dvs_json_print (result);
   return TRUE;
 }
 
@@ -301,7 +301,7 @@ ctl_cmd_show (Ctl *ctl, const CtlOptions *opts, gchar **args, GError **error)
   if (result == NULL)
     return FALSE;
   if (ctl->json || ctl_result_object (result) == NULL)
-    ctl_print_json (result);
+    dvs_json_print (result);
   else
     ctl_print_fields (ctl_result_object (result));
   return TRUE;
@@ -314,15 +314,15 @@ ctl_cmd_port_list (Ctl *ctl, const CtlOptions *opts, gchar **args,
   static const gchar *const headers[] = { "NAME", "LINK", "MODE", "VLAN",
                                           "SOCKET", NULL };
   g_autoptr(JsonNode) result = ctl_call (ctl, "port.list", NULL, error);
-  g_autoptr(CtlTable) table = NULL;
+  g_autoptr(DvsTable) table = NULL;
   JsonArray *ports;
 
   if (result == NULL)
     return FALSE;
   if (ctl_printed_as_json (ctl, result))
     return TRUE;
-  table = ctl_table_new (5, headers);
-  ports = ctl_get_array (ctl_result_object (result), "ports");
+  table = dvs_table_new (0, headers, DVS_TABLE_NONE);
+  ports = dvs_json_get_array (ctl_result_object (result), "ports");
   for (guint i = 0; ports != NULL && i < json_array_get_length (ports); i++)
     {
       JsonNode *node = json_array_get_element (ports, i);
@@ -331,13 +331,16 @@ ctl_cmd_port_list (Ctl *ctl, const CtlOptions *opts, gchar **args,
       g_autofree gchar *vlan = ctl_vlan_text (
           port != NULL ? json_object_get_member (port, "vlan") : NULL, TRUE);
       const gchar *row[] = {
-        ctl_get_string (port, "name"), ctl_get_string (port, "link"),
-        ctl_get_string (port, "mode"), vlan, ctl_get_string (port, "socket"),
+        dvs_json_get_string (port, "name"),
+        dvs_json_get_string (port, "link"),
+        dvs_json_get_string (port, "mode"),
+        vlan,
+        dvs_json_get_string (port, "socket"),
       };
 
-      ctl_table_add_row (table, row);
+      dvs_table_add_row (table, row);
     }
-  ctl_table_print (table);
+  dvs_table_print (table);
   return TRUE;
 }
 
@@ -387,7 +390,7 @@ print_port_config (JsonObject *port)
 {
   static const gchar *const known[] = { "name", "socket", "mode", "link",
                                         "vlan", "policy", "stats", NULL };
-  g_autoptr(CtlTable) table = ctl_table_new (2, NULL);
+  g_autoptr(DvsTable) table = dvs_table_new (2, NULL, DVS_TABLE_NONE);
 
   for (guint i = 0; i < 4; i++)
     {
@@ -395,24 +398,24 @@ print_port_config (JsonObject *port)
       g_autofree gchar *value = ctl_member_text (port, known[i]);
       const gchar *row[] = { label, value };
 
-      ctl_table_add_row (table, row);
+      dvs_table_add_row (table, row);
     }
   {
     g_autofree gchar *value = ctl_vlan_text (
         json_object_get_member (port, "vlan"), FALSE);
     const gchar *row[] = { "vlan:", value };
 
-    ctl_table_add_row (table, row);
+    dvs_table_add_row (table, row);
   }
   if (json_object_has_member (port, "policy"))
     {
-      ctl_table_add_row (table, (const gchar *[]) { "policy:", "" });
+      dvs_table_add_row (table, (const gchar *[]) { "policy:", "" });
       ctl_policy_add_rows (table, json_object_get_member (port, "policy"),
                            "  ");
     }
   /* Members a newer daemon may add. */
-  ctl_table_add_other_members (table, port, known);
-  ctl_table_print (table);
+  ctl_add_other_members (table, port, known);
+  dvs_table_print (table);
 }
 
 gboolean
@@ -431,11 +434,11 @@ ctl_cmd_port_show (Ctl *ctl, const CtlOptions *opts, gchar **args,
   port = ctl_result_object (result);
   if (ctl->json || port == NULL)
     {
-      ctl_print_json (result);
+      dvs_json_print (result);
       return TRUE;
     }
   print_port_config (port);
-  stats = ctl_get_object (port, "stats");
+  stats = dvs_json_get_object (port, "stats");
   if (stats != NULL)
     ctl_print_port_stats (stats);
   return TRUE;
@@ -502,7 +505,7 @@ ctl_cmd_port_filter_state (Ctl *ctl, const CtlOptions *opts, gchar **args,
   static const gchar *const headers[] = { "CLASS", "VERSION", "BYTES", NULL };
   g_autoptr(JsonObject) params = json_object_new ();
   g_autoptr(JsonNode) result = NULL;
-  g_autoptr(CtlTable) table = NULL;
+  g_autoptr(DvsTable) table = NULL;
   g_autoptr(GList) classes = NULL;
   JsonObject *states;
 
@@ -514,24 +517,24 @@ ctl_cmd_port_filter_state (Ctl *ctl, const CtlOptions *opts, gchar **args,
   states = ctl_result_object (result);
   if (ctl->json || states == NULL)
     {
-      ctl_print_json (result);
+      dvs_json_print (result);
       return TRUE;
     }
 
-  table = ctl_table_new (3, headers);
-  ctl_table_align_right (table, 1);
-  ctl_table_align_right (table, 2);
+  table = dvs_table_new (0, headers, DVS_TABLE_NONE);
+  dvs_table_align_right (table, 1);
+  dvs_table_align_right (table, 2);
   classes = json_object_get_members (states);
   for (GList *l = classes; l != NULL; l = l->next)
     {
-      JsonObject *state = ctl_get_object (states, l->data);
+      JsonObject *state = dvs_json_get_object (states, l->data);
       g_autofree gchar *version = ctl_member_text (state, "version");
       g_autofree gchar *size = base64_size_text (
-          ctl_get_string (state, "data"));
+          dvs_json_get_string (state, "data"));
 
-      ctl_table_add_row (table, (const gchar *[]) { l->data, version, size });
+      dvs_table_add_row (table, (const gchar *[]) { l->data, version, size });
     }
-  ctl_table_print (table);
+  dvs_table_print (table);
   return TRUE;
 }
 
@@ -542,7 +545,7 @@ ctl_cmd_mac_dump (Ctl *ctl, const CtlOptions *opts, gchar **args,
   static const gchar *const headers[] = { "MAC", "VLAN", "PORT", "AGE", NULL };
   g_autoptr(JsonObject) params = json_object_new ();
   g_autoptr(JsonNode) result = NULL;
-  g_autoptr(CtlTable) table = NULL;
+  g_autoptr(DvsTable) table = NULL;
   JsonArray *entries;
   gint64 vid = 0;
 
@@ -560,10 +563,10 @@ ctl_cmd_mac_dump (Ctl *ctl, const CtlOptions *opts, gchar **args,
   if (ctl_printed_as_json (ctl, result))
     return TRUE;
 
-  table = ctl_table_new (4, headers);
-  ctl_table_align_right (table, 1);
-  ctl_table_align_right (table, 3);
-  entries = ctl_get_array (ctl_result_object (result), "entries");
+  table = dvs_table_new (0, headers, DVS_TABLE_NONE);
+  dvs_table_align_right (table, 1);
+  dvs_table_align_right (table, 3);
+  entries = dvs_json_get_array (ctl_result_object (result), "entries");
   for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
     {
       JsonNode *node = json_array_get_element (entries, i);
@@ -572,11 +575,12 @@ ctl_cmd_mac_dump (Ctl *ctl, const CtlOptions *opts, gchar **args,
       g_autofree gchar *vlan = ctl_member_text (entry, "vlan");
       g_autofree gchar *age = ctl_member_text (entry, "age");
 
-      ctl_table_add_row (table, (const gchar *[]) {
-                                    ctl_get_string (entry, "mac"), vlan,
-                                    ctl_get_string (entry, "port"), age });
+      dvs_table_add_row (table, (const gchar *[]) {
+                                    dvs_json_get_string (entry, "mac"), vlan,
+                                    dvs_json_get_string (entry, "port"),
+                                    age });
     }
-  ctl_table_print (table);
+  dvs_table_print (table);
   return TRUE;
 }
 
@@ -595,11 +599,11 @@ ctl_cmd_mac_flush (Ctl *ctl, const CtlOptions *opts, gchar **args,
     return FALSE;
   if (ctl_printed_as_json (ctl, result))
     return TRUE;
-  if (ctl_get_int (ctl_result_object (result), "flushed", &flushed))
+  if (dvs_json_get_int (ctl_result_object (result), "flushed", &flushed))
     printf ("Flushed %" G_GINT64_FORMAT " MAC %s.\n", flushed,
             flushed == 1 ? "entry" : "entries");
   else
-    ctl_print_json (result);
+    dvs_json_print (result);
   return TRUE;
 }
 
@@ -625,6 +629,6 @@ ctl_cmd_call (Ctl *ctl, const CtlOptions *opts, gchar **args, GError **error)
   result = ctl_call (ctl, args[0], g_steal_pointer (&params), error);
   if (result == NULL)
     return FALSE;
-  ctl_print_json (result);
+  dvs_json_print (result);
   return TRUE;
 }

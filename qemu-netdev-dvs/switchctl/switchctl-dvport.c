@@ -28,7 +28,7 @@ held_switch (JsonNode *doc)
 static gchar *
 held_switch_id (JsonNode *doc, GError **error)
 {
-  const gchar *id = ctl_get_string (held_switch (doc), "id");
+  const gchar *id = dvs_json_get_string (held_switch (doc), "id");
 
   if (id == NULL)
     {
@@ -68,7 +68,7 @@ array_object (JsonArray *array, guint i)
 static void
 strip_port_status (JsonObject *doc)
 {
-  JsonArray *ports = ctl_get_array (doc, "ports");
+  JsonArray *ports = dvs_json_get_array (doc, "ports");
 
   for (guint i = 0; ports != NULL && i < json_array_get_length (ports); i++)
     {
@@ -83,7 +83,7 @@ strip_port_status (JsonObject *doc)
 static gchar *
 key_list_text (JsonObject *obj, const gchar *member)
 {
-  JsonArray *keys = ctl_get_array (obj, member);
+  JsonArray *keys = dvs_json_get_array (obj, member);
   g_autoptr(GString) out = g_string_new (NULL);
 
   if (keys == NULL)
@@ -115,7 +115,7 @@ ctl_cmd_switch_apply (Ctl *ctl, const CtlOptions *opts, gchar **args,
   g_autoptr(JsonObject) params = json_object_new ();
   g_autoptr(JsonNode) result = NULL;
   g_autoptr(JsonNode) doc_node = NULL;
-  g_autoptr(CtlTable) table = NULL;
+  g_autoptr(DvsTable) table = NULL;
   g_autofree gchar *text = NULL;
   JsonObject *changes;
 
@@ -139,18 +139,18 @@ ctl_cmd_switch_apply (Ctl *ctl, const CtlOptions *opts, gchar **args,
   changes = ctl_result_object (result);
   if (ctl->json || changes == NULL)
     {
-      ctl_print_json (result);
+      dvs_json_print (result);
       return TRUE;
     }
-  table = ctl_table_new (2, NULL);
+  table = dvs_table_new (2, NULL, DVS_TABLE_NONE);
   for (guint i = 0; lists[i] != NULL; i++)
     {
       g_autofree gchar *label = g_strconcat (lists[i], ":", NULL);
       g_autofree gchar *keys = key_list_text (changes, lists[i]);
 
-      ctl_table_add_row (table, (const gchar *[]) { label, keys });
+      dvs_table_add_row (table, (const gchar *[]) { label, keys });
     }
-  ctl_table_print (table);
+  dvs_table_print (table);
   return TRUE;
 }
 
@@ -159,7 +159,7 @@ print_switch_fields (JsonObject *sw)
 {
   static const gchar *const known[] = { "id", "name", "forwarding_class",
                                         "mtu", "port_groups", "ports", NULL };
-  g_autoptr(CtlTable) table = ctl_table_new (2, NULL);
+  g_autoptr(DvsTable) table = dvs_table_new (2, NULL, DVS_TABLE_NONE);
 
   /* Known members in this order, then what a newer daemon may add. */
   for (guint i = 0; i < 4; i++)
@@ -168,10 +168,10 @@ print_switch_fields (JsonObject *sw)
           g_strconcat (known[i], ":", NULL), "_", ' ');
       g_autofree gchar *value = ctl_member_text (sw, known[i]);
 
-      ctl_table_add_row (table, (const gchar *[]) { label, value });
+      dvs_table_add_row (table, (const gchar *[]) { label, value });
     }
-  ctl_table_add_other_members (table, sw, known);
-  ctl_table_print (table);
+  ctl_add_other_members (table, sw, known);
+  dvs_table_print (table);
 }
 
 static void
@@ -179,24 +179,24 @@ print_port_groups (JsonArray *groups)
 {
   static const gchar *const headers[] = { "PORT-GROUP", "NAME", "VLAN",
                                           "POLICY", NULL };
-  g_autoptr(CtlTable) table = ctl_table_new (4, headers);
+  g_autoptr(DvsTable) table = dvs_table_new (0, headers, DVS_TABLE_NONE);
 
   for (guint i = 0; groups != NULL && i < json_array_get_length (groups); i++)
     {
       JsonObject *group = array_object (groups, i);
-      JsonObject *config = ctl_get_object (group, "config");
+      JsonObject *config = dvs_json_get_object (group, "config");
       g_autofree gchar *vlan = ctl_vlan_text (
           config != NULL ? json_object_get_member (config, "vlan") : NULL,
           TRUE);
       g_autofree gchar *policy = ctl_policy_brief (
           config != NULL ? json_object_get_member (config, "policy") : NULL);
 
-      ctl_table_add_row (table, (const gchar *[]) {
-                                    ctl_get_string (group, "key"),
-                                    ctl_get_string (group, "name"), vlan,
+      dvs_table_add_row (table, (const gchar *[]) {
+                                    dvs_json_get_string (group, "key"),
+                                    dvs_json_get_string (group, "name"), vlan,
                                     policy });
     }
-  ctl_table_print (table);
+  dvs_table_print (table);
 }
 
 /* The ports of switch.get's document as a table; @with_vm adds the
@@ -209,26 +209,28 @@ print_ports (JsonArray *ports, gboolean with_vm)
   static const gchar *const headers_no_vm[] = { "KEY", "PORT-GROUP",
                                                 "CONNECTION", "ATTACHED",
                                                 "LINK", NULL };
-  g_autoptr(CtlTable) table = ctl_table_new (with_vm ? 6 : 5,
-                                             with_vm ? headers
-                                                     : headers_no_vm);
+  g_autoptr(DvsTable) table = dvs_table_new (
+      0, with_vm ? headers : headers_no_vm, DVS_TABLE_NONE);
 
   for (guint i = 0; ports != NULL && i < json_array_get_length (ports); i++)
     {
       JsonObject *port = array_object (ports, i);
-      JsonObject *connection = ctl_get_object (port, "connection");
+      JsonObject *connection = dvs_json_get_object (port, "connection");
       g_autofree gchar *attached = ctl_member_text (port, "attached");
       const gchar *row[] = {
-        ctl_get_string (port, "key"), ctl_get_string (port, "port_group"),
-        ctl_get_string (connection, "id"), ctl_get_string (connection, "vm"),
-        attached, ctl_get_string (port, "link"),
+        dvs_json_get_string (port, "key"),
+        dvs_json_get_string (port, "port_group"),
+        dvs_json_get_string (connection, "id"),
+        dvs_json_get_string (connection, "vm"),
+        attached,
+        dvs_json_get_string (port, "link"),
       };
 
       if (!with_vm)
         memmove (&row[3], &row[4], sizeof (row[0]) * 2);
-      ctl_table_add_row (table, row);
+      dvs_table_add_row (table, row);
     }
-  ctl_table_print (table);
+  dvs_table_print (table);
 }
 
 /* switch.get for --switch ID, or for the only DVswitch held. */
@@ -251,25 +253,26 @@ ctl_cmd_switch_list (Ctl *ctl, const CtlOptions *opts, gchar **args,
 {
   static const gchar *const headers[] = { "ID", "NAME", "PORTS", "ATTACHED", NULL };
   g_autoptr(JsonNode) result = ctl_call (ctl, "switch.list", NULL, error);
-  g_autoptr(CtlTable) table = ctl_table_new (4, headers);
+  g_autoptr(DvsTable) table = dvs_table_new (0, headers, DVS_TABLE_NONE);
   JsonArray *switches;
 
   if (result == NULL)
     return FALSE;
   if (ctl_printed_as_json (ctl, result))
     return TRUE;
-  switches = ctl_get_array (ctl_result_object (result), "switches");
+  switches = dvs_json_get_array (ctl_result_object (result), "switches");
   for (guint i = 0; switches != NULL && i < json_array_get_length (switches); i++)
     {
       JsonObject *sw = array_object (switches, i);
       g_autofree gchar *ports = ctl_member_text (sw, "ports");
       g_autofree gchar *attached = ctl_member_text (sw, "attached");
 
-      ctl_table_add_row (table, (const gchar *[]) {
-                                    ctl_get_string (sw, "id"), ctl_get_string (sw, "name"),
+      dvs_table_add_row (table, (const gchar *[]) {
+                                    dvs_json_get_string (sw, "id"),
+                                    dvs_json_get_string (sw, "name"),
                                     ports, attached });
     }
-  ctl_table_print (table);
+  dvs_table_print (table);
   return TRUE;
 }
 
@@ -292,14 +295,14 @@ ctl_cmd_switch_get (Ctl *ctl, const CtlOptions *opts, gchar **args,
   sw = held_switch (result);
   if (sw == NULL)
     {
-      ctl_print_json (result);
+      dvs_json_print (result);
       return TRUE;
     }
   print_switch_fields (sw);
   printf ("\n");
-  print_port_groups (ctl_get_array (sw, "port_groups"));
+  print_port_groups (dvs_json_get_array (sw, "port_groups"));
   printf ("\n");
-  print_ports (ctl_get_array (sw, "ports"), FALSE);
+  print_ports (dvs_json_get_array (sw, "ports"), FALSE);
   return TRUE;
 }
 
@@ -329,7 +332,7 @@ ctl_cmd_dvport_list (Ctl *ctl, const CtlOptions *opts, gchar **args,
 
   if (result == NULL)
     return FALSE;
-  ports = ctl_get_array (held_switch (result), "ports");
+  ports = dvs_json_get_array (held_switch (result), "ports");
   if (ctl->json)
     {
       /* Shaped like port list --json: {"ports": [...]}. */
@@ -340,7 +343,7 @@ ctl_cmd_dvport_list (Ctl *ctl, const CtlOptions *opts, gchar **args,
                                     ports != NULL ? json_array_ref (ports)
                                                   : json_array_new ());
       node = json_node_init_object (json_node_alloc (), out);
-      ctl_print_json (node);
+      dvs_json_print (node);
       return TRUE;
     }
   print_ports (ports, TRUE);
@@ -356,68 +359,71 @@ print_dvport_fields (JsonObject *show)
     "switch", "key", "port_group", "vlan", "policy", "connection", "attached",
     "socket", "link", "state_source", "stats", "classes", NULL
   };
-  g_autoptr(CtlTable) table = ctl_table_new (2, NULL);
+  g_autoptr(DvsTable) table = dvs_table_new (2, NULL, DVS_TABLE_NONE);
   /* {"id","vm","mac"} or null, as in the switch document */
-  JsonObject *connectee = ctl_get_object (show, "connection");
+  JsonObject *connectee = dvs_json_get_object (show, "connection");
   g_autofree gchar *vlan = ctl_vlan_text (
       json_object_get_member (show, "vlan"), FALSE);
-  const gchar *connection = connectee ? ctl_get_string (connectee, "id") : "-";
+  const gchar *connection = connectee ? dvs_json_get_string (connectee, "id")
+                                      : "-";
   g_autofree gchar *attached = ctl_member_text (show, "attached");
   g_autofree gchar *socket = ctl_member_text (show, "socket");
   g_autofree gchar *link = ctl_member_text (show, "link");
   g_autofree gchar *source = ctl_member_text (show, "state_source");
   g_autofree gchar *port_group = ctl_member_text (show, "port_group");
 
-  ctl_table_add_row (table, (const gchar *[]) {
-                                "switch:", ctl_get_string (show, "switch") });
-  ctl_table_add_row (table, (const gchar *[]) {
-                                "key:", ctl_get_string (show, "key") });
-  ctl_table_add_row (table, (const gchar *[]) { "port group:", port_group });
-  ctl_table_add_row (table, (const gchar *[]) { "vlan:", vlan });
+  dvs_table_add_row (table, (const gchar *[]) {
+                                "switch:",
+                                dvs_json_get_string (show, "switch") });
+  dvs_table_add_row (table, (const gchar *[]) {
+                                "key:", dvs_json_get_string (show, "key") });
+  dvs_table_add_row (table, (const gchar *[]) { "port group:", port_group });
+  dvs_table_add_row (table, (const gchar *[]) { "vlan:", vlan });
   if (json_object_has_member (show, "policy"))
     {
-      ctl_table_add_row (table, (const gchar *[]) { "policy:", "" });
+      dvs_table_add_row (table, (const gchar *[]) { "policy:", "" });
       ctl_policy_add_rows (table, json_object_get_member (show, "policy"),
                            "  ");
     }
-  ctl_table_add_row (table, (const gchar *[]) { "connection:", connection });
+  dvs_table_add_row (table, (const gchar *[]) { "connection:", connection });
   if (connectee != NULL)
     {
-      const gchar *vm = ctl_get_string (connectee, "vm");
-      const gchar *mac = ctl_get_string (connectee, "mac");
+      const gchar *vm = dvs_json_get_string (connectee, "vm");
+      const gchar *mac = dvs_json_get_string (connectee, "mac");
 
-      ctl_table_add_row (table, (const gchar *[]) { "  vm:", vm });
-      ctl_table_add_row (table, (const gchar *[]) { "  mac:", mac });
+      dvs_table_add_row (table, (const gchar *[]) { "  vm:", vm });
+      dvs_table_add_row (table, (const gchar *[]) { "  mac:", mac });
     }
-  ctl_table_add_row (table, (const gchar *[]) { "attached:", attached });
-  ctl_table_add_row (table, (const gchar *[]) { "  socket:", socket });
-  ctl_table_add_row (table, (const gchar *[]) { "  link:", link });
-  ctl_table_add_row (table, (const gchar *[]) { "state source:", source });
+  dvs_table_add_row (table, (const gchar *[]) { "attached:", attached });
+  dvs_table_add_row (table, (const gchar *[]) { "  socket:", socket });
+  dvs_table_add_row (table, (const gchar *[]) { "  link:", link });
+  dvs_table_add_row (table, (const gchar *[]) { "state source:", source });
   /* Members a newer daemon may add. */
-  ctl_table_add_other_members (table, show, known);
-  ctl_table_print (table);
+  ctl_add_other_members (table, show, known);
+  dvs_table_print (table);
 }
 
 static void
 print_learned_macs (JsonObject *dump)
 {
   static const gchar *const headers[] = { "MAC", "VLAN", "AGE", NULL };
-  g_autoptr(CtlTable) table = ctl_table_new (3, headers);
-  JsonArray *entries = ctl_get_array (dump, "entries");
+  g_autoptr(DvsTable) table = dvs_table_new (0, headers, DVS_TABLE_NONE);
+  JsonArray *entries = dvs_json_get_array (dump, "entries");
 
-  ctl_table_align_right (table, 1);
-  ctl_table_align_right (table, 2);
+  dvs_table_align_right (table, 1);
+  dvs_table_align_right (table, 2);
   for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
     {
       JsonObject *entry = array_object (entries, i);
       g_autofree gchar *vlan = ctl_member_text (entry, "vlan");
       g_autofree gchar *age = ctl_member_text (entry, "age");
 
-      ctl_table_add_row (table, (const gchar *[]) {
-                                    ctl_get_string (entry, "mac"), vlan, age });
+      dvs_table_add_row (table, (const gchar *[]) {
+                                    dvs_json_get_string (entry, "mac"), vlan,
+                                    age });
     }
   printf ("\n");
-  ctl_table_print (table);
+  dvs_table_print (table);
 }
 
 /* The class states: name, version and the size of the opaque data. */
@@ -425,14 +431,14 @@ static void
 print_class_states (JsonArray *classes)
 {
   static const gchar *const headers[] = { "CLASS", "VERSION", "BYTES", NULL };
-  g_autoptr(CtlTable) table = ctl_table_new (3, headers);
+  g_autoptr(DvsTable) table = dvs_table_new (0, headers, DVS_TABLE_NONE);
 
-  ctl_table_align_right (table, 1);
-  ctl_table_align_right (table, 2);
+  dvs_table_align_right (table, 1);
+  dvs_table_align_right (table, 2);
   for (guint i = 0; i < json_array_get_length (classes); i++)
     {
       JsonObject *state = array_object (classes, i);
-      const gchar *data = ctl_get_string (state, "data");
+      const gchar *data = dvs_json_get_string (state, "data");
       g_autofree gchar *version = ctl_member_text (state, "version");
       g_autofree guchar *bytes = NULL;
       g_autofree gchar *size = NULL;
@@ -443,12 +449,12 @@ print_class_states (JsonArray *classes)
           bytes = g_base64_decode (data, &n);
           size = g_strdup_printf ("%" G_GSIZE_FORMAT, n);
         }
-      ctl_table_add_row (table, (const gchar *[]) {
-                                    ctl_get_string (state, "class"), version,
-                                    size });
+      dvs_table_add_row (table, (const gchar *[]) {
+                                    dvs_json_get_string (state, "class"),
+                                    version, size });
     }
   printf ("\n");
-  ctl_table_print (table);
+  dvs_table_print (table);
 }
 
 static JsonObject *
@@ -483,7 +489,7 @@ ctl_cmd_dvport_show (Ctl *ctl, const CtlOptions *opts, gchar **args,
   show = ctl_result_object (result);
   if (ctl->json || show == NULL)
     {
-      ctl_print_json (result);
+      dvs_json_print (result);
       return TRUE;
     }
 
@@ -503,12 +509,12 @@ ctl_cmd_dvport_show (Ctl *ctl, const CtlOptions *opts, gchar **args,
     }
 
   print_dvport_fields (show);
-  stats = ctl_get_object (show, "stats");
+  stats = dvs_json_get_object (show, "stats");
   if (stats != NULL)
     ctl_print_port_stats (stats);
   if (macs != NULL)
     print_learned_macs (ctl_result_object (macs));
-  classes = ctl_get_array (show, "classes");
+  classes = dvs_json_get_array (show, "classes");
   if (classes != NULL)
     print_class_states (classes);
   return TRUE;

@@ -4,144 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-struct _CtlTable {
-  guint n_columns;
-  GPtrArray *rows;        /* of gchar ** (n_columns cells) */
-  gboolean *align_right;  /* n_columns flags */
-};
-
-CtlTable *
-ctl_table_new (guint n_columns, const gchar *const *headers)
-{
-  CtlTable *table = g_new0 (CtlTable, 1);
-
-  table->n_columns = n_columns;
-  table->rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
-  table->align_right = g_new0 (gboolean, n_columns);
-  if (headers != NULL && headers[0] != NULL)
-    ctl_table_add_row (table, headers);
-  return table;
-}
-
-void
-ctl_table_free (CtlTable *table)
-{
-  if (table == NULL)
-    return;
-  g_ptr_array_unref (table->rows);
-  g_free (table->align_right);
-  g_free (table);
-}
-
-void
-ctl_table_align_right (CtlTable *table, guint column)
-{
-  g_return_if_fail (column < table->n_columns);
-  table->align_right[column] = TRUE;
-}
-
-void
-ctl_table_add_row (CtlTable *table, const gchar *const *cells)
-{
-  gchar **row = g_new0 (gchar *, table->n_columns + 1);
-
-  for (guint i = 0; i < table->n_columns; i++)
-    row[i] = g_strdup (cells[i] != NULL ? cells[i] : "-");
-  g_ptr_array_add (table->rows, row);
-}
-
-static gsize
-cell_width (const gchar *cell)
-{
-  return (gsize) g_utf8_strlen (cell, -1);
-}
-
-void
-ctl_table_print (CtlTable *table)
-{
-  g_autofree gsize *widths = g_new0 (gsize, table->n_columns);
-
-  for (guint r = 0; r < table->rows->len; r++)
-    {
-      gchar **row = table->rows->pdata[r];
-
-      for (guint c = 0; c < table->n_columns; c++)
-        widths[c] = MAX (widths[c], cell_width (row[c]));
-    }
-  for (guint r = 0; r < table->rows->len; r++)
-    {
-      gchar **row = table->rows->pdata[r];
-      g_autoptr(GString) line = g_string_new (NULL);
-
-      for (guint c = 0; c < table->n_columns; c++)
-        {
-          gsize pad = widths[c] - cell_width (row[c]);
-          gboolean last = c + 1 == table->n_columns;
-
-          if (c > 0)
-            g_string_append (line, "  ");
-          if (table->align_right[c])
-            {
-              for (gsize i = 0; i < pad; i++)
-                g_string_append_c (line, ' ');
-              g_string_append (line, row[c]);
-            }
-          else
-            {
-              g_string_append (line, row[c]);
-              for (gsize i = 0; !last && i < pad; i++)
-                g_string_append_c (line, ' ');
-            }
-        }
-      /* A right-aligned last column is the only source of padding; strip
-       * what an empty left-aligned cell may leave. */
-      while (line->len > 0 && line->str[line->len - 1] == ' ')
-        g_string_truncate (line, line->len - 1);
-      printf ("%s\n", line->str);
-    }
-}
-
-const gchar *
-ctl_get_string (JsonObject *obj, const gchar *member)
-{
-  JsonNode *node = obj != NULL ? json_object_get_member (obj, member) : NULL;
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
-      || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
-
-gboolean
-ctl_get_int (JsonObject *obj, const gchar *member, gint64 *out)
-{
-  JsonNode *node = obj != NULL ? json_object_get_member (obj, member) : NULL;
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
-      || json_node_get_value_type (node) != G_TYPE_INT64)
-    return FALSE;
-  *out = json_node_get_int (node);
-  return TRUE;
-}
-
-JsonObject *
-ctl_get_object (JsonObject *obj, const gchar *member)
-{
-  JsonNode *node = obj != NULL ? json_object_get_member (obj, member) : NULL;
-
-  return node != NULL && JSON_NODE_HOLDS_OBJECT (node)
-             ? json_node_get_object (node) : NULL;
-}
-
-JsonArray *
-ctl_get_array (JsonObject *obj, const gchar *member)
-{
-  JsonNode *node = obj != NULL ? json_object_get_member (obj, member) : NULL;
-
-  return node != NULL && JSON_NODE_HOLDS_ARRAY (node)
-             ? json_node_get_array (node) : NULL;
-}
-
 static gchar *
 scalar_text (JsonNode *node)
 {
@@ -262,20 +124,20 @@ ctl_vlan_text (JsonNode *vlan, gboolean short_form)
     return node_text (vlan);
 
   obj = json_node_get_object (vlan);
-  mode = ctl_get_string (obj, "mode");
+  mode = dvs_json_get_string (obj, "mode");
   if (g_strcmp0 (mode, "access") == 0)
     {
       g_autofree gchar *tag = ctl_member_text (obj, "tag");
 
       return g_strdup_printf ("%s%s", short_form ? "" : "access ", tag);
     }
-  trunks = ctl_get_array (obj, "trunks");
+  trunks = dvs_json_get_array (obj, "trunks");
   if (g_strcmp0 (mode, "trunk") != 0 || trunks == NULL || !all_ints (trunks))
     return node_text (vlan);
 
   list = json_array_get_length (trunks) > 0 ? vid_list_text (trunks)
                                             : g_strdup ("none");
-  ctl_get_int (obj, "native", &native);
+  dvs_json_get_int (obj, "native", &native);
   if (short_form && native == 0)
     return g_strdup_printf ("trunk %s", list);
   return g_strdup_printf ("trunk %s native %" G_GINT64_FORMAT, list, native);
@@ -291,7 +153,7 @@ label_of (const gchar *member, guint depth)
 }
 
 static void
-add_fields (CtlTable *table, JsonObject *obj, guint depth)
+add_fields (DvsTable *table, JsonObject *obj, guint depth)
 {
   g_autoptr(GList) members = json_object_get_members (obj);
 
@@ -305,7 +167,7 @@ add_fields (CtlTable *table, JsonObject *obj, guint depth)
         {
           const gchar *cells[] = { label, "" };
 
-          ctl_table_add_row (table, cells);
+          dvs_table_add_row (table, cells);
           add_fields (table, json_node_get_object (node), depth + 1);
         }
       else
@@ -313,7 +175,7 @@ add_fields (CtlTable *table, JsonObject *obj, guint depth)
           g_autofree gchar *value = node_text (node);
           const gchar *cells[] = { label, value };
 
-          ctl_table_add_row (table, cells);
+          dvs_table_add_row (table, cells);
         }
     }
 }
@@ -321,24 +183,10 @@ add_fields (CtlTable *table, JsonObject *obj, guint depth)
 void
 ctl_print_fields (JsonObject *obj)
 {
-  g_autoptr(CtlTable) table = ctl_table_new (2, NULL);
+  g_autoptr(DvsTable) table = dvs_table_new (2, NULL, DVS_TABLE_NONE);
 
   add_fields (table, obj, 0);
-  ctl_table_print (table);
-}
-
-void
-ctl_print_json (JsonNode *node)
-{
-  g_autofree gchar *text = NULL;
-
-  if (node == NULL)
-    {
-      printf ("null\n");
-      return;
-    }
-  text = json_to_string (node, TRUE);
-  printf ("%s\n", text);
+  dvs_table_print (table);
 }
 
 /* --- Port policies. */
@@ -400,7 +248,7 @@ append_shaping_dir (GString *out, JsonObject *shaping, const gchar *dir)
   if (out->len > 0)
     g_string_append (out, "; ");
   obj = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-  if (obj == NULL || !ctl_get_int (obj, "average_kbps", &average))
+  if (obj == NULL || !dvs_json_get_int (obj, "average_kbps", &average))
     {
       g_autofree gchar *text = node_text (node);
 
@@ -409,8 +257,8 @@ append_shaping_dir (GString *out, JsonObject *shaping, const gchar *dir)
     }
   g_string_append_printf (out, "%s %" G_GINT64_FORMAT " kbit/s", dir,
                           average);
-  ctl_get_int (obj, "peak_kbps", &peak);
-  ctl_get_int (obj, "burst_kbytes", &burst);
+  dvs_json_get_int (obj, "peak_kbps", &peak);
+  dvs_json_get_int (obj, "burst_kbytes", &burst);
   if (peak > 0 && burst > 0)
     g_string_append_printf (out, " (peak %" G_GINT64_FORMAT " kbit/s, "
                             "burst %" G_GINT64_FORMAT " KB)", peak, burst);
@@ -447,10 +295,10 @@ mirror_text (JsonNode *node)
   if (is_false_or_null (node))
     return g_strdup ("off");
   obj = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-  to = ctl_get_string (obj, "to");
+  to = dvs_json_get_string (obj, "to");
   if (to == NULL)
     return node_text (node);
-  direction = ctl_get_string (obj, "direction");
+  direction = dvs_json_get_string (obj, "direction");
   return g_strdup_printf ("to %s, %s", to,
                           direction != NULL ? direction : "both");
 }
@@ -475,7 +323,7 @@ is_policy_section (const gchar *member)
 }
 
 void
-ctl_policy_add_rows (CtlTable *table, JsonNode *policy, const gchar *indent)
+ctl_policy_add_rows (DvsTable *table, JsonNode *policy, const gchar *indent)
 {
   JsonObject *obj;
   g_autoptr(GList) members = NULL;
@@ -485,7 +333,7 @@ ctl_policy_add_rows (CtlTable *table, JsonNode *policy, const gchar *indent)
       g_autofree gchar *label = g_strconcat (indent, "policy:", NULL);
       g_autofree gchar *value = node_text (policy);
 
-      ctl_table_add_row (table, (const gchar *[]) { label, value });
+      dvs_table_add_row (table, (const gchar *[]) { label, value });
       return;
     }
   obj = json_node_get_object (policy);
@@ -499,7 +347,7 @@ ctl_policy_add_rows (CtlTable *table, JsonNode *policy, const gchar *indent)
         continue;
       label = g_strconcat (indent, policy_sections[i].member, ":", NULL);
       value = policy_sections[i].text (node);
-      ctl_table_add_row (table, (const gchar *[]) { label, value });
+      dvs_table_add_row (table, (const gchar *[]) { label, value });
     }
   /* Sections a newer daemon may add. */
   members = json_object_get_members (obj);
@@ -512,7 +360,7 @@ ctl_policy_add_rows (CtlTable *table, JsonNode *policy, const gchar *indent)
         continue;
       label = g_strconcat (indent, l->data, ":", NULL);
       value = ctl_member_text (obj, l->data);
-      ctl_table_add_row (table, (const gchar *[]) { label, value });
+      dvs_table_add_row (table, (const gchar *[]) { label, value });
     }
 }
 
@@ -546,13 +394,13 @@ ctl_policy_brief (JsonNode *policy)
 
 /* "rx" and its per-kind lines: "unicast" from unicast_packets/_bytes. */
 static void
-add_direction_rows (CtlTable *table, JsonObject *dir, const gchar *label)
+add_direction_rows (DvsTable *table, JsonObject *dir, const gchar *label)
 {
   g_autoptr(GList) members = json_object_get_members (dir);
   g_autofree gchar *packets = ctl_member_text (dir, "packets");
   g_autofree gchar *bytes = ctl_member_text (dir, "bytes");
 
-  ctl_table_add_row (table, (const gchar *[]) { label, packets, bytes });
+  dvs_table_add_row (table, (const gchar *[]) { label, packets, bytes });
   for (GList *l = members; l != NULL; l = l->next)
     {
       const gchar *member = l->data;
@@ -569,25 +417,25 @@ add_direction_rows (CtlTable *table, JsonObject *dir, const gchar *label)
       bytes_member = g_strconcat (kind, "_bytes", NULL);
       kind_packets = ctl_member_text (dir, member);
       kind_bytes = ctl_member_text (dir, bytes_member);
-      ctl_table_add_row (table, (const gchar *[]) { kind_label, kind_packets,
+      dvs_table_add_row (table, (const gchar *[]) { kind_label, kind_packets,
                                                     kind_bytes });
     }
 }
 
 /* "drops" and a line per counter in it: "  vlan filtered". */
 static void
-add_counter_group_rows (CtlTable *table, JsonObject *group, const gchar *label)
+add_counter_group_rows (DvsTable *table, JsonObject *group, const gchar *label)
 {
   g_autoptr(GList) members = json_object_get_members (group);
 
-  ctl_table_add_row (table, (const gchar *[]) { label, "", "" });
+  dvs_table_add_row (table, (const gchar *[]) { label, "", "" });
   for (GList *l = members; l != NULL; l = l->next)
     {
       g_autofree gchar *row_label = g_strconcat ("  ", l->data, NULL);
       g_autofree gchar *value = ctl_member_text (group, l->data);
 
       g_strdelimit (row_label, "_", ' ');
-      ctl_table_add_row (table, (const gchar *[]) { row_label, value, "" });
+      dvs_table_add_row (table, (const gchar *[]) { row_label, value, "" });
     }
 }
 
@@ -595,15 +443,16 @@ void
 ctl_print_port_stats (JsonObject *stats)
 {
   static const gchar *const known[] = { "rx", "tx", "drops", NULL };
-  g_autoptr(CtlTable) table = ctl_table_new (
-      3, (const gchar *const[]) { "", "packets", "bytes", NULL });
+  g_autoptr(DvsTable) table = dvs_table_new (
+      0, (const gchar *const[]) { "", "packets", "bytes", NULL },
+      DVS_TABLE_NONE);
   g_autoptr(GList) members = json_object_get_members (stats);
-  JsonObject *rx = ctl_get_object (stats, "rx");
-  JsonObject *tx = ctl_get_object (stats, "tx");
-  JsonObject *drops = ctl_get_object (stats, "drops");
+  JsonObject *rx = dvs_json_get_object (stats, "rx");
+  JsonObject *tx = dvs_json_get_object (stats, "tx");
+  JsonObject *drops = dvs_json_get_object (stats, "drops");
 
-  ctl_table_align_right (table, 1);
-  ctl_table_align_right (table, 2);
+  dvs_table_align_right (table, 1);
+  dvs_table_align_right (table, 2);
   if (rx != NULL)
     add_direction_rows (table, rx, "rx (from guest)");
   if (tx != NULL)
@@ -620,21 +469,21 @@ ctl_print_port_stats (JsonObject *stats)
       if (g_strv_contains (known, l->data))
         continue;
       label = g_strdelimit (g_strdup (l->data), "_", ' ');
-      group = ctl_get_object (stats, l->data);
+      group = dvs_json_get_object (stats, l->data);
       if (group != NULL)
         {
           add_counter_group_rows (table, group, label);
           continue;
         }
       value = ctl_member_text (stats, l->data);
-      ctl_table_add_row (table, (const gchar *[]) { label, value, "" });
+      dvs_table_add_row (table, (const gchar *[]) { label, value, "" });
     }
   printf ("\n");
-  ctl_table_print (table);
+  dvs_table_print (table);
 }
 
 void
-ctl_table_add_other_members (CtlTable *table, JsonObject *obj,
+ctl_add_other_members (DvsTable *table, JsonObject *obj,
                              const gchar *const *known)
 {
   g_autoptr(GList) members = json_object_get_members (obj);
@@ -648,6 +497,6 @@ ctl_table_add_other_members (CtlTable *table, JsonObject *obj,
         continue;
       label = g_strdelimit (g_strconcat (l->data, ":", NULL), "_", ' ');
       value = ctl_member_text (obj, l->data);
-      ctl_table_add_row (table, (const gchar *[]) { label, value });
+      dvs_table_add_row (table, (const gchar *[]) { label, value });
     }
 }

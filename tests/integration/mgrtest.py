@@ -319,6 +319,28 @@ def host_switch(workdir, name, manager, transport="unix", pki=None, tz="tz1", ce
     return dvstest.Switch(workdir, extra_args=args, name=name + "-" + str(os.getpid()))
 
 
+def setup_manager(workdir, hosts=(), tls_hosts=(), also_registered=(), **manager_kwargs):
+    """The set-up the manager tests share: a private bus, the polkitd mock
+    allowing ACTIONS, a Pki when there are TLS_HOSTS, dvsmgr (MANAGER_KWARGS
+    go to Manager) with HOSTS, TLS_HOSTS and ALSO_REGISTERED registered, and
+    HOSTS (over the unix socket) and TLS_HOSTS (over TLS) started as
+    dvs-switchd hosts and connected.
+    Returns (bus, polkit, pki, mgr, hosts), hosts a dict by name."""
+    bus = Bus(workdir)
+    polkit = Polkit(bus, workdir)
+    polkit.allow(ACTIONS)
+    pki = Pki(workdir) if tls_hosts else None
+    mgr = Manager(workdir, bus, pki=pki, **manager_kwargs).start()
+    for h in list(hosts) + list(tls_hosts) + list(also_registered):
+        mgr.register_host(h)
+    started = {h: host_switch(workdir, h, mgr).start() for h in hosts}
+    for h in tls_hosts:
+        started[h] = host_switch(workdir, h, mgr, transport="tls", pki=pki).start()
+    for h in started:
+        mgr.wait_connected(h)
+    return bus, polkit, pki, mgr, started
+
+
 def held_switch(sw, uuid):
     """What host SW holds of DVswitch UUID (switch.get), or None."""
     listed = sw.call("switch.list")["switches"]

@@ -39,15 +39,8 @@ class ManagerFaults(unittest.TestCase):
     def setUpClass(cls):
         mgrtest.require()
         cls.tmp = dvstest.tempdir()
-        cls.bus = mgrtest.Bus(cls.tmp)
-        cls.polkit = mgrtest.Polkit(cls.bus, cls.tmp)
-        cls.polkit.allow(mgrtest.ACTIONS)
-        cls.mgr = mgrtest.Manager(cls.tmp, cls.bus, push_timeout_ms=1000, retry_ms=300).start()
-        for h in ("h1", "h2"):
-            cls.mgr.register_host(h)
-        cls.hosts = {h: mgrtest.host_switch(cls.tmp, h, cls.mgr).start() for h in ("h1", "h2")}
-        for h in cls.hosts:
-            cls.mgr.wait_connected(h)
+        cls.bus, cls.polkit, _, cls.mgr, cls.hosts = mgrtest.setup_manager(
+            cls.tmp, hosts=["h1", "h2"], push_timeout_ms=1000, retry_ms=300)
         cls.sw_path, cls.sw = cls.mgr.create_switch("faults", {"transport_zone": "tz1"})
         cls.pg_path, cls.pg = cls.mgr.add_port_group(cls.sw_path, "pg", {"vlan": 10}, 2)
         for h in cls.hosts:

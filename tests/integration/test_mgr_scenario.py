@@ -45,20 +45,8 @@ class ManagerScenario(unittest.TestCase):
     def setUpClass(cls):
         mgrtest.require()
         cls.tmp = dvstest.tempdir()
-        cls.bus = mgrtest.Bus(cls.tmp)
-        cls.polkit = mgrtest.Polkit(cls.bus, cls.tmp)
-        cls.polkit.allow(mgrtest.ACTIONS)
-        cls.pki = mgrtest.Pki(cls.tmp)
-        cls.mgr = mgrtest.Manager(cls.tmp, cls.bus, pki=cls.pki).start()
-        for h in HOSTS + ("h4", "h9"):
-            cls.mgr.register_host(h)
-        cls.hosts = {
-            "h1": mgrtest.host_switch(cls.tmp, "h1", cls.mgr).start(),
-            "h2": mgrtest.host_switch(cls.tmp, "h2", cls.mgr).start(),
-            "h3": mgrtest.host_switch(cls.tmp, "h3", cls.mgr, transport="tls", pki=cls.pki).start(),
-        }
-        for h in HOSTS:
-            cls.mgr.wait_connected(h)
+        cls.bus, cls.polkit, cls.pki, cls.mgr, cls.hosts = mgrtest.setup_manager(
+            cls.tmp, hosts=["h1", "h2"], tls_hosts=["h3"], also_registered=["h4", "h9"])
         cls.sw_path, cls.sw = cls.mgr.create_switch("prod", {"transport_zone": "tz1", "mtu": 1500})
         cls.pg_path, cls.pg = cls.mgr.add_port_group(cls.sw_path, "web", {"vlan": 10}, 4)
         cls.keys = cls.mgr.ports_of(cls.pg)

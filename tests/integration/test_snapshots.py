@@ -56,16 +56,9 @@ class Snapshots(unittest.TestCase):
     def setUpClass(cls):
         mgrtest.require()
         cls.tmp = dvstest.tempdir()
-        cls.bus = mgrtest.Bus(cls.tmp)
-        cls.polkit = mgrtest.Polkit(cls.bus, cls.tmp)
-        cls.polkit.allow(mgrtest.ACTIONS)
         cls.snapdir = os.path.join(cls.tmp, "snapshots")
-        cls.mgr = mgrtest.Manager(cls.tmp, cls.bus, extra_args=["--snapshot-dir", cls.snapdir]).start()
-        for h in ("h1", "h2"):
-            cls.mgr.register_host(h)
-        cls.hosts = {h: mgrtest.host_switch(cls.tmp, h, cls.mgr).start() for h in ("h1", "h2")}
-        for h in cls.hosts:
-            cls.mgr.wait_connected(h)
+        cls.bus, cls.polkit, _, cls.mgr, cls.hosts = mgrtest.setup_manager(
+            cls.tmp, hosts=["h1", "h2"], extra_args=["--snapshot-dir", cls.snapdir])
         cls.sw_path, cls.sw = cls.mgr.create_switch("prod", {"transport_zone": "tz1"})
         cls.web_path, cls.web = cls.mgr.add_port_group(cls.sw_path, "web", {"vlan": 10}, 2)
         cls.db_path, cls.db = cls.mgr.add_port_group(cls.sw_path, "db",

@@ -12,7 +12,6 @@
  * each expects the correct behaviour of something the code under test got
  * wrong when they were written, so a crash or a leak report fails that
  * test alone. */
-#include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -22,6 +21,7 @@
 
 #include "mgr.h"
 #include "dvport/dvport-spec.h"
+#include "test-util.h"
 
 #define VM1 "6f1c1a52-8d0e-4c43-9a44-1b2f3c4d5e6f"
 #define VM2 "0b7e2c9a-3f4d-4e5f-8a9b-0c1d2e3f4a5b"
@@ -132,53 +132,19 @@ reload (Fixture *f)
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  g_autoptr (GError) error = NULL;
-
   n_allowed = 0;
-  f->root = g_dir_make_tmp ("dvsmgr-ops-XXXXXX", &error);
-  g_assert_no_error (error);
+  f->root = dvs_test_make_tmp_dir ("dvsmgr-ops-XXXXXX");
   f->path = g_build_filename (f->root, "dvsmgr.db", NULL);
   mgr_open (f);
-}
-
-static void
-remove_tree (const gchar *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const gchar *name;
-
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree gchar *child = g_build_filename (path, name, NULL);
-
-        remove_tree (child);
-      }
-  g_assert_cmpint (g_remove (path), ==, 0);
 }
 
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
   mgr_close (f);
-  remove_tree (f->root);
+  dvs_test_remove_tree (f->root);
   g_free (f->path);
   g_free (f->root);
-}
-
-/* TRUE in the child that runs the test; the parent only checks that the
- * child passed. */
-static gboolean
-in_child (void)
-{
-  if (g_test_subprocess ())
-    return TRUE;
-  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
-  /* Fails this test and goes on with the next ones. */
-  if (!g_test_trap_has_passed ())
-    g_test_fail_printf ("the child running %s failed; its stderr is above",
-                        g_test_get_path ());
-  return FALSE;
 }
 
 /* ---- the model as text, to compare before and after a reload ------------ */
@@ -1289,13 +1255,13 @@ test_failed_commit (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
   g_autofree gchar *wal = NULL, *before = NULL, *after = NULL, *uuid = NULL, *pg_uuid = NULL;
-  struct rlimit saved, rl;
+  struct rlimit saved;
   MgrSwitch *sw;
   MgrPortGroup *pg;
   guint64 gen, next;
   goffset limit;
 
-  if (!in_child ())
+  if (!dvs_test_in_child ())
     return;
 
   sw = switch_ok (f, "prod", NULL);
@@ -1312,11 +1278,7 @@ test_failed_commit (Fixture *f, gconstpointer data)
   /* 4096 ports are some 1 MB of rows: far above what the files may grow. */
   wal = g_strconcat (f->path, "-wal", NULL);
   limit = MAX (file_size (f->path), file_size (wal)) + 128 * 1024;
-  g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &saved), ==, 0);
-  rl = saved;
-  rl.rlim_cur = (rlim_t) limit;
-  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &rl), ==, 0);
-  signal (SIGXFSZ, SIG_IGN);
+  dvs_test_limit_file_size ((rlim_t) limit, &saved);
   allow_warning ("dvsmgr-store", "failed too");
 
   g_test_expect_message ("dvsmgr", G_LOG_LEVEL_WARNING, "store commit failed*");
@@ -1343,7 +1305,7 @@ test_failed_commit (Fixture *f, gconstpointer data)
   g_clear_pointer (&after, g_free);
 
   /* Room again: the store still works and the counter was not spent. */
-  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+  dvs_test_restore_file_size (&saved);
   pg = group_ok (f, sw, "big", NULL, 4096);
   g_assert_cmpuint (sw->generation, ==, gen + 1);
   g_assert_cmpuint (sw->next_port, ==, next + 4096);
@@ -1462,7 +1424,7 @@ test_bug_unknown_member (Fixture *f, gconstpointer data)
   g_autofree gchar *conn = NULL, *json = NULL;
   MgrSwitch *sw;
 
-  if (!in_child ())
+  if (!dvs_test_in_child ())
     return;
   g_assert_null (dvs_mgr_create_switch (f->mgr, "prod", "{\"name\":\"x\"}", &error));
   assert_error (&error, DVS_MGR_ERROR_INVALID_ARGS, "'name'");
@@ -1492,7 +1454,7 @@ test_bug_two_bad_members (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
   MgrSwitch *sw;
 
-  if (!in_child ())
+  if (!dvs_test_in_child ())
     return;
   g_assert_null (dvs_mgr_create_switch (f->mgr, "prod",
                                         "{\"forwarding_class\":1,\"transport_zone\":2}", &error));
@@ -1509,7 +1471,7 @@ test_bug_mtu (Fixture *f, gconstpointer data)
 {
   const gint64 mtus[] = { 68, 1500, 9000, 9001, 9216 };
 
-  if (!in_child ())
+  if (!dvs_test_in_child ())
     return;
   for (guint i = 0; i < G_N_ELEMENTS (mtus); i++)
     {
@@ -1544,7 +1506,7 @@ test_bug_key_prefix (Fixture *f, gconstpointer data)
   g_autoptr (DvsMgrTxn) txn = dvs_mgr_txn_new ();
   MgrSwitch *sw[2];
 
-  if (!in_child ())
+  if (!dvs_test_in_child ())
     return;
   for (guint i = 0; i < 2; i++)
     {

@@ -16,6 +16,7 @@
 #include <glib/gstdio.h>
 
 #include "mgr-store.h"
+#include "test-util.h"
 
 #define ROWS_PER_TXN 50
 
@@ -27,33 +28,14 @@ typedef struct {
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  g_autoptr (GError) error = NULL;
-
-  f->root = g_dir_make_tmp ("dvsmgr-store-XXXXXX", &error);
-  g_assert_no_error (error);
+  f->root = dvs_test_make_tmp_dir ("dvsmgr-store-XXXXXX");
   f->path = g_build_filename (f->root, "state", "dvsmgr.db", NULL);
-}
-
-static void
-remove_tree (const gchar *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const gchar *name;
-
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree gchar *child = g_build_filename (path, name, NULL);
-
-        remove_tree (child);
-      }
-  g_assert_cmpint (g_remove (path), ==, 0);
 }
 
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-  remove_tree (f->root);
+  dvs_test_remove_tree (f->root);
   g_free (f->path);
   g_free (f->root);
 }
@@ -362,14 +344,10 @@ test_full_disk (Fixture *f, gconstpointer data)
   g_autoptr (DvsMgrTxn) large = dvs_mgr_txn_new ();
   g_autofree gchar *filler = g_strnfill (4000, 'x');
   g_autofree gchar *ports = NULL;
-  struct rlimit saved, rl;
+  struct rlimit saved;
 
-  if (!g_test_subprocess ())
-    {
-      g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
-      g_test_trap_assert_passed ();
-      return;
-    }
+  if (!dvs_test_in_child ())
+    return;
 
   store = open_ok (f->path);
   put_text (small, "port", "a", "{\"generation\":1}");
@@ -388,13 +366,9 @@ test_full_disk (Fixture *f, gconstpointer data)
       dvs_mgr_txn_put (large, "port", key, node);
     }
 
-  g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &saved), ==, 0);
-  rl = saved;
-  rl.rlim_cur = 64 * 1024;
-  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &rl), ==, 0);
-  signal (SIGXFSZ, SIG_IGN);
+  dvs_test_limit_file_size (64 * 1024, &saved);
   g_assert_false (dvs_mgr_store_commit (store, large, &error));
-  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+  dvs_test_restore_file_size (&saved);
   g_test_message ("%s", error->message);
   assert_store_error (error, DVS_MGR_STORE_ERROR_IO, f->path);
   assert_store_error (error, DVS_MGR_STORE_ERROR_IO, "nothing was changed");

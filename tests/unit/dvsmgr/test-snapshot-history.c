@@ -5,7 +5,6 @@
  * version names and switch UUIDs that would escape the directory, and a
  * save that fails on a full disk leaving nothing behind. */
 #include <errno.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -14,6 +13,7 @@
 #include <glib/gstdio.h>
 
 #include "snapshot/snapshot.h"
+#include "test-util.h"
 
 #define SW "2537be54-d3dc-45a9-ad56-3d065c9d5f51"
 #define SW2 "0b7e2c9a-3f4d-4e5f-8a9b-0c1d2e3f4a5b"
@@ -28,36 +28,17 @@ typedef struct {
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  g_autoptr (GError) error = NULL;
-
-  f->root = g_dir_make_tmp ("dvsmgr-history-XXXXXX", &error);
-  g_assert_no_error (error);
+  f->root = dvs_test_make_tmp_dir ("dvsmgr-history-XXXXXX");
   f->dir = g_build_filename (f->root, "snapshots", NULL);
   f->sw_dir = g_build_filename (f->dir, SW, NULL);
   f->history = dvs_snapshot_history_new (f->dir);
 }
 
 static void
-remove_tree (const gchar *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const gchar *name;
-
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree gchar *child = g_build_filename (path, name, NULL);
-
-        remove_tree (child);
-      }
-  g_assert_cmpint (g_remove (path), ==, 0);
-}
-
-static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
   dvs_snapshot_history_free (f->history);
-  remove_tree (f->root);
+  dvs_test_remove_tree (f->root);
   g_free (f->sw_dir);
   g_free (f->dir);
   g_free (f->root);
@@ -530,26 +511,18 @@ test_full_disk (Fixture *f, gconstpointer data)
   g_autofree gchar *filler = g_strnfill (64 * 1024, 'x');
   g_autoptr (JsonNode) large = NULL;
   g_autofree gchar *version = NULL, *path = NULL;
-  struct rlimit saved, rl;
+  struct rlimit saved;
 
-  if (!g_test_subprocess ())
-    {
-      g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
-      g_test_trap_assert_passed ();
-      return;
-    }
+  if (!dvs_test_in_child ())
+    return;
 
   save_generation (f, 1, "v000001");
   large = make_doc (SW, 2, filler);
 
-  g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &saved), ==, 0);
-  rl = saved;
-  rl.rlim_cur = 16 * 1024;
-  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &rl), ==, 0);
-  signal (SIGXFSZ, SIG_IGN);
+  dvs_test_limit_file_size (16 * 1024, &saved);
   g_assert_false (dvs_snapshot_history_save (f->history, large, &version,
                                              &path, &error));
-  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+  dvs_test_restore_file_size (&saved);
   g_assert_null (version);
   g_assert_null (path);
   g_assert_nonnull (error);
