@@ -24,10 +24,11 @@ dvs_jsonrpc_request_free (DvsJsonrpcRequest *req)
 }
 
 /* Checks what json-glib does not: nesting depth, and a single JSON text on
- * the line (json-glib 1.6 silently keeps the last of `{...} {...}`). */
-static gboolean
-check_structure (const gchar *text, gsize len, const gchar *what,
-                 GError **error)
+ * the line (json-glib 1.6 silently keeps the last of `{...} {...}`, and
+ * leaks the first). */
+gboolean
+dvs_jsonrpc_check_text (const gchar *text, gsize len, const gchar *what,
+                        GError **error)
 {
   guint depth = 0;
   gboolean in_string = FALSE;
@@ -52,8 +53,8 @@ check_structure (const gchar *text, gsize len, const gchar *what,
         {
           g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_PARSE_ERROR,
                        "The %s holds more than one JSON value (extra data "
-                       "at byte %" G_GSIZE_FORMAT "): send exactly one JSON "
-                       "object per line.", what, i + 1);
+                       "at byte %" G_GSIZE_FORMAT "): it must be exactly one "
+                       "JSON object.", what, i + 1);
           return FALSE;
         }
       switch (c)
@@ -93,7 +94,7 @@ parse_json (const gchar *text, gsize len, const gchar *what, GError **error)
   g_autoptr(GError) local_error = NULL;
   JsonNode *root;
 
-  if (!check_structure (text, len, what, error))
+  if (!dvs_jsonrpc_check_text (text, len, what, error))
     return NULL;
   if (len > G_MAXSSIZE
       || !json_parser_load_from_data (parser, text, (gssize) len,

@@ -57,6 +57,13 @@ DvsJsonrpcRequest *dvs_jsonrpc_parse_request (const gchar *line, gsize len,
                                               JsonNode **id_out,
                                               GError **error);
 
+/* What json-glib does not check, before any JSON text is given to it:
+ * nesting at most 64 deep (its recursive parser would overflow the stack)
+ * and one JSON value only (json-glib keeps the last of `{} {}` and leaks
+ * the others).  Errors (PARSE_ERROR, INVALID_REQUEST) name @what. */
+gboolean dvs_jsonrpc_check_text (const gchar *text, gsize len, const gchar *what,
+                                 GError **error);
+
 /* Serialized response lines, without the trailing newline.  @id may be NULL
  * (sent as null).  @result is consumed (may be NULL for null). */
 gchar *dvs_jsonrpc_build_result (JsonNode *id, JsonNode *result);

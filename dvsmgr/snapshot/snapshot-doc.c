@@ -12,6 +12,7 @@
 
 #include <string.h>
 #include "dvport/dvport-spec.h"
+#include "dvs-jsonrpc.h"
 #include "switch/port-policy.h"
 
 #define MAX_PORTS 1000000
@@ -397,39 +398,6 @@ dvs_snapshot_free (DvsSnapshot *s)
   g_free (s);
 }
 
-/* JSON nesting deeper than this is refused before json-glib's recursive
- * parser sees it (a line of a million '[' would overflow its stack). */
-static gboolean
-nesting_ok (const gchar *text, gsize len, guint max)
-{
-  guint depth = 0;
-  gboolean in_string = FALSE, escaped = FALSE;
-
-  for (gsize i = 0; i < len; i++)
-    {
-      gchar ch = text[i];
-      if (in_string)
-        {
-          if (escaped)
-            escaped = FALSE;
-          else if (ch == '\\')
-            escaped = TRUE;
-          else if (ch == '"')
-            in_string = FALSE;
-        }
-      else if (ch == '"')
-        in_string = TRUE;
-      else if (ch == '[' || ch == '{')
-        {
-          if (++depth > max)
-            return FALSE;
-        }
-      else if ((ch == ']' || ch == '}') && depth > 0)
-        depth--;
-    }
-  return TRUE;
-}
-
 static gboolean
 valid_host_name (const gchar *name)
 {
@@ -763,9 +731,9 @@ dvs_snapshot_parse (const gchar *text, gssize len, GPtrArray *problems)
       problem (&c, "the document contains a NUL byte: it is not JSON text");
       return NULL;
     }
-  if (!nesting_ok (text, (gsize) len, 64))
+  if (!dvs_jsonrpc_check_text (text, (gsize) len, "document", &error))
     {
-      problem (&c, "the document nests deeper than 64 levels");
+      problem (&c, "%s", error->message);
       return NULL;
     }
   if (!json_parser_load_from_data (parser, text, len, &error))

@@ -50,7 +50,8 @@ typedef struct {
   GPtrArray *port_updates;        /* MgrPort * live */
   GPtrArray *group_removals, *port_removals;
   JsonBuilder *report;
-  GPtrArray *r_groups[3], *r_ports[3];   /* added, updated, removed (borrowed names) */
+  GPtrArray *r_groups[3], *r_ports[3];   /* added, updated, removed (copies: removed
+                                         * objects are freed before the report) */
   GPtrArray *r_hosts, *r_networks;
 } Import;
 
@@ -194,7 +195,7 @@ build_new_switch (Import *im, const gchar *name)
               nh->libvirt_uri = g_strdup (h->libvirt_uri);
               g_ptr_array_add (im->new_hosts, nh);
               put (im, "host", nh->name, dvs_mgr_host_to_store (nh));
-              g_ptr_array_add (im->r_hosts, nh->name);
+              g_ptr_array_add (im->r_hosts, g_strdup (nh->name));
             }
         }
       for (guint i = 0; i < s->networks->len; i++)
@@ -224,7 +225,7 @@ build_new_switch (Import *im, const gchar *name)
           n->transport_zone = g_strdup (json_object_get_string_member_with_default (o, "transport_zone", ""));
           g_ptr_array_add (im->new_networks, n);
           put (im, "network", n->uuid, dvs_mgr_network_to_store (n));
-          g_ptr_array_add (im->r_networks, n->name);
+          g_ptr_array_add (im->r_networks, g_strdup (n->name));
         }
     }
   /* New keys first (new mode), so mirror targets can be renamed. */
@@ -243,7 +244,7 @@ build_new_switch (Import *im, const gchar *name)
       g_hash_table_insert (im->group_map, g->uuid, g_strdup (pg->uuid));
       g_ptr_array_add (im->new_groups, pg);
       put (im, "portgroup", pg->uuid, dvs_mgr_port_group_to_store (pg));
-      g_ptr_array_add (im->r_groups[0], pg->name);
+      g_ptr_array_add (im->r_groups[0], g_strdup (pg->name));
     }
   for (guint i = 0; i < s->ports->len; i++)
     {
@@ -261,7 +262,7 @@ build_new_switch (Import *im, const gchar *name)
         }
       g_ptr_array_add (im->new_ports, p);
       put (im, "port", p->key, dvs_mgr_port_to_store (p));
-      g_ptr_array_add (im->r_ports[0], p->key);
+      g_ptr_array_add (im->r_ports[0], g_strdup (p->key));
     }
   put (im, "switch", sw->uuid, dvs_mgr_switch_to_store (sw));
 }
@@ -331,7 +332,7 @@ build_apply (Import *im, MgrSwitch *sw)
           MgrPortGroup *pg = group_build (g->uuid, g->name, sw->uuid, json_node_copy (g->config));
           g_ptr_array_add (im->new_groups, pg);
           put (im, "portgroup", pg->uuid, dvs_mgr_port_group_to_store (pg));
-          g_ptr_array_add (im->r_groups[0], pg->name);
+          g_ptr_array_add (im->r_groups[0], g_strdup (pg->name));
         }
       else if (!g_str_equal (live->name, g->name) || !json_node_equal (live->config, g->config))
         {
@@ -340,7 +341,7 @@ build_apply (Import *im, MgrSwitch *sw)
           tmp.config = g->config;
           g_ptr_array_add (im->group_updates, live);
           put (im, "portgroup", live->uuid, dvs_mgr_port_group_to_store (&tmp));
-          g_ptr_array_add (im->r_groups[1], g->name);
+          g_ptr_array_add (im->r_groups[1], g_strdup (g->name));
         }
     }
   g_hash_table_iter_init (&it, sw->port_groups);
@@ -349,7 +350,7 @@ build_apply (Import *im, MgrSwitch *sw)
       {
         g_ptr_array_add (im->group_removals, v);
         dvs_mgr_txn_delete (im->txn, "portgroup", k);
-        g_ptr_array_add (im->r_groups[2], ((MgrPortGroup *) v)->name);
+        g_ptr_array_add (im->r_groups[2], g_strdup (((MgrPortGroup *) v)->name));
       }
   for (guint i = 0; i < s->ports->len; i++)
     {
@@ -362,7 +363,7 @@ build_apply (Import *im, MgrSwitch *sw)
                                    dp->config ? json_node_copy (dp->config) : NULL);
           g_ptr_array_add (im->new_ports, p);
           put (im, "port", p->key, dvs_mgr_port_to_store (p));
-          g_ptr_array_add (im->r_ports[0], p->key);
+          g_ptr_array_add (im->r_ports[0], g_strdup (p->key));
         }
       else if (!g_str_equal (live->pg_uuid, dp->group)
                || !((live->config == NULL && dp->config == NULL)
@@ -373,7 +374,7 @@ build_apply (Import *im, MgrSwitch *sw)
           tmp.config = dp->config;
           g_ptr_array_add (im->port_updates, live);
           put (im, "port", live->key, dvs_mgr_port_to_store (&tmp));
-          g_ptr_array_add (im->r_ports[1], live->key);
+          g_ptr_array_add (im->r_ports[1], g_strdup (live->key));
         }
     }
   g_hash_table_iter_init (&it, sw->ports);
@@ -383,7 +384,7 @@ build_apply (Import *im, MgrSwitch *sw)
         g_ptr_array_add (im->port_removals, v);
         dvs_mgr_txn_delete (im->txn, "port", k);
         dvs_mgr_txn_delete (im->txn, "port_state", k);
-        g_ptr_array_add (im->r_ports[2], k);
+        g_ptr_array_add (im->r_ports[2], g_strdup (k));
       }
   {
     /* The switch level as it will be. */
@@ -620,11 +621,11 @@ dvs_snapshot_import (DvsMgr *mgr, const DvsSnapshot *snap, DvsImportMode mode, c
   im.report = json_builder_new ();
   for (guint i = 0; i < 3; i++)
     {
-      im.r_groups[i] = g_ptr_array_new ();
-      im.r_ports[i] = g_ptr_array_new ();
+      im.r_groups[i] = g_ptr_array_new_with_free_func (g_free);
+      im.r_ports[i] = g_ptr_array_new_with_free_func (g_free);
     }
-  im.r_hosts = g_ptr_array_new ();
-  im.r_networks = g_ptr_array_new ();
+  im.r_hosts = g_ptr_array_new_with_free_func (g_free);
+  im.r_networks = g_ptr_array_new_with_free_func (g_free);
 
   if (mode == DVS_IMPORT_NEW && (new_name == NULL || *new_name == '\0' || strlen (new_name) > 64))
     add_problem (&im, DVS_MGR_ERROR_INVALID_ARGS, "mode new needs a name for the new DVswitch "

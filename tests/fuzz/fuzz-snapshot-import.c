@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "snapshot/snapshot.h"
+#include "dvs-jsonrpc.h"
 
 static DvsMgr *mgr;
 static guint64 n_valid, n_resealed, n_imported;   /* how deep inputs got */
@@ -82,6 +83,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   n_valid += snap != NULL;
   /* Past the checksum: reseal whatever is a JSON object. */
   if (size > 0 && size < 4 * 1024 * 1024 && memchr (data, '\0', size) == NULL
+      && dvs_jsonrpc_check_text ((const gchar *) data, size, "input", NULL)
       && json_parser_load_from_data (parser, (const gchar *) data, (gssize) size, NULL)
       && json_parser_get_root (parser) && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {
