@@ -26,6 +26,17 @@ struct dvs_vlan_config {
 };
 
 static inline bool
+dvs_vlan_config_equal (const struct dvs_vlan_config *a, const struct dvs_vlan_config *b)
+{
+  if (a->mode != b->mode || a->tag != b->tag || a->native != b->native)
+    return false;
+  for (unsigned i = 0; i < DVS_VLAN_COUNT / 64; i++)
+    if (a->trunks[i] != b->trunks[i])
+      return false;
+  return true;
+}
+
+static inline bool
 dvs_vlan_trunk_allows (const struct dvs_vlan_config *c, uint16_t vid)
 {
   return (c->trunks[vid >> 6] >> (vid & 63)) & 1;

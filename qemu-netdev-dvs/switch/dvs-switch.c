@@ -360,6 +360,15 @@ dvs_switch_port_set_vlan (DvsSwitch *sw, const gchar *name,
   idx = switch_port_index (sw, name, TRUE, error);
   if (idx < 0)
     return FALSE;
+  /* The same VLAN again is no change: the datapath would forget the
+   * port's learned MACs. */
+  g_mutex_lock (&sw->lock);
+  if (dvs_vlan_config_equal (&sw->ports[idx]->vlan, vlan))
+    {
+      g_mutex_unlock (&sw->lock);
+      return TRUE;
+    }
+  g_mutex_unlock (&sw->lock);
   err = dvs_dp_port_set_vlan (sw->dp, (guint16) idx, vlan);
   if (err < 0)
     {
