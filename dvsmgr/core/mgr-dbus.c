@@ -612,6 +612,26 @@ do_port_revoke (DvsMgr *mgr, GDBusMethodInvocation *inv, gpointer key)
 }
 
 static void
+do_port_move (DvsMgr *mgr, GDBusMethodInvocation *inv, gpointer key)
+{
+  const gchar *host;
+  GError *error = NULL;
+  MgrPort *p = dvs_mgr_port_lookup (mgr, key, &error);
+
+  g_variant_get (g_dbus_method_invocation_get_parameters (inv), "(&s)", &host);
+  if (p)
+    dvs_mgr_port_move (mgr, p, host, &error);
+  finish (inv, error, NULL);
+}
+
+static gboolean
+on_port_move (DvsPort1 *i, GDBusMethodInvocation *inv, const gchar *a, DvsMgr *mgr)
+{
+  dvs_mgr_authorize (mgr, inv, ACTION_CONNECT, do_port_move, g_strdup (dvs_port1_get_key (i)));
+  return TRUE;
+}
+
+static void
 do_port_set_config (DvsMgr *mgr, GDBusMethodInvocation *inv, gpointer key)
 {
   const gchar *config;
@@ -780,6 +800,7 @@ on_object_methods (DvsMgr *mgr, DvsObjectSkeleton *obj)
       g_signal_connect (i, "handle-connect", G_CALLBACK (on_port_connect), mgr);
       g_signal_connect (i, "handle-disconnect", G_CALLBACK (on_port_disconnect), mgr);
       g_signal_connect (i, "handle-revoke", G_CALLBACK (on_port_revoke), mgr);
+      g_signal_connect (i, "handle-move", G_CALLBACK (on_port_move), mgr);
       g_signal_connect (i, "handle-set-config", G_CALLBACK (on_port_set_config), mgr);
       g_signal_connect (i, "handle-get-live-stats", G_CALLBACK (on_port_live_stats), mgr);
     }

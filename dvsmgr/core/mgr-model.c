@@ -7,6 +7,7 @@
 
 #include <string.h>
 #include "dvport/dvport-spec.h"
+#include "dvs-jsonrpc.h"
 
 G_DEFINE_QUARK (dvs-mgr-error-quark, dvs_mgr_error)
 
@@ -80,6 +81,8 @@ dvs_mgr_port_free (MgrPort *p)
   g_free (p->link);
   if (p->stats)
     json_node_unref (p->stats);
+  if (p->checkpoint)
+    json_node_unref (p->checkpoint);
   g_clear_object (&p->object);
   g_free (p);
 }
@@ -224,6 +227,7 @@ dvs_mgr_port_to_store (MgrPort *p)
   mgr_json_str (b, "vm", p->vm);
   mgr_json_str (b, "mac", p->mac);
   mgr_json_str (b, "interface", p->iface);
+  mgr_json_bool (b, "handover", p->handover);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -237,6 +241,7 @@ dvs_mgr_port_state_to_store (MgrPort *p)
   mgr_json_str (b, "link", p->link);
   mgr_json_copy (b, "stats", p->stats);
   mgr_json_int (b, "time", p->stats_time);
+  mgr_json_copy (b, "checkpoint", p->checkpoint);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -412,6 +417,7 @@ load_port (const gchar *kind, const gchar *key, JsonNode *value, gpointer data)
   p->vm = dup_member (o, "vm");
   p->mac = dup_member (o, "mac");
   p->iface = dup_member (o, "interface");
+  p->handover = json_object_get_boolean_member_with_default (o, "handover", FALSE);
   p->link = g_strdup ("unknown");
   g_hash_table_insert (ctx->mgr->ports, p->key, p);
   g_hash_table_insert (sw->ports, p->key, p);
@@ -434,6 +440,9 @@ load_port_state (const gchar *kind, const gchar *key, JsonNode *value, gpointer 
   if (s && JSON_NODE_HOLDS_OBJECT (s))
     p->stats = json_node_copy (s);
   p->stats_time = int_member (o, "time");
+  s = json_object_get_member (o, "checkpoint");
+  if (s && JSON_NODE_HOLDS_OBJECT (s))
+    p->checkpoint = json_node_copy (s);
 }
 
 MgrHost *
@@ -692,6 +701,9 @@ dvs_mgr_host_document (DvsMgr *mgr, MgrSwitch *sw, const gchar *host)
           if (p->mac)
             mgr_json_str (b, "mac", p->mac);
           json_builder_end_object (b);
+          /* Moved here: its state comes along until this host has it. */
+          if (p->handover && p->checkpoint)
+            mgr_json_copy (b, "state", p->checkpoint);
         }
       else
         json_builder_add_null_value (b);
@@ -737,7 +749,8 @@ dvs_mgr_parse_object (const gchar *text, const gchar *what, GError **error)
                    "%s is longer than 1 MiB", what);
       return NULL;
     }
-  if (!json_parser_load_from_data (parser, text, -1, &local))
+  if (!dvs_jsonrpc_check_text (text, strlen (text), what, &local)
+      || !json_parser_load_from_data (parser, text, -1, &local))
     {
       g_set_error (error, DVS_MGR_ERROR, DVS_MGR_ERROR_INVALID_ARGS,
                    "%s is not valid JSON: %s", what, local->message);

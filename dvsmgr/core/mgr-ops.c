@@ -764,9 +764,11 @@ dvs_mgr_port_connect (DvsMgr *mgr, MgrPort *p, const gchar *host, const gchar *v
   p->mac = (gchar *) mac;
   p->iface = (gchar *) (iface && *iface ? iface : NULL);
   p->host = (gchar *) host;
+  p->handover = FALSE;   /* a new connection starts afresh */
   sw->generation++;
   put (txn, "port", p->key, dvs_mgr_port_to_store (p));
   put (txn, "switch", sw->uuid, dvs_mgr_switch_to_store (sw));
+  p->handover = saved.handover;
   p->connection = saved.connection;
   p->vm = saved.vm;
   p->mac = saved.mac;
@@ -777,6 +779,7 @@ dvs_mgr_port_connect (DvsMgr *mgr, MgrPort *p, const gchar *host, const gchar *v
       sw->generation--;
       return NULL;
     }
+  p->handover = FALSE;
   p->connection = g_strdup (conn);
   p->vm = g_strdup (vm);
   p->mac = g_strdup (mac);
@@ -803,6 +806,7 @@ dvs_mgr_port_disconnect (DvsMgr *mgr, MgrPort *p, GError **error)
   if (p->connection == NULL)
     return fail (error, DVS_MGR_ERROR_BUSY, "DVport %s is not connected", p->key);
   p->connection = p->vm = p->mac = p->iface = p->host = NULL;
+  p->handover = FALSE;
   sw->generation++;
   put (txn, "port", p->key, dvs_mgr_port_to_store (p));
   put (txn, "switch", sw->uuid, dvs_mgr_switch_to_store (sw));
@@ -811,11 +815,13 @@ dvs_mgr_port_disconnect (DvsMgr *mgr, MgrPort *p, GError **error)
   p->mac = saved.mac;
   p->iface = saved.iface;
   p->host = saved.host;
+  p->handover = saved.handover;
   if (!commit (mgr, txn, error))
     {
       sw->generation--;
       return FALSE;
     }
+  p->handover = FALSE;
   g_clear_pointer (&p->connection, g_free);
   g_clear_pointer (&p->vm, g_free);
   g_clear_pointer (&p->mac, g_free);
@@ -863,6 +869,56 @@ dvs_mgr_port_revoke (DvsMgr *mgr, MgrPort *p, GError **error)
   if (mgr->push && p->host)
     mgr_push_mark (mgr->push, sw, p->host);
   return g_steal_pointer (&conn);
+}
+
+gboolean
+dvs_mgr_port_move (DvsMgr *mgr, MgrPort *p, const gchar *host, GError **error)
+{
+  g_autoptr (DvsMgrTxn) txn = dvs_mgr_txn_new ();
+  MgrSwitch *sw = g_hash_table_lookup (mgr->switches, p->switch_uuid);
+  g_autofree gchar *from = g_strdup (p->host);
+  MgrPort tmp = *p;
+
+  if (p->connection == NULL)
+    return fail (error, DVS_MGR_ERROR_BUSY, "DVport %s is not connected: connect it on host "
+                 "'%s' instead", p->key, host ? host : "");
+  if (!dvs_mgr_host_lookup (mgr, host, error))
+    return FALSE;
+  if (g_strcmp0 (p->host, host) == 0)
+    return TRUE;
+  if (!dvs_mgr_switch_has_host (sw, host))
+    return fail (error, DVS_MGR_ERROR_BUSY, "host '%s' is not a member of DVswitch '%s'; join "
+                 "it first", host, sw->name);
+  if (host_port_count (mgr, host) >= DVS_MAX_PORTS)
+    return fail (error, DVS_MGR_ERROR_BUSY, "host '%s' holds %d DVports, the most one "
+                 "dvs-switchd serves", host, DVS_MAX_PORTS);
+  if (g_strcmp0 (p->link, "up") == 0)
+    return fail (error, DVS_MGR_ERROR_BUSY, "DVport %s is up on host '%s' (its vNIC is running "
+                 "there): stop the VM first, or migrate it live", p->key, from ? from : "?");
+  tmp.host = (gchar *) host;
+  tmp.handover = TRUE;
+  sw->generation++;
+  put (txn, "port", p->key, dvs_mgr_port_to_store (&tmp));
+  put (txn, "switch", sw->uuid, dvs_mgr_switch_to_store (sw));
+  if (!commit (mgr, txn, error))
+    {
+      sw->generation--;
+      return FALSE;
+    }
+  p->handover = TRUE;
+  dvs_mgr_port_set_host (mgr, p, host);
+  DVS_LOG_KV (G_LOG_LEVEL_INFO, "PORT", p->key, "DVport moved from host %s to host %s%s",
+              from ? from : "-", host, p->checkpoint ? " with its state" : " (no state reported yet)");
+  dvs_mgr_dbus_port (mgr, p);
+  dvs_mgr_dbus_switch (mgr, sw);
+  dvs_mgr_snapshot_changed (mgr, sw);
+  if (mgr->push)
+    {
+      if (from)
+        mgr_push_mark_removal (mgr->push, sw, from);
+      mgr_push_mark (mgr->push, sw, host);
+    }
+  return TRUE;
 }
 
 gboolean
@@ -1029,12 +1085,14 @@ dvs_mgr_delete_network (DvsMgr *mgr, MgrNetwork *n, GError **error)
 gboolean
 dvs_mgr_port_report_state (DvsMgr *mgr, const gchar *host, JsonObject *state, GError **error)
 {
-  static const gchar *const allowed[] = { "switch", "port", "connection", "link", "stats", "time", NULL };
+  static const gchar *const allowed[] = { "switch", "port", "connection", "link", "stats", "time",
+                                          "checkpoint", NULL };
   g_autoptr (DvsMgrTxn) txn = dvs_mgr_txn_new ();
   const gchar *sw_id, *key, *conn, *link;
   gboolean ok = TRUE;
   JsonNode *stats = json_object_get_member (state, "stats");
   JsonNode *time = json_object_get_member (state, "time");
+  JsonNode *cp = json_object_get_member (state, "checkpoint");
   MgrPort *p;
   gint64 t;
 
@@ -1053,6 +1111,10 @@ dvs_mgr_port_report_state (DvsMgr *mgr, const gchar *host, JsonObject *state, GE
     return fail (error, DVS_MGR_ERROR_INVALID_ARGS, "port state: time must be a non-negative integer");
   if (stats && !JSON_NODE_HOLDS_NULL (stats) && !JSON_NODE_HOLDS_OBJECT (stats))
     return fail (error, DVS_MGR_ERROR_INVALID_ARGS, "port state: stats must be an object");
+  if (cp && !JSON_NODE_HOLDS_NULL (cp) && !JSON_NODE_HOLDS_OBJECT (cp))
+    return fail (error, DVS_MGR_ERROR_INVALID_ARGS, "port state: checkpoint must be an object");
+  if (cp && JSON_NODE_HOLDS_NULL (cp))
+    cp = NULL;
   t = json_node_get_int (time);
   p = g_hash_table_lookup (mgr->ports, key);
   /* A host acts only on what is delegated to it, with the current ID. */
@@ -1068,10 +1130,30 @@ dvs_mgr_port_report_state (DvsMgr *mgr, const gchar *host, JsonObject *state, GE
     tmp.link = (gchar *) link;
     tmp.stats = stats && JSON_NODE_HOLDS_OBJECT (stats) ? stats : p->stats;
     tmp.stats_time = t;
+    tmp.checkpoint = cp ? cp : p->checkpoint;
     put (txn, "port_state", p->key, dvs_mgr_port_state_to_store (&tmp));
+    /* The new owner of a moved port reports: it has the state now. */
+    tmp.handover = FALSE;
+    if (p->handover)
+      put (txn, "port", p->key, dvs_mgr_port_to_store (&tmp));
   }
   if (!commit (mgr, txn, error))
     return FALSE;
+  if (cp)
+    {
+      if (p->checkpoint)
+        json_node_unref (p->checkpoint);
+      p->checkpoint = json_node_copy (cp);
+    }
+  if (p->handover)
+    {
+      MgrSwitch *sw = g_hash_table_lookup (mgr->switches, p->switch_uuid);
+      p->handover = FALSE;
+      DVS_LOG_KV (G_LOG_LEVEL_INFO, "PORT", p->key, "host %s took over DVport %s with its state",
+                  host, p->key);
+      if (mgr->push && sw)
+        mgr_push_mark (mgr->push, sw, host);   /* the document without the state */
+    }
   g_free (p->link);
   p->link = g_strdup (link);
   if (stats && JSON_NODE_HOLDS_OBJECT (stats))

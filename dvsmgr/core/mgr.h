@@ -76,6 +76,10 @@ typedef struct {
   gchar *link;                  /* "up", "down", "unknown" */
   JsonNode *stats;              /* object, NULL: never reported */
   gint64 stats_time;
+  JsonNode *checkpoint;         /* the host's last full state (counters and
+                                 * class states), NULL: none reported */
+  gboolean handover;            /* moved: the new host's document carries
+                                 * the checkpoint until that host reports */
   DvsObjectSkeleton *object;
 } MgrPort;
 
@@ -183,6 +187,10 @@ gboolean dvs_mgr_port_group_delete (DvsMgr *mgr, MgrPortGroup *pg, GError **erro
 gchar *dvs_mgr_port_connect (DvsMgr *mgr, MgrPort *p, const gchar *host, const gchar *vm, const gchar *mac, const gchar *iface, GError **error);
 gboolean dvs_mgr_port_disconnect (DvsMgr *mgr, MgrPort *p, GError **error);
 gchar *dvs_mgr_port_revoke (DvsMgr *mgr, MgrPort *p, GError **error);
+/* Delegates a connected DVport to another member host, keeping its
+ * connection; its last checkpoint goes along.  Refused while its link is
+ * up (the vNIC runs on the old host). */
+gboolean dvs_mgr_port_move (DvsMgr *mgr, MgrPort *p, const gchar *host, GError **error);
 gboolean dvs_mgr_port_set_config (DvsMgr *mgr, MgrPort *p, const gchar *config_json, GError **error);
 MgrHost *dvs_mgr_register_host (DvsMgr *mgr, const gchar *name, const gchar *config_json, GError **error);
 gboolean dvs_mgr_unregister_host (DvsMgr *mgr, MgrHost *h, GError **error);

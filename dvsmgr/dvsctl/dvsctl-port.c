@@ -186,6 +186,20 @@ ctl_cmd_port_revoke (Ctl *ctl, const CtlOptions *opts, gchar **args,
 }
 
 gboolean
+ctl_cmd_port_move (Ctl *ctl, const CtlOptions *opts, gchar **args,
+                   GError **error)
+{
+  CtlObject *port;
+
+  if (opts->host == NULL)
+    return ctl_usage_error (error, "--host is required.");
+  port = ctl_resolve (ctl, CTL_KIND_PORT, args[0], error);
+  return port != NULL
+         && ctl_call_void (ctl, port->path, CTL_IFACE_PORT, "Move",
+                           g_variant_new ("(s)", opts->host), error);
+}
+
+gboolean
 ctl_cmd_port_set (Ctl *ctl, const CtlOptions *opts, gchar **args,
                   GError **error)
 {

@@ -302,6 +302,15 @@ static const CtlCommand commands[] = {
     "Issue a new connection ID for a DVport",
     "Issues a new connection ID for the same connectee of PORT and prints\n"
     "it; the host refuses the old ID from the next push on.\n" },
+  { "port move", "PORT", 1, "PORT --host HOST", OPT_HOST, ctl_cmd_port_move,
+    "Move a connected DVport to another host",
+    "Delegates PORT to HOST, keeping its connection: the VM is started\n"
+    "there.  The state the old host reported when the vNIC stopped\n"
+    "(counters, learned MACs, filter states) goes with it, and the old host\n"
+    "drops the port.  Refused while the port's link is up.\n"
+    "\n"
+    "Options:\n"
+    "      --host=HOST           the member host to move it to (required)\n" },
   { "port set", "PORT", 1, "PORT --config JSON", OPT_CONFIG, ctl_cmd_port_set,
     "Change a DVport's config overrides",
     "Replaces the overrides PORT applies over its port group's config;\n"

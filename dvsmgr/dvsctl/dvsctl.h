@@ -245,6 +245,7 @@ CTL_DECLARE_COMMAND (ctl_cmd_port_show);
 CTL_DECLARE_COMMAND (ctl_cmd_port_connect);
 CTL_DECLARE_COMMAND (ctl_cmd_port_disconnect);
 CTL_DECLARE_COMMAND (ctl_cmd_port_revoke);
+CTL_DECLARE_COMMAND (ctl_cmd_port_move);
 CTL_DECLARE_COMMAND (ctl_cmd_port_set);
 CTL_DECLARE_COMMAND (ctl_cmd_port_stats);
 CTL_DECLARE_COMMAND (ctl_cmd_host_list);

@@ -103,6 +103,13 @@ port_state (DvsHostAgent *agent, const gchar *switch_id, const gchar *key,
   else
     json_object_set_object_member (st, "stats", json_object_new ());
   json_object_set_int_member (st, "time", g_get_real_time ());
+  /* Not while the link is up: the checkpoint is older than the counters. */
+  if (g_strcmp0 (json_object_get_string_member (st, "link"), "up") != 0)
+    {
+      JsonNode *cp = dvs_dvport_host_checkpoint (agent->control->dvports, switch_id, key);
+      if (cp != NULL)
+        json_object_set_member (st, "checkpoint", cp);
+    }
   return st;
 }
 

@@ -425,6 +425,45 @@ check_keys_free (DvsDvportHost *h, const DvsDvswitchSpec *spec, GError **error)
   return TRUE;
 }
 
+/* A DVport moved here from another host brings its last checkpoint in the
+ * document.  It becomes this host's checkpoint — restored at attach, so the
+ * counters, learned MACs and filter states continue — unless this host has
+ * state of its own for the port (it is attached, or checkpointed here
+ * before): what the owning host has is newer than any copy. */
+static void
+adopt_moved_state (DvsDvportHost *h, const gchar *switch_id, DvsDvportSpec *p)
+{
+  DvportRuntime *r = g_hash_table_lookup (h->rt, p->key);
+  JsonObject *o = json_node_get_object (p->state);
+  g_autoptr (GError) error = NULL;
+  DvsPortState *st;
+
+  if (r != NULL && (r->attached || r->checkpoint != NULL))
+    return;
+  if (g_strcmp0 (json_object_get_string_member_with_default (o, "switch", ""), switch_id) != 0
+      || g_strcmp0 (json_object_get_string_member_with_default (o, "port", ""), p->key) != 0)
+    {
+      g_warning ("DVport %s: the state it brings names another DVport (%s of %s); ignored",
+                 p->key, json_object_get_string_member_with_default (o, "port", "?"),
+                 json_object_get_string_member_with_default (o, "switch", "?"));
+      return;
+    }
+  st = dvs_port_state_from_json (p->state, &error);
+  if (st == NULL)
+    {
+      g_warning ("DVport %s: the state it brings from its previous host is not usable (%s); "
+                 "it starts afresh", p->key, error->message);
+      return;
+    }
+  r = dvport_runtime_get (h, switch_id, p->key);
+  dvs_port_state_free (r->checkpoint);
+  r->checkpoint = st;
+  save_checkpoint (h, r);
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", p->key, "MESSAGE",
+                    "DVport %s: state brought from its previous host installed (counters, "
+                    "learned addresses, filter states continue at attach)", p->key);
+}
+
 JsonNode *
 dvs_dvport_host_apply (DvsDvportHost *h, JsonNode *doc, GError **error)
 {
@@ -506,8 +545,13 @@ dvs_dvport_host_apply (DvsDvportHost *h, JsonNode *doc, GError **error)
             g_warning ("DVport %s: detach failed: %s", p->key, local->message);
           g_ptr_array_add (revoked, p->key);
         }
-      else if (r != NULL && r->attached && !apply_live (h, id, p, &local))
+      else if (r != NULL && r->attached
+               && !(op != NULL && dvs_vlan_config_equal (&op->vlan, &p->vlan)
+                    && json_node_equal (op->policy, p->policy))
+               && !apply_live (h, id, p, &local))
         g_warning ("DVport %s: new configuration not applied: %s", p->key, local->message);
+      if (p->state != NULL)
+        adopt_moved_state (h, id, p);
       save_port (h, id, p);
     }
   if (global_changed)
@@ -712,4 +756,16 @@ dvs_dvport_host_owns (DvsDvportHost *h, const gchar *name)
 {
   DvportRuntime *r = h ? g_hash_table_lookup (h->rt, name) : NULL;
   return r != NULL && r->attached;
+}
+
+JsonNode *
+dvs_dvport_host_checkpoint (DvsDvportHost *h, const gchar *switch_id, const gchar *key)
+{
+  DvportRuntime *r = g_hash_table_lookup (h->rt, key);
+  DvportSwitch *sw = g_hash_table_lookup (h->switches, switch_id);
+  DvsDvportSpec *p = sw && sw->spec ? g_hash_table_lookup (sw->spec->by_key, key) : NULL;
+
+  if (r == NULL || r->checkpoint == NULL || g_strcmp0 (r->switch_id, switch_id) != 0)
+    return NULL;
+  return dvs_port_state_to_json (r->checkpoint, switch_id, key, p ? p->connection : NULL);
 }

@@ -77,6 +77,12 @@ typedef void (*DvsDvportLinkFunc) (DvsDvportHost *h, const gchar *switch_id,
 void dvs_dvport_host_set_link_func (DvsDvportHost *h, DvsDvportLinkFunc func,
                                     gpointer user_data);
 
+/* The DVport's last checkpoint as the local store keeps it (counters and
+ * every class state), or NULL when it has none: what a move to another
+ * host carries (docs/host-channel.md). */
+JsonNode *dvs_dvport_host_checkpoint (DvsDvportHost *h, const gchar *switch_id,
+                                      const gchar *key);
+
 /* Config, connection, attachment, link, counters, learned MACs, class
  * states: now if attached, else as last checkpointed. */
 JsonNode *dvs_dvport_host_show (DvsDvportHost *h, const gchar *switch_id,

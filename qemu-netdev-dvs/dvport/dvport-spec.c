@@ -23,6 +23,8 @@ dvs_dvport_spec_free (DvsDvportSpec *p)
   g_free (p->connectee_mac);
   g_clear_pointer (&p->policy, json_node_unref);
   g_free (p->canonical);
+  if (p->state)
+    json_node_unref (p->state);
   g_free (p);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DvsDvportSpec, dvs_dvport_spec_free)
@@ -122,7 +124,8 @@ effective_config (DvsDvportSpec *p, JsonObject *group, JsonObject *port, GError 
 static DvsDvportSpec *
 parse_port (JsonNode *n, guint i, GHashTable *groups, GError **error)
 {
-  static const gchar *const allowed[] = { "key", "port_group", "config", "connection", NULL };
+  static const gchar *const allowed[] = { "key", "port_group", "config", "connection", "state",
+                                          NULL };
   static const gchar *const conn_allowed[] = { "id", "vm", "mac", NULL };
   g_autoptr (DvsDvportSpec) p = g_new0 (DvsDvportSpec, 1);
   g_autofree gchar *what = g_strdup_printf ("ports[%u]", i);
@@ -195,6 +198,22 @@ parse_port (JsonNode *n, guint i, GHashTable *groups, GError **error)
         }
       conf = json_node_get_object (cn);
       p->config = json_node_copy (cn);
+    }
+  if (json_object_has_member (o, "state"))
+    {
+      JsonNode *sn = json_object_get_member (o, "state");
+      if (!JSON_NODE_HOLDS_OBJECT (sn))
+        {
+          invalid (error, "ports[%s].state must be an object (a checkpoint)", key);
+          return NULL;
+        }
+      if (p->connection == NULL)
+        {
+          invalid (error, "ports[%s].state goes with a connection: it is the state a "
+                   "connected DVport brings from another host", key);
+          return NULL;
+        }
+      p->state = json_node_copy (sn);
     }
   if (!effective_config (p, gconf, conf, error))
     return NULL;

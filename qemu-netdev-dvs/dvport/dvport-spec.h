@@ -19,6 +19,10 @@ typedef struct {
   struct dvs_vlan_config vlan;
   JsonNode *policy;           /* object, never NULL */
   gchar *canonical;           /* the port's spec as JSON text, for diffs */
+  /* A checkpoint the DVport brings from the host it was on (a move): the
+   * host installs it when it has no state of its own for the port.
+   * Object, NULL: none. */
+  JsonNode *state;
 } DvsDvportSpec;
 
 typedef struct {
