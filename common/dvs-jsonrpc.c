@@ -33,7 +33,8 @@ dvs_jsonrpc_check_text (const gchar *text, gsize len, const gchar *what,
   guint depth = 0;
   gboolean in_string = FALSE;
   gboolean escaped = FALSE;
-  gboolean closed = FALSE;
+  gboolean in_scalar = FALSE;   /* a number, true, false or null at the top */
+  gboolean closed = FALSE;      /* the top-level value is complete */
 
   for (gsize i = 0; i < len; i++)
     {
@@ -46,9 +47,16 @@ dvs_jsonrpc_check_text (const gchar *text, gsize len, const gchar *what,
           else if (c == '\\')
             escaped = TRUE;
           else if (c == '"')
-            in_string = FALSE;
+            {
+              in_string = FALSE;
+              closed = closed || depth == 0;
+            }
           continue;
         }
+      /* A top-level scalar followed by an object, array or string: two
+       * values (json-glib's own error for other garbage is clearer). */
+      if (depth == 0 && in_scalar && (c == '{' || c == '[' || c == '"'))
+        closed = TRUE;
       if (closed && !g_ascii_isspace (c))
         {
           g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_PARSE_ERROR,
@@ -79,6 +87,8 @@ dvs_jsonrpc_check_text (const gchar *text, gsize len, const gchar *what,
             closed = TRUE;
           break;
         default:
+          if (depth == 0 && !g_ascii_isspace (c))
+            in_scalar = TRUE;
           break;
         }
     }

@@ -92,6 +92,12 @@ static const Malformed malformed[] = {
     DVS_JSONRPC_PARSE_ERROR, NULL, "more than one JSON value" },
   { "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\"} x",
     DVS_JSONRPC_PARSE_ERROR, NULL, "more than one JSON value" },
+  /* A scalar then an object: json-glib would keep the object and leak. */
+  { "1 {\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\"}",
+    DVS_JSONRPC_PARSE_ERROR, NULL, "more than one JSON value" },
+  { "null{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\"}",
+    DVS_JSONRPC_PARSE_ERROR, NULL, "more than one JSON value" },
+  { "\"x\" [1]", DVS_JSONRPC_PARSE_ERROR, NULL, "more than one JSON value" },
   { "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xff\"}",
     DVS_JSONRPC_PARSE_ERROR, NULL, "not valid JSON" },
   { "42", DVS_JSONRPC_INVALID_REQUEST, NULL, "must be a JSON object" },
