@@ -245,6 +245,32 @@ ctl_print_json_strings (const gchar *first_name, ...)
   dvs_json_print (node);
 }
 
+gboolean
+ctl_print_created (Ctl *ctl, GVariant *reply, const gchar *id_name)
+{
+  const gchar *path, *id;
+
+  g_variant_get (reply, "(&o&s)", &path, &id);
+  if (ctl->json)
+    ctl_print_json_strings ("path", path, id_name, id, NULL);
+  else
+    printf ("%s\n", id);
+  return TRUE;
+}
+
+gboolean
+ctl_print_string_result (Ctl *ctl, GVariant *reply, const gchar *name)
+{
+  const gchar *value;
+
+  g_variant_get (reply, "(&s)", &value);
+  if (ctl->json)
+    ctl_print_json_strings (name, value, NULL);
+  else
+    printf ("%s\n", value);
+  return TRUE;
+}
+
 /* What an error means for the operator. */
 typedef struct {
   int status;

@@ -220,8 +220,6 @@ ctl_cmd_network_create (Ctl *ctl, const CtlOptions *opts, gchar **args,
                         GError **error)
 {
   g_autoptr(GVariant) reply = NULL;
-  const gchar *path;
-  const gchar *uuid;
   guint64 segment;
   gboolean vxlan;
 
@@ -240,14 +238,7 @@ ctl_cmd_network_create (Ctl *ctl, const CtlOptions *opts, gchar **args,
                     g_variant_new ("(ssus)", args[0], opts->type,
                                    (guint32) segment, opts->transport_zone),
                     G_VARIANT_TYPE ("(os)"), TRUE, error);
-  if (reply == NULL)
-    return FALSE;
-  g_variant_get (reply, "(&o&s)", &path, &uuid);
-  if (ctl->json)
-    ctl_print_json_strings ("path", path, "uuid", uuid, NULL);
-  else
-    printf ("%s\n", uuid);
-  return TRUE;
+  return reply != NULL && ctl_print_created (ctl, reply, "uuid");
 }
 
 gboolean

@@ -130,7 +130,6 @@ ctl_cmd_port_connect (Ctl *ctl, const CtlOptions *opts, gchar **args,
                       GError **error)
 {
   g_autoptr(GVariant) reply = NULL;
-  const gchar *connection_id;
   CtlObject *port;
 
   if (opts->host == NULL || opts->vm == NULL || opts->mac == NULL)
@@ -142,14 +141,7 @@ ctl_cmd_port_connect (Ctl *ctl, const CtlOptions *opts, gchar **args,
                     g_variant_new ("(ssss)", opts->host, opts->vm, opts->mac,
                                    opts->interface_id != NULL ? opts->interface_id : ""),
                     G_VARIANT_TYPE ("(s)"), TRUE, error);
-  if (reply == NULL)
-    return FALSE;
-  g_variant_get (reply, "(&s)", &connection_id);
-  if (ctl->json)
-    ctl_print_json_strings ("connection_id", connection_id, NULL);
-  else
-    printf ("%s\n", connection_id);
-  return TRUE;
+  return reply != NULL && ctl_print_string_result (ctl, reply, "connection_id");
 }
 
 gboolean
@@ -169,20 +161,12 @@ ctl_cmd_port_revoke (Ctl *ctl, const CtlOptions *opts, gchar **args,
 {
   CtlObject *port = ctl_resolve (ctl, CTL_KIND_PORT, args[0], error);
   g_autoptr(GVariant) reply = NULL;
-  const gchar *connection_id;
 
   if (port == NULL)
     return FALSE;
   reply = ctl_call (ctl, port->path, CTL_IFACE_PORT, "Revoke", NULL,
                     G_VARIANT_TYPE ("(s)"), TRUE, error);
-  if (reply == NULL)
-    return FALSE;
-  g_variant_get (reply, "(&s)", &connection_id);
-  if (ctl->json)
-    ctl_print_json_strings ("connection_id", connection_id, NULL);
-  else
-    printf ("%s\n", connection_id);
-  return TRUE;
+  return reply != NULL && ctl_print_string_result (ctl, reply, "connection_id");
 }
 
 gboolean

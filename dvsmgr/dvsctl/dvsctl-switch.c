@@ -171,8 +171,6 @@ ctl_cmd_switch_create (Ctl *ctl, const CtlOptions *opts, gchar **args,
   g_autoptr(JsonObject) config = json_object_new ();
   g_autoptr(GVariant) reply = NULL;
   g_autofree gchar *config_text = NULL;
-  const gchar *path;
-  const gchar *uuid;
 
   if (!parse_mtu (opts, config, error))
     return FALSE;
@@ -187,14 +185,7 @@ ctl_cmd_switch_create (Ctl *ctl, const CtlOptions *opts, gchar **args,
   reply = ctl_call (ctl, CTL_MANAGER_PATH, CTL_IFACE_MANAGER, "CreateSwitch",
                     g_variant_new ("(ss)", args[0], config_text),
                     G_VARIANT_TYPE ("(os)"), TRUE, error);
-  if (reply == NULL)
-    return FALSE;
-  g_variant_get (reply, "(&o&s)", &path, &uuid);
-  if (ctl->json)
-    ctl_print_json_strings ("path", path, "uuid", uuid, NULL);
-  else
-    printf ("%s\n", uuid);
-  return TRUE;
+  return reply != NULL && ctl_print_created (ctl, reply, "uuid");
 }
 
 JsonObject *
@@ -429,8 +420,6 @@ ctl_cmd_portgroup_create (Ctl *ctl, const CtlOptions *opts, gchar **args,
   g_autoptr(GVariant) reply = NULL;
   g_autofree gchar *config_text = NULL;
   guint64 num_ports = DEFAULT_PORTS;
-  const gchar *path;
-  const gchar *uuid;
   CtlObject *sw;
 
   if (local_error != NULL)
@@ -449,14 +438,7 @@ ctl_cmd_portgroup_create (Ctl *ctl, const CtlOptions *opts, gchar **args,
                     g_variant_new ("(ssu)", args[1], config_text,
                                    (guint32) num_ports),
                     G_VARIANT_TYPE ("(os)"), TRUE, error);
-  if (reply == NULL)
-    return FALSE;
-  g_variant_get (reply, "(&o&s)", &path, &uuid);
-  if (ctl->json)
-    ctl_print_json_strings ("path", path, "uuid", uuid, NULL);
-  else
-    printf ("%s\n", uuid);
-  return TRUE;
+  return reply != NULL && ctl_print_created (ctl, reply, "uuid");
 }
 
 gboolean
@@ -535,21 +517,12 @@ ctl_cmd_portgroup_allocate (Ctl *ctl, const CtlOptions *opts, gchar **args,
 {
   CtlObject *pg = ctl_resolve (ctl, CTL_KIND_PORT_GROUP, args[0], error);
   g_autoptr(GVariant) reply = NULL;
-  const gchar *path;
-  const gchar *key;
 
   if (pg == NULL)
     return FALSE;
   reply = ctl_call (ctl, pg->path, CTL_IFACE_PORT_GROUP, "AllocatePort", NULL,
                     G_VARIANT_TYPE ("(os)"), TRUE, error);
-  if (reply == NULL)
-    return FALSE;
-  g_variant_get (reply, "(&o&s)", &path, &key);
-  if (ctl->json)
-    ctl_print_json_strings ("path", path, "key", key, NULL);
-  else
-    printf ("%s\n", key);
-  return TRUE;
+  return reply != NULL && ctl_print_created (ctl, reply, "key");
 }
 
 gboolean

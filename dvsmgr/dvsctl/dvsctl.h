@@ -159,6 +159,11 @@ gchar *ctl_json_text (JsonObject *obj);
 /* Prints a JSON object of string members given as NULL-terminated
  * name/value pairs ({"path": ..., "uuid": ...}). */
 void ctl_print_json_strings (const gchar *first_name, ...) G_GNUC_NULL_TERMINATED;
+/* Prints what a creating call returned, (o s): the id, or with --json
+ * {"path": ..., ID_NAME: ...}.  Returns TRUE. */
+gboolean ctl_print_created (Ctl *ctl, GVariant *reply, const gchar *id_name);
+/* Prints a call's single string result, or with --json {NAME: ...}. */
+gboolean ctl_print_string_result (Ctl *ctl, GVariant *reply, const gchar *name);
 
 /* dvsctl-model.c */
 
