@@ -154,6 +154,15 @@ dvs_mgr_host_lookup (DvsMgr *mgr, const gchar *name, GError **error)
   return h;
 }
 
+gboolean
+dvs_mgr_host_name_valid (const gchar *name)
+{
+  gsize len = strlen (name);
+
+  return len >= 1 && len <= 64
+    && strspn (name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-_") == len;
+}
+
 MgrSwitch *
 dvs_mgr_switch_by_name (DvsMgr *mgr, const gchar *name)
 {

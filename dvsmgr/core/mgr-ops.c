@@ -64,14 +64,10 @@ valid_display_name (const gchar *name, const gchar *what, GError **error)
   return TRUE;
 }
 
-/* A host name names files on the host and is a certificate's CN. */
 static gboolean
 valid_host_name (const gchar *name, GError **error)
 {
-  gsize len = name ? strlen (name) : 0;
-
-  if (len == 0 || len > 64
-      || strspn (name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-_") != len)
+  if (name == NULL || !dvs_mgr_host_name_valid (name))
     return fail (error, DVS_MGR_ERROR_INVALID_ARGS,
                  "host name '%.64s' must be 1-64 letters, digits, '.', '-' or '_'", name ? name : "");
   return TRUE;

@@ -141,6 +141,9 @@ gboolean dvs_mgr_switch_has_host (MgrSwitch *sw, const gchar *host);
 /* The values of @table (NULL: none) in the order of their keys: by
  * number for port keys ("x-9" before "x-10"), else strcmp.  Borrowed. */
 GPtrArray *dvs_mgr_sorted_values (GHashTable *table, gboolean port_keys);
+/* A host name names files on the host and is a certificate's CN: 1-64
+ * letters, digits, '.', '-' or '_'. */
+gboolean dvs_mgr_host_name_valid (const gchar *name);
 /* The switch named @name, or NULL. */
 MgrSwitch *dvs_mgr_switch_by_name (DvsMgr *mgr, const gchar *name);
 JsonNode *dvs_mgr_switch_to_store (MgrSwitch *sw);

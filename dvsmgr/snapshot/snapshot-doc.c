@@ -398,15 +398,6 @@ dvs_snapshot_free (DvsSnapshot *s)
   g_free (s);
 }
 
-static gboolean
-valid_host_name (const gchar *name)
-{
-  gsize len = strlen (name);
-
-  return len >= 1 && len <= 64
-    && strspn (name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-_") == len;
-}
-
 static void
 parse_hosts (Check *c, DvsSnapshot *s, JsonArray *a)
 {
@@ -428,7 +419,7 @@ parse_hosts (Check *c, DvsSnapshot *s, JsonArray *a)
       uri = str_member (c, json_node_get_object (n), what, "libvirt_uri", FALSE, 1024);
       if (name == NULL)
         continue;
-      if (!valid_host_name (name))
+      if (!dvs_mgr_host_name_valid (name))
         {
           problem (c, "%s.name '%s' is not a host name (letters, digits, '.', '-', '_')", what, name);
           continue;
