@@ -386,27 +386,38 @@ print_diff (Ctl *ctl, GVariant *reply, const gchar *method, GError **error)
 
 /* Commands */
 
-gboolean
-ctl_cmd_switch_export (Ctl *ctl, const CtlOptions *opts, gchar **args,
-                       GError **error)
+/* Asks switch NAME for a document (METHOD with ARGS, floating: consumed)
+ * and writes it where the options say. */
+static gboolean
+fetch_document (Ctl *ctl, const CtlOptions *opts, const gchar *name, const gchar *method,
+                GVariant *args, GError **error)
 {
   g_autoptr(GVariant) reply = NULL;
   const gchar *document;
-  CtlObject *sw;
+  CtlObject *sw = NULL;
 
-  if (!check_output (opts, error))
-    return FALSE;
-  sw = ctl_resolve (ctl, CTL_KIND_SWITCH, args[0], error);
-  if (sw == NULL)
-    return FALSE;
-  reply = ctl_call (ctl, sw->path, CTL_IFACE_SWITCH, "Export",
-                    g_variant_new ("(bs)", !opts->no_connections,
-                                   opts->comment != NULL ? opts->comment : ""),
+  if (!check_output (opts, error)
+      || (sw = ctl_resolve (ctl, CTL_KIND_SWITCH, name, error)) == NULL)
+    {
+      g_variant_unref (g_variant_ref_sink (args));   /* never sent */
+      return FALSE;
+    }
+  reply = ctl_call (ctl, sw->path, CTL_IFACE_SWITCH, method, args,
                     G_VARIANT_TYPE ("(s)"), FALSE, error);
   if (reply == NULL)
     return FALSE;
   g_variant_get (reply, "(&s)", &document);
-  return output_document (opts, document, "Export", error);
+  return output_document (opts, document, method, error);
+}
+
+gboolean
+ctl_cmd_switch_export (Ctl *ctl, const CtlOptions *opts, gchar **args,
+                       GError **error)
+{
+  return fetch_document (ctl, opts, args[0], "Export",
+                         g_variant_new ("(bs)", !opts->no_connections,
+                                        opts->comment != NULL ? opts->comment : ""),
+                         error);
 }
 
 gboolean
@@ -537,22 +548,8 @@ gboolean
 ctl_cmd_switch_show_version (Ctl *ctl, const CtlOptions *opts, gchar **args,
                              GError **error)
 {
-  g_autoptr(GVariant) reply = NULL;
-  const gchar *document;
-  CtlObject *sw;
-
-  if (!check_output (opts, error))
-    return FALSE;
-  sw = ctl_resolve (ctl, CTL_KIND_SWITCH, args[0], error);
-  if (sw == NULL)
-    return FALSE;
-  reply = ctl_call (ctl, sw->path, CTL_IFACE_SWITCH, "GetVersion",
-                    g_variant_new ("(s)", args[1]), G_VARIANT_TYPE ("(s)"),
-                    FALSE, error);
-  if (reply == NULL)
-    return FALSE;
-  g_variant_get (reply, "(&s)", &document);
-  return output_document (opts, document, "GetVersion", error);
+  return fetch_document (ctl, opts, args[0], "GetVersion", g_variant_new ("(s)", args[1]),
+                         error);
 }
 
 /* FROM or TO as Switch1.Diff takes it: a version name as it is, else the
