@@ -24,6 +24,8 @@ typedef enum {
   DVS_JSONRPC_RESOURCE = -32002,
   DVS_JSONRPC_CONNECTION_REFUSED = -32003,  /* wrong or stale connection ID */
   DVS_JSONRPC_NOT_AUTHENTICATED = -32004,   /* host channel: no valid hello yet */
+  DVS_JSONRPC_REFUSED = -32005,             /* the manager refused (reasons in the message) */
+  DVS_JSONRPC_UNAVAILABLE = -32006,         /* the manager is not reachable now */
 } DvsJsonrpcCode;
 
 /* GError domain whose codes are DvsJsonrpcCode values: a handler that fails

@@ -46,7 +46,16 @@ typedef struct {
   gboolean close_after_write;
 } DvsRpcConn;
 
+struct _DvsRpcReply {
+  DvsRpcConn *conn;
+  JsonNode *id;         /* NULL: a notification */
+  gchar *method;
+};
+
 static void conn_process (DvsRpcConn *conn);
+static gchar *dispatch (const DvsRpcMethod *methods, gpointer user_data,
+                        const gchar *line, gsize len, DvsRpcConn *conn,
+                        gboolean *deferred);
 static void server_accept (DvsRpcServer *server);
 
 static void
@@ -248,10 +257,17 @@ conn_process (DvsRpcConn *conn)
           continue;
         }
 
-      response = dvs_rpc_dispatch_line (conn->server->methods,
-                                        conn->server->user_data,
-                                        (const gchar *) data, line_size);
+      gboolean deferred = FALSE;
+      /* Taken off the buffer first: an async handler may answer at once,
+       * and its reply goes on processing this buffer. */
+      g_autofree gchar *line = g_strndup ((const gchar *) data, line_size);
+
       g_byte_array_remove_range (conn->buf, 0, (guint) used);
+      response = dispatch (conn->server->methods, conn->server->user_data,
+                           line, line_size, conn, &deferred);
+      /* Answered by dvs_rpc_reply_return(), which goes on from there. */
+      if (deferred)
+        return;
       /* The handler may have freed the server. */
       if (conn->server == NULL)
         {
@@ -509,9 +525,72 @@ method_not_found (const DvsRpcMethod *methods, const gchar *name)
                           known->len > 0 ? known->str : "(none)");
 }
 
+static gchar *
+error_response (JsonNode *id, const gchar *method, const GError *error)
+{
+  gint code = error->domain == DVS_JSONRPC_ERROR ? error->code
+                                                 : DVS_JSONRPC_INTERNAL_ERROR;
+
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG, "METHOD", method,
+                    "MESSAGE", "Call failed: %s", error->message);
+  return id != NULL ? dvs_jsonrpc_build_error (id, code, error->message) : NULL;
+}
+
+void
+dvs_rpc_reply_return (DvsRpcReply *reply, JsonNode *result, const GError *error)
+{
+  DvsRpcConn *conn = reply->conn;
+  gchar *response = NULL;
+  g_autoptr(GError) missing = NULL;
+
+  if (result == NULL && error == NULL)
+    {
+      g_set_error (&missing, DVS_JSONRPC_ERROR, DVS_JSONRPC_INTERNAL_ERROR,
+                   "The method %s failed without saying why: this is a bug, "
+                   "please report it.", reply->method);
+      error = missing;
+    }
+  if (result != NULL)
+    response = reply->id != NULL ? dvs_jsonrpc_build_result (reply->id, result)
+                                 : (json_node_unref (result), NULL);
+  else
+    response = error_response (reply->id, reply->method, error);
+  if (reply->id != NULL)
+    json_node_unref (reply->id);
+  g_free (reply->method);
+  g_free (reply);
+  if (conn->server == NULL)
+    {
+      g_free (response);
+      conn_free (conn);
+      return;
+    }
+  if (response != NULL)
+    conn_write (conn, response);
+  else
+    conn_process (conn);
+}
+
+const gchar *
+dvs_rpc_reply_method (DvsRpcReply *reply)
+{
+  return reply->method;
+}
+
 gchar *
 dvs_rpc_dispatch_line (const DvsRpcMethod *methods, gpointer user_data,
                        const gchar *line, gsize len)
+{
+  gboolean deferred = FALSE;
+
+  return dispatch (methods, user_data, line, len, NULL, &deferred);
+}
+
+/* Handles one request line.  With @conn, an async method's call is
+ * deferred (*@deferred set, NULL returned): its reply goes on with @conn. */
+static gchar *
+dispatch (const DvsRpcMethod *methods, gpointer user_data, const gchar *line,
+          gsize len, DvsRpcConn *conn, gboolean *deferred)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) bad_id = NULL;
@@ -537,6 +616,25 @@ dvs_rpc_dispatch_line (const DvsRpcMethod *methods, gpointer user_data,
                                       message);
     }
 
+  if (method->async_handler != NULL)
+    {
+      DvsRpcReply *reply;
+
+      if (conn == NULL)
+        {
+          g_set_error (&error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INTERNAL_ERROR,
+                       "The method %s answers later and needs a connection",
+                       req->method);
+          return error_response (req->id, req->method, error);
+        }
+      reply = g_new0 (DvsRpcReply, 1);
+      reply->conn = conn;
+      reply->id = req->id ? json_node_copy (req->id) : NULL;
+      reply->method = g_strdup (req->method);
+      *deferred = TRUE;
+      method->async_handler (req->params, user_data, reply);
+      return NULL;
+    }
   result = method->handler (req->params, user_data, &error);
   if (result == NULL && error == NULL)
     {

@@ -20,10 +20,30 @@ G_BEGIN_DECLS
 typedef JsonNode *(*DvsRpcHandler) (JsonObject *params, gpointer user_data,
                                     GError **error);
 
+/* A call answered later (it waits on another peer): the handler keeps
+ * @reply and completes it exactly once with dvs_rpc_reply_return(), on the
+ * server's context.  Until then the connection reads nothing more (answers
+ * stay in request order).  Every deferred call must be completed, also on
+ * error paths and timeouts: a handler that waits needs its own timeout.
+ * @params is valid only during the handler's call: copy what it keeps. */
+typedef struct _DvsRpcReply DvsRpcReply;
+typedef void (*DvsRpcAsyncHandler) (JsonObject *params, gpointer user_data,
+                                    DvsRpcReply *reply);
+
+/* Exactly one of @handler and @async_handler is set.  An async method can be
+ * called only through a server (dvs_rpc_dispatch_line refuses it). */
 typedef struct {
   const gchar *name;
   DvsRpcHandler handler;
+  DvsRpcAsyncHandler async_handler;
 } DvsRpcMethod;
+
+/* Completes a deferred call with @result (ownership passes) or, when
+ * @result is NULL, @error (codes as for DvsRpcHandler).  Frees @reply. */
+void dvs_rpc_reply_return (DvsRpcReply *reply, JsonNode *result,
+                           const GError *error);
+/* The method's name, for logs. */
+const gchar *dvs_rpc_reply_method (DvsRpcReply *reply);
 
 typedef struct _DvsRpcServer DvsRpcServer;
 

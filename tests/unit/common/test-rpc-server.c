@@ -126,7 +126,53 @@ method_big (JsonObject *params, gpointer user_data, GError **error)
   return json_node_init_string (json_node_alloc (), s);
 }
 
+/* Answers from an idle callback, later: the "n" param back, or an error
+ * when "fail" is set.  "now" answers at once, inside the handler. */
+typedef struct {
+  DvsRpcReply *reply;
+  gint64 n;
+  gboolean fail;
+} Later;
+
+static gboolean
+later_answer (gpointer data)
+{
+  Later *later = data;
+  g_autoptr(GError) error = NULL;
+  JsonNode *result = NULL;
+
+  if (later->fail)
+    g_set_error (&error, DVS_JSONRPC_ERROR, DVS_JSONRPC_REFUSED, "Refused later.");
+  else
+    result = json_node_init_int (json_node_alloc (), later->n);
+  dvs_rpc_reply_return (later->reply, result, error);
+  g_free (later);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+method_later (JsonObject *params, gpointer user_data, DvsRpcReply *reply)
+{
+  Later *later = g_new0 (Later, 1);
+
+  g_assert_cmpstr (dvs_rpc_reply_method (reply), ==, "later");
+  later->reply = reply;
+  later->n = json_object_get_int_member_with_default (params, "n", 0);
+  later->fail = json_object_get_boolean_member_with_default (params, "fail", FALSE);
+  if (json_object_get_boolean_member_with_default (params, "now", FALSE))
+    later_answer (later);
+  else
+    {
+      /* On the server's context, where the test iterates. */
+      g_autoptr(GSource) timer = g_timeout_source_new (20);
+
+      g_source_set_callback (timer, later_answer, later, NULL);
+      g_source_attach (timer, g_main_context_get_thread_default ());
+    }
+}
+
 static const DvsRpcMethod methods[] = {
+  { "later", NULL, method_later },
   { "echo", method_echo },
   { "fail", method_fail },
   { "crash", method_crash },
@@ -387,6 +433,97 @@ peer_malformed (gpointer data)
                        json_object_get_object_member (ok, "result"), "n"),
                    ==, 2);
   return NULL;
+}
+
+/* Deferred answers keep the order of the requests, also mixed with
+ * immediate ones, notifications and errors. */
+static gpointer
+peer_async (gpointer data)
+{
+  const gchar *path = data;
+  g_autoptr(RawPeer) peer = raw_connect (path);
+  static const gchar batch[] =
+      "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"later\",\"params\":{\"n\":11}}\n"
+      "{\"jsonrpc\":\"2.0\",\"method\":\"later\",\"params\":{\"n\":0,\"now\":true}}\n"
+      "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"echo\",\"params\":{\"n\":2}}\n"
+      "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"later\",\"params\":{\"fail\":true}}\n"
+      "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"later\",\"params\":{\"n\":4,\"now\":true}}\n"
+      "{\"jsonrpc\":\"2.0\",\"method\":\"later\",\"params\":{\"n\":5}}\n"
+      "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"later\",\"params\":{\"n\":6}}\n";
+  gint64 want[] = { 1, 2, 3, 4, 6 };
+
+  g_assert_true (raw_send (peer, batch, strlen (batch)));
+  for (guint i = 0; i < G_N_ELEMENTS (want); i++)
+    {
+      g_autofree gchar *line = raw_read_line (peer);
+      g_autoptr(JsonObject) o = parse_object (line);
+
+      g_assert_cmpint (json_object_get_int_member (o, "id"), ==, want[i]);
+      if (want[i] == 3)
+        assert_error_response (line, "3", DVS_JSONRPC_REFUSED);
+      else if (want[i] != 2)
+        g_assert_cmpint (json_object_get_int_member (o, "result"), ==, want[i] == 1 ? 11 : want[i]);
+    }
+  return NULL;
+}
+
+static void
+test_async (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *direct = NULL;
+
+  run_peer (f, peer_async, f->path);
+  {
+  /* Without a connection an async method cannot answer: said so. */
+  static const gchar line[] = "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"later\"}";
+
+  direct = dvs_rpc_dispatch_line (methods, f, line, strlen (line));
+  assert_error_response (direct, "9", DVS_JSONRPC_INTERNAL_ERROR);
+  }
+}
+
+/* The server is freed while a call waits: the late answer frees the
+ * connection instead of writing to it. */
+static gpointer
+peer_async_abandoned (gpointer data)
+{
+  const gchar *path = data;
+  g_autoptr(RawPeer) peer = raw_connect (path);
+  static const gchar req[] =
+      "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"later\",\"params\":{\"n\":1}}\n";
+  g_autofree gchar *line = NULL;
+
+  g_assert_true (raw_send (peer, req, strlen (req)));
+  line = raw_read_line (peer);
+  g_assert_null (line);
+  return NULL;
+}
+
+static gboolean
+free_server (gpointer data)
+{
+  Fixture *f = data;
+
+  g_clear_pointer (&f->server, dvs_rpc_server_free);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_async_abandoned (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GSource) timer = g_timeout_source_new (5);
+
+  /* Before the 20 ms answer. */
+  g_source_set_callback (timer, free_server, f, NULL);
+  g_source_attach (timer, f->context);
+  run_peer (f, peer_async_abandoned, f->path);
+  /* The pending answer still runs, and frees the connection. */
+  for (int i = 0; i < 10; i++)
+    {
+      g_usleep (5000);
+      while (g_main_context_iteration (f->context, FALSE))
+        ;
+    }
 }
 
 static void
@@ -656,6 +793,8 @@ main (int argc, char **argv)
   ADD ("/rpc-server/free-closes", test_free_closes);
   ADD ("/rpc-server/socket-file", test_socket_file);
   ADD ("/rpc-server/dispatch-line", test_dispatch_line);
+  ADD ("/rpc-server/async", test_async);
+  ADD ("/rpc-server/async-abandoned", test_async_abandoned);
 #undef ADD
   g_test_add_func ("/rpc-client/connect-error", test_connect_error);
   g_test_add_func ("/rpc-client/timeout", test_client_timeout);
