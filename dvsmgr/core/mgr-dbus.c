@@ -220,6 +220,7 @@ dvs_mgr_dbus_port (DvsMgr *mgr, MgrPort *p)
   dvs_port1_set_link (iface, p->link ?: "unknown");
   dvs_port1_set_stats_json (iface, stats);
   dvs_port1_set_stats_time (iface, p->stats_time);
+  dvs_port1_set_migrating_to (iface, p->incoming ?: "");
   if (fresh)
     {
       on_object_methods (mgr, p->object);

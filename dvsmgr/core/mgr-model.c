@@ -48,6 +48,7 @@ dvs_mgr_switch_free (MgrSwitch *sw)
   g_hash_table_unref (sw->port_groups);
   g_hash_table_unref (sw->ports);
   g_hash_table_unref (sw->by_host);
+  g_hash_table_unref (sw->incoming);
   g_clear_object (&sw->object);
   g_free (sw);
 }
@@ -83,6 +84,9 @@ dvs_mgr_port_free (MgrPort *p)
     json_node_unref (p->stats);
   if (p->checkpoint)
     json_node_unref (p->checkpoint);
+  g_free (p->incoming);
+  if (p->incoming_state)
+    json_node_unref (p->incoming_state);
   g_clear_object (&p->object);
   g_free (p);
 }
@@ -337,6 +341,7 @@ dvs_mgr_switch_alloc (const gchar *uuid)
   sw->ports = g_hash_table_new (g_str_hash, g_str_equal);
   sw->by_host = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                        (GDestroyNotify) g_hash_table_unref);
+  sw->incoming = g_hash_table_new (g_str_hash, g_str_equal);
   return sw;
 }
 
@@ -686,7 +691,33 @@ dvs_mgr_host_document (DvsMgr *mgr, MgrSwitch *sw, const gchar *host)
   g_autoptr (JsonBuilder) b = json_builder_new ();
   GHashTable *set = host ? g_hash_table_lookup (sw->by_host, host) : NULL;
   g_autoptr (GPtrArray) groups = dvs_mgr_sorted_values (sw->port_groups, FALSE);
-  g_autoptr (GPtrArray) ports = dvs_mgr_sorted_values (set, TRUE);
+  g_autoptr (GPtrArray) ports = NULL;
+  g_autoptr (GHashTable) with_incoming = NULL;
+  GHashTableIter it;
+  gpointer v;
+
+  /* Ports migrating live to @host are in its document too, marked. */
+  g_hash_table_iter_init (&it, sw->incoming);
+  while (host && g_hash_table_iter_next (&it, NULL, &v))
+    {
+      MgrPort *p = v;
+      if (g_strcmp0 (p->incoming, host) != 0)
+        continue;
+      if (with_incoming == NULL)
+        {
+          with_incoming = g_hash_table_new (g_str_hash, g_str_equal);
+          if (set != NULL)
+            {
+              GHashTableIter own;
+              gpointer k, ov;
+              g_hash_table_iter_init (&own, set);
+              while (g_hash_table_iter_next (&own, &k, &ov))
+                g_hash_table_insert (with_incoming, k, ov);
+            }
+        }
+      g_hash_table_insert (with_incoming, p->key, p);
+    }
+  ports = dvs_mgr_sorted_values (with_incoming ? with_incoming : set, TRUE);
 
   json_builder_begin_object (b);
   mgr_json_str (b, "id", sw->uuid);
@@ -711,8 +742,18 @@ dvs_mgr_host_document (DvsMgr *mgr, MgrSwitch *sw, const gchar *host)
             mgr_json_str (b, "mac", p->mac);
           json_builder_end_object (b);
           /* Moved here: its state comes along until this host has it. */
-          if (p->handover && p->checkpoint)
+          if (p->handover && p->checkpoint && g_strcmp0 (p->host, host) == 0)
             mgr_json_copy (b, "state", p->checkpoint);
+          /* Migrating here live: the owner's state once it stopped. */
+          if (p->incoming && g_strcmp0 (p->incoming, host) == 0)
+            {
+              if (p->incoming_state)
+                mgr_json_copy (b, "state", p->incoming_state);
+              json_builder_set_member_name (b, "migration");
+              json_builder_begin_object (b);
+              mgr_json_str (b, "from", p->host);
+              json_builder_end_object (b);
+            }
         }
       else
         json_builder_add_null_value (b);

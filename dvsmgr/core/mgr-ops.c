@@ -692,8 +692,8 @@ dvs_mgr_port_group_delete (DvsMgr *mgr, MgrPortGroup *pg, GError **error)
 }
 
 /* DVports delegated to @host, all switches together. */
-static guint
-host_port_count (DvsMgr *mgr, const gchar *host)
+guint
+dvs_mgr_host_port_count (DvsMgr *mgr, const gchar *host)
 {
   GHashTableIter it;
   gpointer v;
@@ -732,7 +732,7 @@ dvs_mgr_port_connect (DvsMgr *mgr, MgrPort *p, const gchar *host, const gchar *v
             host, sw->name);
       return NULL;
     }
-  if (host_port_count (mgr, host) >= DVS_MAX_PORTS)
+  if (dvs_mgr_host_port_count (mgr, host) >= DVS_MAX_PORTS)
     {
       fail (error, DVS_MGR_ERROR_BUSY, "host '%s' holds %d DVports, the most one dvs-switchd "
             "serves; connect the vNIC on another host", host, DVS_MAX_PORTS);
@@ -885,7 +885,7 @@ dvs_mgr_port_move (DvsMgr *mgr, MgrPort *p, const gchar *host, GError **error)
   if (!dvs_mgr_switch_has_host (sw, host))
     return fail (error, DVS_MGR_ERROR_BUSY, "host '%s' is not a member of DVswitch '%s'; join "
                  "it first", host, sw->name);
-  if (host_port_count (mgr, host) >= DVS_MAX_PORTS)
+  if (dvs_mgr_host_port_count (mgr, host) >= DVS_MAX_PORTS)
     return fail (error, DVS_MGR_ERROR_BUSY, "host '%s' holds %d DVports, the most one "
                  "dvs-switchd serves", host, DVS_MAX_PORTS);
   if (g_strcmp0 (p->link, "up") == 0)
@@ -1113,6 +1113,17 @@ dvs_mgr_port_report_state (DvsMgr *mgr, const gchar *host, JsonObject *state, GE
     cp = NULL;
   t = json_node_get_int (time);
   p = g_hash_table_lookup (mgr->ports, key);
+  /* The destination of a live migration reports its link: commit or end. */
+  if (p != NULL && g_str_equal (p->switch_uuid, sw_id) && p->incoming != NULL
+      && g_str_equal (p->incoming, host) && g_strcmp0 (p->connection, conn) == 0
+      && g_strcmp0 (p->host, host) != 0)
+    {
+      g_autoptr (GError) local = NULL;
+      if (dvs_mgr_migrate_incoming_report (mgr, p, host, state, &local))
+        return TRUE;
+      if (local != NULL)
+        return fail (error, DVS_MGR_ERROR_FAILED, "%s", local->message);
+    }
   /* A host acts only on what is delegated to it, with the current ID. */
   if (p == NULL || !g_str_equal (p->switch_uuid, sw_id) || g_strcmp0 (p->host, host) != 0
       || g_strcmp0 (p->connection, conn) != 0)
@@ -1160,5 +1171,6 @@ dvs_mgr_port_report_state (DvsMgr *mgr, const gchar *host, JsonObject *state, GE
     }
   p->stats_time = t;
   dvs_mgr_dbus_port (mgr, p);
+  dvs_mgr_migrate_owner_report (mgr, p, link, cp);
   return TRUE;
 }

@@ -52,6 +52,7 @@ typedef struct {
   GHashTable *port_groups;      /* uuid → MgrPortGroup (borrowed) */
   GHashTable *ports;            /* key → MgrPort (borrowed) */
   GHashTable *by_host;          /* host → GHashTable key → MgrPort (borrowed) */
+  GHashTable *incoming;         /* key → MgrPort migrating live (borrowed) */
   DvsObjectSkeleton *object;
 } MgrSwitch;
 
@@ -80,6 +81,12 @@ typedef struct {
                                  * class states), NULL: none reported */
   gboolean handover;            /* moved: the new host's document carries
                                  * the checkpoint until that host reports */
+  /* A live migration in progress (mgr-migrate.c); memory only */
+  gchar *incoming;              /* the destination host, NULL: none */
+  JsonNode *incoming_state;     /* the owner's state at its link down since
+                                 * the migration began, NULL: not yet */
+  gint64 incoming_since;        /* monotonic µs: accepted */
+  gint64 incoming_state_at;     /* monotonic µs: the state arrived */
   DvsObjectSkeleton *object;
 } MgrPort;
 
@@ -199,8 +206,25 @@ MgrHost *dvs_mgr_register_host (DvsMgr *mgr, const gchar *name, const gchar *con
 gboolean dvs_mgr_unregister_host (DvsMgr *mgr, MgrHost *h, GError **error);
 MgrNetwork *dvs_mgr_create_network (DvsMgr *mgr, const gchar *name, const gchar *type, guint segment, const gchar *tz, GError **error);
 gboolean dvs_mgr_delete_network (DvsMgr *mgr, MgrNetwork *n, GError **error);
+/* DVports delegated to @host, all switches together. */
+guint dvs_mgr_host_port_count (DvsMgr *mgr, const gchar *host);
 /* Runtime state from the owning host: kept when newer; persisted. */
 gboolean dvs_mgr_port_report_state (DvsMgr *mgr, const gchar *host, JsonObject *state, GError **error);
+
+/* mgr-migrate.c: live migration of a DVport (docs/migration.md). */
+/* port.migrate from @host (the destination): checks the move, delegates
+ * the port there as incoming and returns @host's document (the answer). */
+JsonNode *dvs_mgr_migrate_prepare (DvsMgr *mgr, const gchar *host, JsonObject *params,
+                                   GError **error);
+/* A port.state of a migrating port from its destination host: TRUE if
+ * handled here (link up: the migration commits; down: it is over). */
+gboolean dvs_mgr_migrate_incoming_report (DvsMgr *mgr, MgrPort *p, const gchar *host,
+                                          JsonObject *state, GError **error);
+/* After the owner's port.state was taken: its link down ships the state to
+ * the destination; a link up again (the source resumed) cancels. */
+void dvs_mgr_migrate_owner_report (DvsMgr *mgr, MgrPort *p, const gchar *link, JsonNode *cp);
+/* Ends @p's migration, if any, without moving it (@why for the log). */
+void dvs_mgr_migrate_cancel (DvsMgr *mgr, MgrPort *p, const gchar *why);
 
 /* snapshot/snapshot-auto.c: a configuration change of @sw; saves a version
  * at the next idle when the switch's history.auto is set. */

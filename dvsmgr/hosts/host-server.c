@@ -245,10 +245,22 @@ on_port_state (DvsRpcPeer *peer, JsonObject *params, gpointer data, GError **err
   return dvs_mgr_empty_object ();
 }
 
+/* The destination's hook asks for a live migration (docs/migration.md). */
+static JsonNode *
+on_port_migrate (DvsRpcPeer *peer, JsonObject *params, gpointer data, GError **error)
+{
+  HostConn *c = data;
+
+  if (!require_hello (c, error))
+    return NULL;
+  return dvs_mgr_migrate_prepare (c->hosts->mgr, c->host->name, params, error);
+}
+
 static const DvsRpcPeerMethod host_methods[] = {
   { "host.hello", on_hello },
   { "host.heartbeat", on_heartbeat },
   { "port.state", on_port_state },
+  { "port.migrate", on_port_migrate },
   { NULL, NULL },
 };
 

@@ -20,6 +20,8 @@
 #include <glib/gstdio.h>
 
 #include "mgr.h"
+#include <sys/socket.h>
+#include "dvs-jsonrpc.h"
 #include "dvport/dvport-spec.h"
 #include "test-util.h"
 
@@ -1543,6 +1545,208 @@ test_bug_key_prefix (Fixture *f, gconstpointer data)
   assert_counts (f->mgr, "switches=2 groups=2 ports=4 hosts=0 networks=0");
 }
 
+/* ---- live migration (mgr-migrate.c) ---------------------------------- */
+
+/* A host that counts as connected: a peer on one end of a socket pair. */
+static void
+host_connect (MgrHost *h, GSocketConnection **keep)
+{
+  int fds[2];
+  g_autoptr (GSocket) a = NULL;
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM, 0, fds), ==, 0);
+  a = g_socket_new_from_fd (fds[0], NULL);
+  close (fds[1]);
+  *keep = g_socket_connection_factory_create_connection (a);
+  h->peer = dvs_rpc_peer_new (G_IO_STREAM (*keep), h->name, NULL, NULL, 4096);
+}
+
+static void
+host_disconnect (MgrHost *h, GSocketConnection **keep)
+{
+  dvs_rpc_peer_close (h->peer);
+  g_clear_pointer (&h->peer, dvs_rpc_peer_unref);
+  g_clear_object (keep);
+}
+
+static JsonNode *
+prepare (Fixture *f, const gchar *host, const gchar *sw, const gchar *port, const gchar *conn,
+         GError **error)
+{
+  g_autofree gchar *json = state_json (sw, port, conn, "");
+  g_autoptr (JsonNode) node = parse_json (json);
+
+  return dvs_mgr_migrate_prepare (f->mgr, host, json_node_get_object (node), error);
+}
+
+/* The port object for @key in @doc ({"switch": DOC} or DOC), or NULL. */
+static JsonObject *
+doc_port (JsonNode *doc, const gchar *key)
+{
+  JsonObject *o = json_node_get_object (doc);
+  JsonArray *ports;
+
+  if (json_object_has_member (o, "switch"))
+    o = json_object_get_object_member (o, "switch");
+  ports = json_object_get_array_member (o, "ports");
+  for (guint i = 0; i < json_array_get_length (ports); i++)
+    {
+      JsonObject *po = json_array_get_object_element (ports, i);
+      if (g_str_equal (json_object_get_string_member (po, "key"), key))
+        return po;
+    }
+  return NULL;
+}
+
+static void
+test_migrate (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocketConnection) c1 = NULL, c2 = NULL;
+  g_autofree gchar *conn = NULL, *uuid = NULL, *key = NULL;
+  g_autoptr (JsonNode) answer = NULL, doc2 = NULL, doc1 = NULL;
+  MgrSwitch *sw = switch_ok (f, "prod", NULL);
+  MgrHost *h1, *h2;
+  MgrPort *p;
+  JsonObject *po;
+
+  group_ok (f, sw, "web", NULL, 2);
+  h1 = host_seen (f, "h1", NULL);
+  h2 = host_seen (f, "h2", NULL);
+  host_seen (f, "h3", NULL);
+  join_ok (f, sw, "h1");
+  join_ok (f, sw, "h2");
+  p = port_n (f, sw, 0);
+  conn = connect_ok (f, p, "h1", VM1, MAC1);
+  uuid = g_strdup (sw->uuid);
+  key = g_strdup (p->key);
+
+  /* Refused, each reason named; nothing changes. */
+  g_assert_null (prepare (f, "h3", uuid, key, conn, &error));
+  g_assert_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_REFUSED);
+  g_assert_nonnull (strstr (error->message, "host h3 is not connected"));
+  g_assert_nonnull (strstr (error->message, "not a member of DVswitch prod"));
+  g_clear_error (&error);
+  g_assert_null (prepare (f, "h2", uuid, key, conn, &error));
+  g_assert_nonnull (strstr (error->message, "host h2 is not connected"));
+  g_clear_error (&error);
+  host_connect (h2, &c2);
+  g_assert_null (prepare (f, "h2", uuid, key, "stale", &error));
+  g_assert_nonnull (strstr (error->message, "stale or wrong"));
+  g_clear_error (&error);
+  g_assert_null (prepare (f, "h2", uuid, "nope-1", conn, &error));
+  g_assert_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_REFUSED);
+  g_clear_error (&error);
+  g_assert_null (p->incoming);
+
+  /* Accepted: h2's document has the port, incoming from h1, no state yet. */
+  answer = prepare (f, "h2", uuid, key, conn, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (p->incoming, ==, "h2");
+  g_assert_cmpstr (p->host, ==, "h1");
+  po = doc_port (answer, key);
+  g_assert_nonnull (po);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (po, "migration"),
+                                                  "from"), ==, "h1");
+  g_assert_false (json_object_has_member (po, "state"));
+  doc1 = dvs_mgr_host_document (f->mgr, sw, "h1");
+  g_assert_false (json_object_has_member (doc_port (doc1, key), "migration"));
+  g_clear_pointer (&doc1, json_node_unref);
+  /* The host's own parser takes it. */
+  g_clear_pointer (&doc2, json_node_unref);
+  {
+    g_autofree gchar *digest = dvs_mgr_document_digest (
+        json_object_get_member (json_node_get_object (answer), "switch"), &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (digest);
+  }
+  /* A link up of the owner before it stopped changes nothing. */
+  {
+    g_autofree gchar *json = state_json (uuid, key, conn, "\"link\":\"up\",\"time\":5");
+    g_assert_true (report (f, "h1", json, &error));
+    g_assert_cmpstr (p->incoming, ==, "h2");
+  }
+
+  /* The owner stops (switch-over): its state goes into h2's document. */
+  {
+    g_autofree gchar *json = state_json (uuid, key, conn,
+                                         "\"link\":\"down\",\"time\":10,"
+                                         "\"stats\":{\"rx_packets\":7},"
+                                         "\"checkpoint\":{\"switch\":\"s\",\"port\":\"k\","
+                                         "\"rx\":7}");
+    g_assert_true (report (f, "h1", json, &error));
+    g_assert_no_error (error);
+  }
+  doc2 = dvs_mgr_host_document (f->mgr, sw, "h2");
+  po = doc_port (doc2, key);
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (po, "state"), "rx"),
+                   ==, 7);
+
+  /* h2's link up commits: h2 owns it, persisted; h1's document lost it. */
+  {
+    g_autofree gchar *json = state_json (uuid, key, conn,
+                                         "\"link\":\"up\",\"time\":20,"
+                                         "\"stats\":{\"rx_packets\":8}");
+    g_assert_true (report (f, "h2", json, &error));
+    g_assert_no_error (error);
+  }
+  g_assert_cmpstr (p->host, ==, "h2");
+  g_assert_null (p->incoming);
+  g_assert_cmpstr (p->link, ==, "up");
+  doc1 = dvs_mgr_host_document (f->mgr, sw, "h1");
+  g_assert_null (doc_port (doc1, key));
+  g_clear_pointer (&doc1, json_node_unref);
+  g_clear_pointer (&doc2, json_node_unref);
+  doc2 = dvs_mgr_host_document (f->mgr, sw, "h2");
+  po = doc_port (doc2, key);
+  g_assert_false (json_object_has_member (po, "migration"));
+  g_assert_false (json_object_has_member (po, "state"));
+  g_clear_pointer (&doc2, json_node_unref);
+
+  /* Back to h1, which fails after the switch-over began: h2 runs it again. */
+  host_connect (h1, &c1);
+  g_clear_pointer (&answer, json_node_unref);
+  answer = prepare (f, "h1", uuid, key, conn, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (p->incoming, ==, "h1");
+  {
+    g_autofree gchar *down = state_json (uuid, key, conn,
+                                         "\"link\":\"down\",\"time\":30,"
+                                         "\"checkpoint\":{\"switch\":\"s\",\"port\":\"k\"}");
+    g_autofree gchar *up = state_json (uuid, key, conn, "\"link\":\"up\",\"time\":40");
+    g_assert_true (report (f, "h2", down, &error));
+    g_assert_nonnull (p->incoming_state);
+    g_assert_true (report (f, "h2", up, &error));
+    g_assert_no_error (error);
+  }
+  g_assert_null (p->incoming);
+  g_assert_cmpstr (p->host, ==, "h2");
+  doc1 = dvs_mgr_host_document (f->mgr, sw, "h1");
+  g_assert_null (doc_port (doc1, key));
+  g_clear_pointer (&doc1, json_node_unref);
+
+  /* The destination lets its vNIC go before it ran: over, nothing moved. */
+  g_clear_pointer (&answer, json_node_unref);
+  answer = prepare (f, "h1", uuid, key, conn, &error);
+  g_assert_no_error (error);
+  {
+    g_autofree gchar *down = state_json (uuid, key, conn, "\"link\":\"down\",\"time\":50");
+    g_assert_true (report (f, "h1", down, &error));
+    g_assert_no_error (error);
+  }
+  g_assert_null (p->incoming);
+  g_assert_cmpstr (p->host, ==, "h2");
+
+  /* A restart keeps the committed owner and no migration. */
+  host_disconnect (h1, &c1);
+  host_disconnect (h2, &c2);
+  reload (f);
+  p = dvs_mgr_port_lookup (f->mgr, key, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (p->host, ==, "h2");
+  g_assert_null (p->incoming);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1559,6 +1763,7 @@ main (int argc, char **argv)
   ADD ("refusals", test_refusals);
   ADD ("report-state", test_report_state);
   ADD ("failed-commit", test_failed_commit);
+  ADD ("migrate", test_migrate);
   ADD ("push-not-connected", test_push_not_connected);
   ADD ("bug/unknown-member", test_bug_unknown_member);
   ADD ("bug/two-bad-members", test_bug_two_bad_members);
