@@ -37,12 +37,14 @@
 /* While a DVport is not on the switch yet (the manager's push is on its
  * way), an attach is retried this often within the timeout. */
 #define NOT_YET_RETRY_MS 100
+/* migrate: the switch asks the manager, which answers within 4 s. */
+#define MIGRATE_TIMEOUT_MS 6000
 
 typedef enum {
   ACTION_NONE,
   ACTION_ATTACH,
   ACTION_DETACH,
-  ACTION_CHECK_MIGRATION,
+  ACTION_MIGRATE_IN,
 } HookAction;
 
 /* What each libvirt operation means here.  Operations not listed
@@ -61,7 +63,7 @@ static const HookOperation operations[] = {
   { "reconnect", ACTION_ATTACH, FALSE, FALSE },
   { "stopped", ACTION_DETACH, FALSE, FALSE },
   { "release", ACTION_DETACH, FALSE, FALSE },
-  { "migrate", ACTION_CHECK_MIGRATION, TRUE, FALSE },
+  { "migrate", ACTION_MIGRATE_IN, TRUE, FALSE },
 };
 
 typedef struct {
@@ -317,6 +319,7 @@ detach (Hook *hook, const DvsDomainVnic *vnic, GError **error)
       path, hook->config.timeout_ms, error);
   g_autoptr(JsonObject) state = NULL;
   g_autoptr(JsonNode) result = NULL;
+  g_autoptr(GError) local_error = NULL;
 
   if (client == NULL)
     {
@@ -324,11 +327,21 @@ detach (Hook *hook, const DvsDomainVnic *vnic, GError **error)
                       vnic->mac, vnic->port);
       return FALSE;
     }
-  state = show (client, vnic, error);
+  state = show (client, vnic, &local_error);
+  if (state == NULL
+      && g_error_matches (local_error, DVS_JSONRPC_ERROR,
+                          DVS_JSONRPC_NO_SUCH_PORT))
+    {
+      /* Gone from this host: it migrated away, or was moved or revoked. */
+      hook_log (hook, LOG_INFO, "vNIC %s: DVport %s is no longer on this "
+                "host, nothing to detach", vnic->mac, vnic->port);
+      return TRUE;
+    }
   if (state == NULL)
     {
-      g_prefix_error (error, "cannot detach vNIC %s from DVport %s on %s: ",
-                      vnic->mac, vnic->port, path);
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                                  "cannot detach vNIC %s from DVport %s on "
+                                  "%s: ", vnic->mac, vnic->port, path);
       return FALSE;
     }
   if (!json_object_get_boolean_member_with_default (state, "attached", FALSE)
@@ -353,52 +366,40 @@ detach (Hook *hook, const DvsDomainVnic *vnic, GError **error)
   return TRUE;
 }
 
-/* Whether this host may receive the domain: each DVport must be on this
- * host's switch with the domain's connection ID.  Moving a DVport between
- * hosts during a migration is the manager's part, not built yet; until it
- * is, a DVport delegated to the source is refused here, before anything
- * moves. */
+/* The destination of a live migration (libvirt runs `migrate begin` on
+ * it, before anything moves): asks the local switch to have the manager
+ * delegate the DVport here (dvport.migrate-in).  The manager runs the
+ * placement check — DVswitch and network present, switch healthy, a free
+ * port, the connection ID current — and its refusal, with each reason,
+ * ends the migration here with the message on the user's terminal. */
 static gboolean
-check_migration (Hook *hook, const DvsDomainVnic *vnic, GError **error)
+migrate_in (Hook *hook, const DvsDomainVnic *vnic, GError **error)
 {
   const gchar *path = control_socket_of (hook, vnic);
+  gint64 start = g_get_monotonic_time ();
   g_autoptr(GError) local_error = NULL;
   g_autoptr(DvsRpcClient) client = dvs_rpc_client_new (
-      path, hook->config.timeout_ms, &local_error);
-  g_autoptr(JsonObject) state = NULL;
-  JsonObject *connection;
-  JsonNode *member;
+      path, MAX (hook->config.timeout_ms, MIGRATE_TIMEOUT_MS), &local_error);
+  g_autoptr(JsonNode) result = NULL;
+  JsonObject *params;
 
   if (client != NULL)
-    state = show (client, vnic, &local_error);
-  if (state == NULL
-      && !g_error_matches (local_error, DVS_JSONRPC_ERROR,
-                           DVS_JSONRPC_NO_SUCH_PORT))
+    {
+      params = port_params (vnic);
+      json_object_set_string_member (params, "connection", vnic->connection);
+      result = dvs_rpc_client_call (client, "dvport.migrate-in", params,
+                                    &local_error);
+    }
+  if (result == NULL)
     {
       g_set_error (error, local_error->domain, local_error->code,
-                   "cannot check DVport %s of vNIC %s on this host: %s",
-                   vnic->port, vnic->mac, local_error->message);
+                   "live migration refused for vNIC %s (DVport %s of switch "
+                   "%s): %s", vnic->mac, vnic->port, vnic->switch_id,
+                   local_error->message);
       return FALSE;
     }
-  member = state != NULL ? json_object_get_member (state, "connection")
-                         : NULL;
-  connection = member != NULL && JSON_NODE_HOLDS_OBJECT (member)
-                   ? json_node_get_object (member) : NULL;
-  if (connection == NULL
-      || g_strcmp0 (json_object_get_string_member_with_default (
-                        connection, "id", NULL),
-                    vnic->connection) != 0)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                   "live migration of DVS ports is not supported yet: "
-                   "DVport %s (vNIC %s) is not delegated to this host with "
-                   "the domain's connection ID, and moving it is pending "
-                   "(docs/libvirt.md, \"Live migration\")", vnic->port,
-                   vnic->mac);
-      return FALSE;
-    }
-  hook_log (hook, LOG_INFO, "vNIC %s: DVport %s is delegated here",
-            vnic->mac, vnic->port);
+  hook_log (hook, LOG_INFO, "vNIC %s: DVport %s delegated here for the "
+            "migration in %.1f ms", vnic->mac, vnic->port, ms_since (start));
   return TRUE;
 }
 
@@ -411,8 +412,8 @@ run_action (Hook *hook, const DvsDomainVnic *vnic, GError **error)
       return attach (hook, vnic, error);
     case ACTION_DETACH:
       return detach (hook, vnic, error);
-    case ACTION_CHECK_MIGRATION:
-      return check_migration (hook, vnic, error);
+    case ACTION_MIGRATE_IN:
+      return migrate_in (hook, vnic, error);
     case ACTION_NONE:
     default:
       return TRUE;

@@ -482,6 +482,100 @@ on_link (DvsDvportHost *h, const gchar *switch_id, const gchar *key, gboolean up
     dvs_rpc_peer_notify (agent->peer, "port.state", st);
 }
 
+/* ---- live migration: dvport.migrate-in (docs/migration.md) ---- */
+
+/* The manager checks placement and answers from its main loop: a second
+ * or two at most even when it is busy. */
+#define MIGRATE_TIMEOUT_MS 5000
+
+typedef struct {
+  DvsHostAgent *agent;
+  DvsRpcReply *reply;
+  gchar *port;
+  gint64 start;
+} MigrateCall;
+
+static void
+on_migrate_reply (DvsRpcPeer *peer, JsonNode *result, const GError *error, gpointer user_data)
+{
+  MigrateCall *call = user_data;
+  DvsHostAgent *agent = call->agent;
+  g_autoptr (GError) local = NULL;
+  JsonNode *doc = NULL;
+
+  if (error != NULL)
+    g_set_error (&local, DVS_JSONRPC_ERROR,
+                 error->domain == DVS_JSONRPC_ERROR && error->code == DVS_JSONRPC_REFUSED
+                 ? DVS_JSONRPC_REFUSED : DVS_JSONRPC_UNAVAILABLE,
+                 "the manager %s: %s",
+                 error->domain == DVS_JSONRPC_ERROR && error->code == DVS_JSONRPC_REFUSED
+                 ? "refused the migration" : "did not answer", error->message);
+  else if (!JSON_NODE_HOLDS_OBJECT (result)
+           || (doc = json_object_get_member (json_node_get_object (result), "switch")) == NULL)
+    g_set_error (&local, DVS_JSONRPC_ERROR, DVS_JSONRPC_UNAVAILABLE,
+                 "the manager's answer to port.migrate has no \"switch\" document");
+  else
+    {
+      g_autoptr (JsonObject) params = json_object_new ();
+      g_autoptr (JsonNode) applied = NULL;
+
+      json_object_set_member (params, "switch", json_node_copy (doc));
+      applied = dvs_control_switch_apply (params, agent->control, &local);
+    }
+  if (local != NULL)
+    {
+      agent_log (agent, G_LOG_LEVEL_WARNING, "DVport %s: live migration to this host refused: %s",
+                 call->port, local->message);
+      dvs_rpc_reply_return (call->reply, NULL, local);
+    }
+  else
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "port");
+      json_builder_add_string_value (b, call->port);
+      json_builder_set_member_name (b, "ms");
+      json_builder_add_double_value (b, (g_get_monotonic_time () - call->start) / 1000.0);
+      json_builder_end_object (b);
+      agent_log (agent, G_LOG_LEVEL_MESSAGE, "DVport %s: the manager delegated it here for "
+                 "a live migration", call->port);
+      dvs_rpc_reply_return (call->reply, json_builder_get_root (b), NULL);
+    }
+  g_free (call->port);
+  g_free (call);
+}
+
+static void
+agent_migrate_in (gpointer data, const gchar *switch_id, const gchar *port,
+                  const gchar *connection, DvsRpcReply *reply)
+{
+  DvsHostAgent *agent = data;
+  JsonObject *params;
+  MigrateCall *call;
+
+  if (!agent->connected)
+    {
+      g_autoptr (GError) error =
+        g_error_new (DVS_JSONRPC_ERROR, DVS_JSONRPC_UNAVAILABLE,
+                     "this host is not connected to the manager at %s: a live migration "
+                     "needs it to move DVport %s here", agent->address, port);
+      dvs_rpc_reply_return (reply, NULL, error);
+      return;
+    }
+  params = json_object_new ();
+  json_object_set_string_member (params, "switch", switch_id);
+  json_object_set_string_member (params, "port", port);
+  json_object_set_string_member (params, "connection", connection);
+  call = g_new0 (MigrateCall, 1);
+  call->agent = agent;
+  call->reply = reply;
+  call->port = g_strdup (port);
+  call->start = g_get_monotonic_time ();
+  dvs_rpc_peer_call (agent->peer, "port.migrate", params, MIGRATE_TIMEOUT_MS,
+                     on_migrate_reply, call);
+}
+
 /* ---- construction ---- */
 
 static gboolean
@@ -540,6 +634,8 @@ dvs_host_agent_new (const DvsHostAgentOptions *opts, DvsControl *control, GError
   if (!parse_address (agent, opts, error))
     return NULL;
   dvs_dvport_host_set_link_func (control->dvports, on_link, agent);
+  control->migrate_in = agent_migrate_in;
+  control->migrate_in_data = agent;
   agent_log (agent, G_LOG_LEVEL_INFO, "connecting to the manager at %s as host %s",
              agent->address, agent->host_name);
   agent_connect (agent);
@@ -552,7 +648,11 @@ dvs_host_agent_free (DvsHostAgent *agent)
   if (agent == NULL)
     return;
   if (agent->connectable != NULL)
-    dvs_dvport_host_set_link_func (agent->control->dvports, NULL, NULL);
+    {
+      dvs_dvport_host_set_link_func (agent->control->dvports, NULL, NULL);
+      agent->control->migrate_in = NULL;
+      agent->control->migrate_in_data = NULL;
+    }
   stop_attempt (agent);
   g_clear_handle_id (&agent->retry_timer, g_source_remove);
   drop_session (agent);

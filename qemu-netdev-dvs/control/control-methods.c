@@ -338,6 +338,7 @@ const DvsRpcMethod dvs_control_methods[] = {
   { "dvport.attach", dvs_control_dvport_attach },
   { "dvport.detach", dvs_control_dvport_detach },
   { "dvport.show", dvs_control_dvport_show },
+  { "dvport.migrate-in", NULL, dvs_control_dvport_migrate_in },
   { "mac.flush", mac_flush },
   { NULL, NULL },
 };

@@ -12,6 +12,12 @@ G_BEGIN_DECLS
 typedef struct {
   DvsSwitch *sw;
   DvsDvportHost *dvports;
+  /* dvport.migrate-in: asks the manager to delegate DVport @port of
+   * @switch_id here for a live migration, and applies what it answers;
+   * completes @reply.  Set by the host agent; NULL without a manager. */
+  void (*migrate_in) (gpointer data, const gchar *switch_id, const gchar *port,
+                      const gchar *connection, DvsRpcReply *reply);
+  gpointer migrate_in_data;
 } DvsControl;
 
 extern const DvsRpcMethod dvs_control_methods[];
@@ -24,5 +30,6 @@ JsonNode *dvs_control_switch_list (JsonObject *params, gpointer ctl, GError **er
 JsonNode *dvs_control_dvport_attach (JsonObject *params, gpointer ctl, GError **error);
 JsonNode *dvs_control_dvport_detach (JsonObject *params, gpointer ctl, GError **error);
 JsonNode *dvs_control_dvport_show (JsonObject *params, gpointer ctl, GError **error);
+void dvs_control_dvport_migrate_in (JsonObject *params, gpointer ctl, DvsRpcReply *reply);
 
 G_END_DECLS

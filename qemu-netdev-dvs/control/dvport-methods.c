@@ -125,3 +125,30 @@ dvs_control_dvport_show (JsonObject *params, gpointer ctl, GError **error)
     return NULL;
   return dvs_dvport_host_show (h, sw, port, error);
 }
+
+void
+dvs_control_dvport_migrate_in (JsonObject *params, gpointer ctl, DvsRpcReply *reply)
+{
+  DvsControl *control = ctl;
+  static const gchar *const allowed[] = { "switch", "port", "connection", NULL };
+  g_autoptr (GError) error = NULL;
+  const gchar *sw, *port, *conn;
+
+  if (!dvs_jsonrpc_params_only (params, allowed, &error)
+      || !dvs_jsonrpc_param_string (params, "switch", &sw, &error)
+      || !dvs_jsonrpc_param_string (params, "port", &port, &error)
+      || !dvs_jsonrpc_param_string (params, "connection", &conn, &error))
+    {
+      dvs_rpc_reply_return (reply, NULL, error);
+      return;
+    }
+  if (control->migrate_in == NULL)
+    {
+      g_set_error (&error, DVS_JSONRPC_ERROR, DVS_JSONRPC_CONNECTION_REFUSED,
+                   "this dvs-switchd runs without a manager (--manager): a live migration "
+                   "needs dvsmgr to move DVport %s here", port);
+      dvs_rpc_reply_return (reply, NULL, error);
+      return;
+    }
+  control->migrate_in (control->migrate_in_data, sw, port, conn, reply);
+}

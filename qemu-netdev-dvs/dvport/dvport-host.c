@@ -106,8 +106,8 @@ store_warn (const gchar *what, const gchar *key, GError *error)
   g_warning ("DVport %s: %s not saved to the local store: %s", key, what, error->message);
 }
 
-static void
-save_checkpoint (DvsDvportHost *h, DvportRuntime *r)
+void
+dvport_save_checkpoint (DvsDvportHost *h, DvportRuntime *r)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonNode) j = NULL;
@@ -246,7 +246,7 @@ detach_port (DvsDvportHost *h, DvportRuntime *r, GError **error)
     {
       dvs_port_state_free (r->checkpoint);
       r->checkpoint = final;
-      save_checkpoint (h, r);
+      dvport_save_checkpoint (h, r);
     }
   /* Checkpointed (or the port is going away): the slot's job is done. */
   release_slot (h, r);
@@ -272,7 +272,7 @@ checkpoint_live (DvsDvportHost *h, DvportRuntime *r, const gchar *why)
   dvs_port_state_free (r->checkpoint);
   r->checkpoint = st;
   r->fwd_changes = changes;
-  save_checkpoint (h, r);
+  dvport_save_checkpoint (h, r);
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG, "PORT", r->key, "MESSAGE",
                     "DVport %s: state checkpointed (%s)", r->key, why);
   return TRUE;
@@ -308,6 +308,7 @@ on_link_poll (gpointer user_data)
 
       if (!r->attached || r->link_up)
         continue;
+      dvport_incoming_poll (h, r);
       info = dvs_switch_port_info (h->sw, r->key, NULL);
       if (info != NULL && info->link_up)
         g_ptr_array_add (up, r);
@@ -458,7 +459,7 @@ adopt_moved_state (DvsDvportHost *h, const gchar *switch_id, DvsDvportSpec *p)
   r = dvport_runtime_get (h, switch_id, p->key);
   dvs_port_state_free (r->checkpoint);
   r->checkpoint = st;
-  save_checkpoint (h, r);
+  dvport_save_checkpoint (h, r);
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", p->key, "MESSAGE",
                     "DVport %s: state brought from its previous host installed (counters, "
                     "learned addresses, filter states continue at attach)", p->key);
@@ -550,7 +551,7 @@ dvs_dvport_host_apply (DvsDvportHost *h, JsonNode *doc, GError **error)
                     && json_node_equal (op->policy, p->policy))
                && !apply_live (h, id, p, &local))
         g_warning ("DVport %s: new configuration not applied: %s", p->key, local->message);
-      if (p->state != NULL)
+      if (!dvport_incoming_apply (h, id, p, op) && p->state != NULL)
         adopt_moved_state (h, id, p);
       save_port (h, id, p);
     }
@@ -700,6 +701,7 @@ dvs_dvport_host_attach (DvsDvportHost *h, const gchar *switch_id, const gchar *k
   r->attached_connection = g_strdup (connection);
   save_port (h, switch_id, p);
   reapply_mirrors_to (h, switch_id, key);
+  dvport_incoming_attached (h, r, p);
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", key, "MESSAGE",
                     "DVport %s: vNIC %s attached (connection %s)%s", key, socket, connection,
                     place.adopt ? ", counters and filter states adopted from the runtime "
@@ -722,6 +724,14 @@ dvs_dvport_host_detach (DvsDvportHost *h, const gchar *switch_id, const gchar *k
     return TRUE;
   if (!detach_port (h, r, error))
     return FALSE;
+  if (p->incoming_from != NULL && !r->incoming_loaded)
+    {
+      /* An incoming vNIC let go before it ran here: the migration did not
+       * happen.  Told as a link down, so the manager ends it. */
+      r->gated = FALSE;
+      if (h->link_func != NULL)
+        h->link_func (h, switch_id, key, FALSE, h->link_data);
+    }
   save_port (h, switch_id, p);
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", key, "MESSAGE",
                     "DVport %s: vNIC detached, state checkpointed", key);

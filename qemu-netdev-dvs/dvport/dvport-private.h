@@ -27,6 +27,11 @@ typedef struct {
   guint64 fwd_changes;           /* forwarding-class changes at the last checkpoint */
   DvsPortState *checkpoint;      /* last saved runtime state, NULL: none */
   gboolean link_up;              /* as last told to the link func */
+  /* Live migration to this host (dvport-migration.c) */
+  gboolean gated;                /* attached, waiting for the source's state */
+  gboolean incoming_loaded;      /* the source's state is in the port */
+  gint64 gated_ready_since;      /* monotonic µs the vNIC was ready while
+                                  * gated, 0: not ready */
 } DvportRuntime;
 
 struct _DvsDvportHost {
@@ -47,6 +52,24 @@ DvportRuntime *dvport_runtime_get (DvsDvportHost *h, const gchar *switch_id,
 /* The spec of DVport @key of switch @switch_id, or NULL with NO_SUCH_PORT. */
 DvsDvportSpec *dvport_find_port (DvsDvportHost *h, const gchar *switch_id,
                                  const gchar *key, GError **error);
+/* Writes @r's checkpoint to the local store. */
+void dvport_save_checkpoint (DvsDvportHost *h, DvportRuntime *r);
+
+/* dvport-migration.c: a DVport arriving by live migration. */
+/* After attach: an incoming port without the source's state yet forwards
+ * nothing — its link up is gated and frames for it are held. */
+void dvport_incoming_attached (DvsDvportHost *h, DvportRuntime *r,
+                               const DvsDvportSpec *p);
+/* At apply, for each port (@op: its previous spec, NULL if new): loads the
+ * source's state when it arrives and ends the gate; clears what the
+ * migration set up once it is over.  TRUE when @p's state was taken care
+ * of (the generic adoption of a moved port's state must not run). */
+gboolean dvport_incoming_apply (DvsDvportHost *h, const gchar *switch_id,
+                                const DvsDvportSpec *p, const DvsDvportSpec *op);
+/* From the link poll: a gated port whose vNIC has run for too long without
+ * the source's state starts with what it has. */
+void dvport_incoming_poll (DvsDvportHost *h, DvportRuntime *r);
+
 /* DVswitch @id, or NULL with NO_SUCH_PORT. */
 DvportSwitch *dvport_switch_get (DvsDvportHost *h, const gchar *id, GError **error);
 

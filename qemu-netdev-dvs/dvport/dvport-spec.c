@@ -21,6 +21,7 @@ dvs_dvport_spec_free (DvsDvportSpec *p)
   g_free (p->connection);
   g_free (p->connectee_vm);
   g_free (p->connectee_mac);
+  g_free (p->incoming_from);
   g_clear_pointer (&p->policy, json_node_unref);
   g_free (p->canonical);
   if (p->state)
@@ -125,7 +126,7 @@ static DvsDvportSpec *
 parse_port (JsonNode *n, guint i, GHashTable *groups, GError **error)
 {
   static const gchar *const allowed[] = { "key", "port_group", "config", "connection", "state",
-                                          NULL };
+                                          "migration", NULL };
   static const gchar *const conn_allowed[] = { "id", "vm", "mac", NULL };
   g_autoptr (DvsDvportSpec) p = g_new0 (DvsDvportSpec, 1);
   g_autofree gchar *what = g_strdup_printf ("ports[%u]", i);
@@ -214,6 +215,28 @@ parse_port (JsonNode *n, guint i, GHashTable *groups, GError **error)
           return NULL;
         }
       p->state = json_node_copy (sn);
+    }
+  if (json_object_has_member (o, "migration"))
+    {
+      JsonNode *mn = json_object_get_member (o, "migration");
+      static const gchar *const mig_allowed[] = { "from", NULL };
+      g_autofree gchar *mwhat = g_strdup_printf ("ports[%s].migration", key);
+      const gchar *from = NULL;
+      if (!JSON_NODE_HOLDS_OBJECT (mn))
+        {
+          invalid (error, "%s must be an object {\"from\": HOST}", mwhat);
+          return NULL;
+        }
+      if (!only_members (json_node_get_object (mn), mwhat, mig_allowed, error)
+          || !get_string (json_node_get_object (mn), mwhat, "from", TRUE, &from, error)
+          || !valid_name (from, "host name", 64, error))
+        return NULL;
+      if (p->connection == NULL)
+        {
+          invalid (error, "%s goes with a connection: only a connected DVport migrates", mwhat);
+          return NULL;
+        }
+      p->incoming_from = g_strdup (from);
     }
   if (!effective_config (p, gconf, conf, error))
     return NULL;

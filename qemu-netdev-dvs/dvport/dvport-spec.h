@@ -23,6 +23,11 @@ typedef struct {
    * host installs it when it has no state of its own for the port.
    * Object, NULL: none. */
   JsonNode *state;
+  /* Live migration in progress to this host (docs/migration.md): the host
+   * the DVport comes from; the port may be attached here, but it does not
+   * forward until @state (the source's state at its link down) is here.
+   * NULL: not incoming. */
+  gchar *incoming_from;
 } DvsDvportSpec;
 
 typedef struct {

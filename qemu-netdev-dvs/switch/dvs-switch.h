@@ -91,6 +91,11 @@ gboolean dvs_switch_port_add_full (DvsSwitch *sw, const gchar *name,
                                    const DvsPortState *restore,
                                    const DvsPortPlacement *placement,
                                    GError **error);
+/* Replaces the runtime state (counters, forwarding and filter states) of
+ * port @name, whose link must be down: a live-migration destination loads
+ * the state the source saved at its link down. */
+gboolean dvs_switch_port_load_state (DvsSwitch *sw, const gchar *name,
+                                     const DvsPortState *st, GError **error);
 /* The port's runtime state now (exact once its link is down). */
 DvsPortState *dvs_switch_port_save_state (DvsSwitch *sw, const gchar *name,
                                           GError **error);

@@ -52,6 +52,24 @@ switch_restore_state (DvsSwitch *sw, int idx, const gchar *name, const DvsPortSt
   return TRUE;
 }
 
+gboolean
+dvs_switch_port_load_state (DvsSwitch *sw, const gchar *name, const DvsPortState *st,
+                            GError **error)
+{
+  int idx = switch_port_index (sw, name, TRUE, error);
+
+  if (idx < 0)
+    return FALSE;
+  if (dvs_dp_link_is_up (sw->dp, (guint16) idx))
+    {
+      g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INVALID_PARAMS,
+                   "port '%s' is up: its state can be replaced only while its link is down",
+                   name);
+      return FALSE;
+    }
+  return switch_restore_state (sw, idx, name, st, FALSE, error);
+}
+
 DvsPortState *
 dvs_switch_port_save_state (DvsSwitch *sw, const gchar *name, GError **error)
 {

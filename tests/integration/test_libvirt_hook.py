@@ -19,7 +19,7 @@ booted directly from its kernel and initramfs.
      link down, detached by the hook; virsh start again works
   3  the hook fails closed on prepare (virsh start refused with the hook's
      message) and open on stopped when the switch is down; migrate is
-     refused with a clear message
+     refused by the manager with a clear message (a stale connection ID)
   4  hook timing (printed)
   5  dvsctl vm detach undoes the attach and disconnects the port
 Run as root: python3 tests/integration/test_libvirt_hook.py
@@ -332,7 +332,9 @@ class LibvirtHook(unittest.TestCase):
         stale = xml.replace('connection="%s"' % self.conn, 'connection="stale-id"')
         cp, _ = run_hook(stale, "migrate")
         self.assertEqual(cp.returncode, 1)
-        self.assertIn("live migration of DVS ports is not supported yet", cp.stderr)
+        self.assertIn("live migration refused for vNIC %s" % MAC, cp.stderr)
+        self.assertIn("the manager refused the migration", cp.stderr)
+        self.assertIn("stale or wrong", cp.stderr)
         cp, _ = run_hook(xml, "migrate")
         self.assertEqual(cp.returncode, 0, "the port is delegated here: " + cp.stderr)
         # A stale connection ID is refused by the switch, with the hint.
