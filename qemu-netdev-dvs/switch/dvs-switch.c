@@ -65,6 +65,7 @@ dvs_switch_new (const DvsSwitchOptions *opts, GError **error)
     .busy_poll = opts->busy_poll,
     .poll_ms = opts->poll_ms,
     .mbufs = opts->mbufs,
+    .io = opts->io,
     .fwd_class = &dvs_fwd_l2_learning,
     .fwd_params = { .table_size = 8192, .aging_seconds = opts->mac_aging },
   };

@@ -18,6 +18,7 @@ typedef struct {
   guint poll_ms;                /* idle sleep bound while an uplink is up; 0: 1 */
   guint mac_aging;              /* seconds */
   guint mbufs;
+  const struct dvs_port_io *io; /* vhost ports' io; NULL: rte_vhost (tests) */
 } DvsSwitchOptions;
 
 typedef struct {
