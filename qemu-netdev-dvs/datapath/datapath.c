@@ -226,7 +226,7 @@ dp_cmd_execute (struct dvs_datapath *dp, struct dp_cmd *c)
       p->vlan = *c->vlan;
       p->vid = -1;
       p->io = dp->io;
-      p->hold = false;
+      __atomic_store_n (&p->hold, false, __ATOMIC_RELAXED);
       p->hold_head = p->hold_len = 0;
       p->in_use = true;
       dp->configured[dp->n_configured++] = c->port;

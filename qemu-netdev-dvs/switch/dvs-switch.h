@@ -172,8 +172,6 @@ gboolean dvs_switch_domain_bind (DvsSwitch *sw, guint16 domain, const gchar *id,
 /* The uplinks as JSON: an array of {name, dvswitch, iface, attached, link,
  * error?, stats}; @domain > 0: only that domain's. */
 JsonNode *dvs_switch_uplinks_to_json (DvsSwitch *sw, gint domain);
-/* The reported interface names of the configured uplinks. */
-GStrv dvs_switch_uplink_ifaces (DvsSwitch *sw);
 
 const gchar *dvs_switch_name (DvsSwitch *sw);
 gboolean dvs_switch_busy_poll (DvsSwitch *sw);

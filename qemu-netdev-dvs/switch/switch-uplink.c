@@ -101,16 +101,6 @@ dvs_switch_set_uplinks (DvsSwitch *sw, const gchar *const *specs, GError **error
   return TRUE;
 }
 
-GStrv
-dvs_switch_uplink_ifaces (DvsSwitch *sw)
-{
-  GStrv out = g_new0 (gchar *, sw->uplinks->len + 1);
-
-  for (guint i = 0; i < sw->uplinks->len; i++)
-    out[i] = g_strdup (((SwitchUplink *) sw->uplinks->pdata[i])->iface);
-  return out;
-}
-
 /* Undoes what attach did, in reverse; safe on a half-attached uplink. */
 static void
 uplink_teardown (SwitchUplink *u, gboolean started)
