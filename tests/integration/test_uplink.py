@@ -12,7 +12,9 @@ veth, and dpdk-testpmd virtio-user peers on DVports of each host.
   counters);
 - port.announce on host 1 makes host 2 learn the MAC on its uplink
   (mac.dump), in the right VLAN;
-- known unicast comes back exactly the other way.
+- known unicast comes back exactly the other way;
+- a restarted switch attaches the uplink again with its restored DVswitch,
+  and switch.remove detaches it.
 
 Namespaces, veths and processes are removed however the test ends.
 
@@ -22,6 +24,7 @@ Run as root: python3 tests/integration/test_uplink.py
 import atexit
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -58,9 +61,19 @@ def remove_network():
     run("ip", "link", "delete", IFACES[0], check=False)
 
 
+def _on_signal(signum, frame):
+    # dvstest's handler kills the processes and leaves with os._exit (no
+    # atexit): remove the namespaces first.
+    sys.stderr.write("test_uplink: signal %d: removing namespaces\n" % signum)
+    remove_network()
+    dvstest._on_signal(signum, frame)
+
+
 def make_network():
     remove_network()
     atexit.register(remove_network)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, _on_signal)
     for ns in NETNS:
         run("ip", "netns", "add", ns)
         run("ip", "-n", ns, "link", "set", "lo", "up")
@@ -71,6 +84,12 @@ def make_network():
         run("ip", "netns", "exec", ns, "sysctl", "-qw",
             "net.ipv6.conf.%s.disable_ipv6=1" % ifc, check=False)
         run("ip", "-n", ns, "link", "set", ifc, "up")
+
+
+def tearDownModule():
+    # dvstest.main() leaves with os._exit (no atexit handlers): unittest
+    # calls this however the class set-up and the tests ended.
+    remove_network()
 
 
 class NsSwitch(dvstest.Switch):
@@ -234,6 +253,22 @@ class Uplinks(unittest.TestCase):
         # errors are named
         err = self.hosts[0].rpc().request("port.announce", {"port": "a1", "mac": "nope"})
         self.assertEqual(err["error"]["code"], -32602, err)
+
+    def test_5_restored_at_start(self):
+        # A restarted switch restores its DVswitch from the local store and
+        # attaches the uplink again; frames cross as before.
+        sw = self.hosts[1]
+        self.assertEqual(sw.stop(), 0)
+        sw.start()
+        for k in ("a2", "b2"):
+            sw.wait_link(k)
+        up = self.uplink(1)
+        self.assertEqual((up["attached"], up["link"]), (True, "up"), up)
+        rx = self.send(self.tx, 0, UNKNOWN, self.rx)
+        self.assertEqual((rx[0]["rx_packets"], rx[1]["rx_packets"]), (BURST * BURSTS, 0), rx)
+        # removing the DVswitch removes its uplink
+        sw.call("switch.remove", {"id": SWITCH_ID})
+        self.assertEqual(self.uplink(1)["attached"], False)
 
 
 if __name__ == "__main__":
