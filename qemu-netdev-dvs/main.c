@@ -69,6 +69,7 @@ main (int argc, char **argv)
     .name = cfg->name,
     .cpu = cfg->cpu,
     .busy_poll = cfg->busy_poll,
+    .poll_ms = cfg->poll_ms,
     .mac_aging = cfg->mac_aging,
     .mbufs = cfg->mbufs,
   };
@@ -76,6 +77,14 @@ main (int argc, char **argv)
   if (sw == NULL)
     {
       g_critical ("%s", error->message);
+      dvs_eal_cleanup ();
+      return 1;
+    }
+  /* Uplinks attach when their DVswitch is held (dvs_switch_domain_bind). */
+  if (!dvs_switch_set_uplinks (sw, (const gchar *const *) cfg->uplink_specs, &error))
+    {
+      g_critical ("%s", error->message);
+      g_clear_pointer (&sw, dvs_switch_free);
       dvs_eal_cleanup ();
       return 1;
     }

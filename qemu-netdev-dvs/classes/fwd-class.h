@@ -44,10 +44,21 @@
  *             members it may be called from any thread: it only reads.
  *   port_state_load     merges what port_state_save wrote (any version up to
  *             port_state_version) back for @port, at time @now; -EINVAL for
- *             bytes it cannot read (nothing is changed then).
+ *             bytes it cannot read (nothing is changed then).  What it
+ *             loads attracts frames only if the port is active (below).
+ *   port_set_active     (may be NULL) whether what was learned on @port may
+ *             attract frames.  The datapath makes a port inactive when its
+ *             link goes down (unless it is held) and active again at link up
+ *             or hold: the addresses of a VM that left flood (and reach the
+ *             uplink) instead of dying at a dead port.  An inactive port's
+ *             state is kept: port_state_save still writes it, learning it
+ *             elsewhere moves it, aging removes it.  A class starts with every
+ *             port active; the datapath makes a port inactive when it adds
+ *             it (its link is down then).
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "datapath/dp-types.h"
@@ -87,6 +98,7 @@ struct dvs_fwd_class {
                            uint8_t *buf, size_t cap);
   int (*port_state_load) (void *state, uint16_t port, uint32_t now,
                           uint16_t version, const uint8_t *buf, size_t len);
+  void (*port_set_active) (void *state, uint16_t port, bool active);
 };
 
 extern const struct dvs_fwd_class dvs_fwd_l2_learning;

@@ -11,7 +11,15 @@
 struct l2_state {
   struct mac_table table;
   uint64_t changes[DVS_MAX_PORTS];   /* addresses learned or moved, per port */
+  uint8_t inactive[DVS_MAX_PORTS];   /* port_set_active(false): learn its
+                                      * addresses as MAC_ENTRY_INACTIVE */
 };
+
+static inline uint16_t
+port_flags (const struct l2_state *s, uint16_t port)
+{
+  return port < DVS_MAX_PORTS && s->inactive[port] ? MAC_ENTRY_INACTIVE : 0;
+}
 
 static void *
 l2_create (const struct dvs_fwd_params *params)
@@ -61,7 +69,9 @@ l2_classify (void *state, uint16_t in_port, const struct dvs_fwd_meta *meta,
           uint64_t src = mac_table_key (m->src, m->vlan);
           if (src != last_src)
             {
-              if (mac_table_learn (&s->table, src, in_port, now) && in_port < DVS_MAX_PORTS)
+              if (mac_table_learn_flags (&s->table, src, in_port, now,
+                                         port_flags (s, in_port))
+                  && in_port < DVS_MAX_PORTS)
                 __atomic_store_n (&s->changes[in_port], s->changes[in_port] + 1,
                                   __ATOMIC_RELAXED);
               last_src = src;
@@ -192,10 +202,21 @@ l2_port_state_load (void *state, uint16_t port, uint32_t now, uint16_t version,
       if (vlan > DVS_VLAN_MAX || (e[0] & 1) || age > s->table.aging)
         continue;   /* stale or not a learnable address: skip, don't fail */
       /* An age larger than the clock (a fresh process) counts from 0. */
-      mac_table_learn (&s->table, mac_table_key (e, vlan), port,
-                       now >= age ? now - age : 0);
+      mac_table_learn_flags (&s->table, mac_table_key (e, vlan), port,
+                             now >= age ? now - age : 0, port_flags (s, port));
     }
   return 0;
+}
+
+static void
+l2_port_set_active (void *state, uint16_t port, bool active)
+{
+  struct l2_state *s = state;
+
+  if (port >= DVS_MAX_PORTS)
+    return;
+  s->inactive[port] = !active;
+  mac_table_set_port_active (&s->table, port, active);
 }
 
 static uint64_t
@@ -219,4 +240,5 @@ const struct dvs_fwd_class dvs_fwd_l2_learning = {
   .port_state_version = 1,
   .port_state_save = l2_port_state_save,
   .port_state_load = l2_port_state_load,
+  .port_set_active = l2_port_set_active,
 };

@@ -48,8 +48,8 @@ is_live (const struct mac_table *t, const struct mac_table_entry *e,
 }
 
 bool
-mac_table_learn (struct mac_table *t, uint64_t key, uint16_t port,
-                 uint32_t now)
+mac_table_learn_flags (struct mac_table *t, uint64_t key, uint16_t port,
+                       uint32_t now, uint16_t flags)
 {
   struct mac_table_entry *b = bucket_of (t, key);
   struct mac_table_entry *victim = NULL;
@@ -65,6 +65,8 @@ mac_table_learn (struct mac_table *t, uint64_t key, uint16_t port,
             b[i].port = port;
           if (b[i].last_seen != now)
             b[i].last_seen = now;
+          if (b[i].flags != flags)
+            b[i].flags = flags;
           return moved;
         }
       if (!is_live (t, &b[i], now))
@@ -80,6 +82,7 @@ mac_table_learn (struct mac_table *t, uint64_t key, uint16_t port,
   victim->key = key;
   victim->port = port;
   victim->last_seen = now;
+  victim->flags = flags;
   return true;
 }
 
@@ -112,6 +115,24 @@ mac_table_flush (struct mac_table *t, int port)
 }
 
 size_t
+mac_table_set_port_active (struct mac_table *t, uint16_t port, bool active)
+{
+  size_t n = 0, total = (size_t) t->n_buckets * MAC_TABLE_WAYS;
+  uint16_t want = active ? 0 : MAC_ENTRY_INACTIVE;
+
+  for (size_t i = 0; i < total; i++)
+    {
+      struct mac_table_entry *e = &t->buckets[i];
+      if (e->key != 0 && e->port == port && (e->flags & MAC_ENTRY_INACTIVE) != want)
+        {
+          e->flags = (uint16_t) ((e->flags & ~MAC_ENTRY_INACTIVE) | want);
+          n++;
+        }
+    }
+  return n;
+}
+
+size_t
 mac_table_count (const struct mac_table *t, uint32_t now)
 {
   size_t n = 0, total = (size_t) t->n_buckets * MAC_TABLE_WAYS;
@@ -136,6 +157,7 @@ mac_table_dump (const struct mac_table *t, uint32_t now,
       out[n].vlan = (uint16_t) ((e->key >> 48) & 0xfff);
       out[n].port = e->port;
       out[n].age = now - e->last_seen;
+      out[n].inactive = (e->flags & MAC_ENTRY_INACTIVE) != 0;
       n++;
     }
   return n;

@@ -15,8 +15,12 @@ struct mac_table_entry {
   uint64_t key;          /* mac_table_key(); 0 = empty */
   uint32_t last_seen;    /* seconds */
   uint16_t port;
-  uint16_t pad;
+  uint16_t flags;        /* MAC_ENTRY_* */
 };
+
+/* The entry's port is inactive (link down): the entry is kept — saved in
+ * checkpoints, moved by learning, aged — but lookups miss it. */
+#define MAC_ENTRY_INACTIVE 1
 
 struct mac_table {
   struct mac_table_entry *buckets;   /* n_buckets * MAC_TABLE_WAYS */
@@ -57,7 +61,7 @@ mac_table_bucket (const struct mac_table *t, uint64_t key)
          & (t->n_buckets - 1);
 }
 
-/* Port of @key if learned and not aged out, else -1. */
+/* Port of @key if learned, active and not aged out, else -1. */
 static inline int
 mac_table_lookup (const struct mac_table *t, uint64_t key, uint32_t now)
 {
@@ -65,18 +69,29 @@ mac_table_lookup (const struct mac_table *t, uint64_t key, uint32_t now)
     &t->buckets[mac_table_bucket (t, key) * MAC_TABLE_WAYS];
   for (int i = 0; i < MAC_TABLE_WAYS; i++)
     if (b[i].key == key)
-      return now - b[i].last_seen <= t->aging ? b[i].port : -1;
+      return now - b[i].last_seen <= t->aging && !(b[i].flags & MAC_ENTRY_INACTIVE)
+               ? b[i].port : -1;
   return -1;
 }
 
-/* Records that @key was seen on @port at @now (insert, refresh or move).
- * Returns true when that was news (insert or move), false for a refresh. */
-bool mac_table_learn (struct mac_table *t, uint64_t key, uint16_t port,
-                      uint32_t now);
+/* Records that @key was seen on @port at @now (insert, refresh or move),
+ * active or not.  Returns true when that was news (insert or move), false
+ * for a refresh. */
+bool mac_table_learn_flags (struct mac_table *t, uint64_t key, uint16_t port,
+                            uint32_t now, uint16_t flags);
+static inline bool
+mac_table_learn (struct mac_table *t, uint64_t key, uint16_t port, uint32_t now)
+{
+  return mac_table_learn_flags (t, key, port, now, 0);
+}
+/* Sets or clears MAC_ENTRY_INACTIVE on every entry of @port; returns how
+ * many entries it changed. */
+size_t mac_table_set_port_active (struct mac_table *t, uint16_t port, bool active);
 /* Removes aged-out entries; returns how many. */
 size_t mac_table_expire (struct mac_table *t, uint32_t now);
 /* Removes entries of @port, or all when @port < 0; returns how many. */
 size_t mac_table_flush (struct mac_table *t, int port);
+/* count and dump see every live entry, inactive ones included (flagged). */
 size_t mac_table_count (const struct mac_table *t, uint32_t now);
 size_t mac_table_dump (const struct mac_table *t, uint32_t now,
                        struct dvs_mac_entry *out, size_t cap);

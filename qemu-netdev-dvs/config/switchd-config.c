@@ -32,6 +32,7 @@ dvs_switchd_config_free (DvsSwitchdConfig *c)
   g_free (c->manager);
   g_free (c->host_name);
   g_strfreev (c->uplinks);
+  g_strfreev (c->uplink_specs);
   g_strfreev (c->transport_zones);
   g_free (c->tls_cert);
   g_free (c->tls_key);
@@ -49,10 +50,12 @@ dvs_switchd_config_new_defaults (void)
   c->memory_mb = 256;
   c->mac_aging = 300;
   c->mbufs = 16383;
+  c->poll_ms = 1;
   c->log_format = DVS_LOG_FORMAT_TEXT;
   c->ports = g_ptr_array_new_with_free_func ((GDestroyNotify) dvs_port_spec_free);
   c->host_name = g_strdup (g_get_host_name ());
   c->uplinks = g_new0 (gchar *, 1);
+  c->uplink_specs = g_new0 (gchar *, 1);
   c->transport_zones = g_new0 (gchar *, 1);
   return c;
 }
@@ -284,6 +287,86 @@ set_name_list (gchar ***list, const gchar *const *items, const gchar *what,
   return TRUE;
 }
 
+/* Adds "DVSWITCH=IFACE" to the uplinks to attach (replacing an earlier one
+ * for the same DVswitch) and IFACE to the reported names. */
+static gboolean
+add_uplink_spec (DvsSwitchdConfig *c, const gchar *spec, GError **error)
+{
+  g_autofree gchar *sw = NULL, *iface = NULL;
+  g_autoptr (GPtrArray) specs = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+
+  if (!dvs_switch_uplink_spec_parse (spec, &sw, &iface, error))
+    return FALSE;
+  for (gchar **s = c->uplink_specs; *s; s++)
+    {
+      g_autofree gchar *prefix = g_strconcat (sw, "=", NULL);
+      if (!g_str_has_prefix (*s, prefix))
+        g_ptr_array_add (specs, g_strdup (*s));
+    }
+  g_ptr_array_add (specs, g_strdup_printf ("%s=%s", sw, iface));
+  g_ptr_array_add (specs, NULL);
+  g_strfreev (c->uplink_specs);
+  c->uplink_specs = (gchar **) g_ptr_array_free (g_steal_pointer (&specs), FALSE);
+  if (!g_strv_contains ((const gchar *const *) c->uplinks, iface))
+    {
+      for (gchar **s = c->uplinks; *s; s++)
+        g_ptr_array_add (names, g_strdup (*s));
+      g_ptr_array_add (names, g_strdup (iface));
+      g_ptr_array_add (names, NULL);
+      g_strfreev (c->uplinks);
+      c->uplinks = (gchar **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
+    }
+  return TRUE;
+}
+
+/* --uplink items: "DVSWITCH=IFACE" attach an uplink, plain names are only
+ * reported; each item may be a comma list.  Replaces both lists. */
+static gboolean
+set_uplinks (DvsSwitchdConfig *c, const gchar *const *items, GError **error)
+{
+  g_autoptr (GPtrArray) plain = g_ptr_array_new_with_free_func (g_free);
+
+  for (const gchar *const *i = items; i != NULL && *i != NULL; i++)
+    {
+      g_auto (GStrv) parts = g_strsplit (*i, ",", -1);
+      for (gchar **p = parts; *p != NULL; p++)
+        if (strchr (*p, '=') == NULL)
+          g_ptr_array_add (plain, g_strdup (*p));
+    }
+  g_ptr_array_add (plain, NULL);
+  if (!set_name_list (&c->uplinks, (const gchar *const *) plain->pdata, "uplink", error))
+    return FALSE;
+  g_strfreev (c->uplink_specs);
+  c->uplink_specs = g_new0 (gchar *, 1);
+  for (const gchar *const *i = items; i != NULL && *i != NULL; i++)
+    {
+      g_auto (GStrv) parts = g_strsplit (*i, ",", -1);
+      for (gchar **p = parts; *p != NULL; p++)
+        if (strchr (*p, '=') != NULL && !add_uplink_spec (c, *p, error))
+          return FALSE;
+    }
+  return TRUE;
+}
+
+/* [uplinks]: DVSWITCH = IFACE */
+static gboolean
+apply_uplinks_group (DvsSwitchdConfig *c, GKeyFile *kf, const gchar *origin,
+                     GError **error)
+{
+  g_auto (GStrv) keys = g_key_file_get_keys (kf, "uplinks", NULL, NULL);
+
+  for (gchar **k = keys; k != NULL && *k != NULL; k++)
+    {
+      g_autofree gchar *v = g_key_file_get_string (kf, "uplinks", *k, NULL);
+      g_autofree gchar *spec = g_strdup_printf ("%s=%s", *k, v ? g_strstrip (v) : "");
+      g_autoptr (GError) local = NULL;
+      if (!add_uplink_spec (c, spec, &local))
+        return fail (error, "%s: [uplinks] %s", origin, local->message);
+    }
+  return TRUE;
+}
+
 static void
 kf_string (GKeyFile *kf, const gchar *group, const gchar *key, gchar **out)
 {
@@ -366,13 +449,14 @@ dvs_switchd_config_apply_keyfile (DvsSwitchdConfig *c, GKeyFile *kf,
                                   const gchar *origin, GError **error)
 {
   g_auto (GStrv) groups = g_key_file_get_groups (kf, NULL);
-  static const gchar *const known[] = { "switch", "datapath", "eal", "log", "manager", NULL };
+  static const gchar *const known[] = { "switch", "datapath", "eal", "log", "manager",
+                                        "uplinks", NULL };
   g_autofree gchar *s = NULL;
   guint cpu = G_MAXUINT;
 
   for (gchar **g = groups; *g; g++)
     if (!g_strv_contains (known, *g) && !g_str_has_prefix (*g, "port "))
-      return fail (error, "%s: unknown section [%s] (expected switch, datapath, eal, log, manager or 'port NAME')",
+      return fail (error, "%s: unknown section [%s] (expected switch, datapath, eal, log, manager, uplinks or 'port NAME')",
                    origin, *g);
   if ((s = g_key_file_get_string (kf, "switch", "name", NULL)))
     g_free (c->name), c->name = g_strdup (g_strstrip (s));
@@ -386,6 +470,7 @@ dvs_switchd_config_apply_keyfile (DvsSwitchdConfig *c, GKeyFile *kf,
   if (!kf_uint (kf, "switch", "mac-aging", 1, 86400 * 365, &c->mac_aging, origin, error)
       || !kf_uint (kf, "datapath", "cpu", 0, CPU_SETSIZE - 1, &cpu, origin, error)
       || !kf_uint (kf, "datapath", "mbufs", 1024, 1u << 24, &c->mbufs, origin, error)
+      || !kf_uint (kf, "datapath", "uplink-poll-ms", 1, 1000, &c->poll_ms, origin, error)
       || !kf_uint (kf, "eal", "memory", 64, 1u << 20, &c->memory_mb, origin, error)
       || !kf_bool (kf, "eal", "hugepages", &c->hugepages, origin, error)
       || !kf_bool (kf, "log", "verbose", &c->verbose, origin, error))
@@ -412,6 +497,8 @@ dvs_switchd_config_apply_keyfile (DvsSwitchdConfig *c, GKeyFile *kf,
       return FALSE;
   if (g_key_file_has_group (kf, "manager") && !apply_manager_group (c, kf, origin, error))
     return FALSE;
+  if (g_key_file_has_group (kf, "uplinks") && !apply_uplinks_group (c, kf, origin, error))
+    return FALSE;
   return TRUE;
 }
 
@@ -424,7 +511,7 @@ dvs_switchd_config_from_args (int argc, char **argv, GError **error)
   g_autofree gchar *manager = NULL, *host_name = NULL;
   g_autofree gchar *tls_cert = NULL, *tls_key = NULL, *tls_ca = NULL;
   g_auto (GStrv) ports = NULL, uplinks = NULL, zones = NULL;
-  gint cpu = -2, memory = 0, aging = 0;
+  gint cpu = -2, memory = 0, aging = 0, poll_ms = 0;
   gboolean huge = FALSE, verbose = FALSE;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &file, "Key file to read (default " DEFAULT_CONFIG_FILE " if it exists)", "FILE" },
@@ -434,6 +521,7 @@ dvs_switchd_config_from_args (int argc, char **argv, GError **error)
     { "port", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &ports, "Add a port at start; repeatable", "NAME=SOCKET[,server][,vlan=N|,trunks=LIST[,native=N]]" },
     { "cpu", 0, 0, G_OPTION_ARG_INT, &cpu, "Pin the datapath thread to this CPU (default: not pinned)", "N" },
     { "poll-mode", 0, 0, G_OPTION_ARG_STRING, &poll, "adaptive (default: sleep when idle) or busy", "MODE" },
+    { "uplink-poll-ms", 0, 0, G_OPTION_ARG_INT, &poll_ms, "Adaptive polling: while an uplink is up, sleep at most this long when idle (default 1)", "MS" },
     { "hugepages", 0, 0, G_OPTION_ARG_NONE, &huge, "Use hugepages for packet memory (must be reserved)", NULL },
     { "memory", 0, 0, G_OPTION_ARG_INT, &memory, "EAL memory in MiB (default 256)", "MB" },
     { "eal-args", 0, 0, G_OPTION_ARG_STRING, &eal, "Replace the EAL arguments entirely", "ARGS" },
@@ -442,7 +530,7 @@ dvs_switchd_config_from_args (int argc, char **argv, GError **error)
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Debug logging", NULL },
     { "manager", 0, 0, G_OPTION_ARG_STRING, &manager, "Connect to dvsmgr (default: none, standalone)", "unix:PATH|tls:HOST[:PORT]" },
     { "host-name", 0, 0, G_OPTION_ARG_STRING, &host_name, "This host's name towards the manager (default: the host name)", "NAME" },
-    { "uplink", 0, 0, G_OPTION_ARG_STRING_ARRAY, &uplinks, "An uplink to report to the manager; repeatable or a comma list", "NAME" },
+    { "uplink", 0, 0, G_OPTION_ARG_STRING_ARRAY, &uplinks, "Give DVswitch DVSWITCH (name or id) an uplink on interface IFACE (also reported to the manager); a plain NAME is only reported; repeatable or a comma list", "DVSWITCH=IFACE" },
     { "transport-zone", 0, 0, G_OPTION_ARG_STRING_ARRAY, &zones, "A transport zone to report to the manager; repeatable or a comma list", "TZ" },
     { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &tls_cert, "This host's certificate for a tls: manager (PEM)", "FILE" },
     { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tls_key, "The private key of --tls-cert (PEM)", "FILE" },
@@ -509,6 +597,15 @@ dvs_switchd_config_from_args (int argc, char **argv, GError **error)
     }
   if (poll && !parse_poll_mode (poll, &c->busy_poll, error))
     return NULL;
+  if (poll_ms)
+    {
+      if (poll_ms < 1 || poll_ms > 1000)
+        {
+          fail (error, "--uplink-poll-ms must be 1-1000");
+          return NULL;
+        }
+      c->poll_ms = (guint) poll_ms;
+    }
   if (huge)
     c->hugepages = TRUE;
   if (memory)
@@ -557,7 +654,7 @@ dvs_switchd_config_from_args (int argc, char **argv, GError **error)
     g_free (c->tls_key), c->tls_key = g_strdup (tls_key);
   if (tls_ca)
     g_free (c->tls_ca), c->tls_ca = g_strdup (tls_ca);
-  if ((uplinks && !set_name_list (&c->uplinks, (const gchar *const *) uplinks, "uplink", error))
+  if ((uplinks && !set_uplinks (c, (const gchar *const *) uplinks, error))
       || (zones && !set_name_list (&c->transport_zones, (const gchar *const *) zones,
                                    "transport zone", error))
       || !validate_manager (c, error))

@@ -25,6 +25,7 @@ typedef struct {
   gchar *state_dir;           /* local store; "" or "none": no store */
   gint cpu;                   /* -1: datapath not pinned */
   gboolean busy_poll;
+  guint poll_ms;              /* idle sleep bound while an uplink is up */
   gboolean hugepages;
   guint memory_mb;
   gchar **eal_args;           /* replaces the generated EAL arguments */
@@ -36,7 +37,11 @@ typedef struct {
   /* The manager (docs/host-channel.md); NULL: standalone. */
   gchar *manager;             /* "unix:PATH" or "tls:HOST[:PORT]" */
   gchar *host_name;           /* named in host.hello; default the host name */
-  gchar **uplinks;            /* reported in host.hello, never NULL */
+  gchar **uplinks;            /* reported in host.hello, never NULL: the
+                               * interfaces of uplink_specs, and names
+                               * given without '=' (report only) */
+  gchar **uplink_specs;       /* "DVSWITCH=IFACE": uplinks to attach
+                               * (dvs-switch.h), never NULL */
   gchar **transport_zones;    /* reported in host.hello, never NULL */
   gchar *tls_cert;            /* this host's certificate, its key, and the */
   gchar *tls_key;             /* CA that signs the manager's (PEM files): */

@@ -31,6 +31,10 @@ port_to_json (const DvsPortInfo *info, gboolean with_stats)
   add_str (b, "socket", info->socket);
   add_str (b, "mode", info->server ? "server" : "client");
   add_str (b, "link", info->link_up ? "up" : "down");
+  json_builder_set_member_name (b, "gated");
+  json_builder_add_boolean_value (b, info->gated);
+  json_builder_set_member_name (b, "hold");
+  json_builder_add_boolean_value (b, info->hold);
   json_builder_set_member_name (b, "vlan");
   json_builder_add_value (b, dvs_vlan_config_to_json (&info->vlan));
   json_builder_set_member_name (b, "policy");
@@ -75,6 +79,8 @@ switch_show (JsonObject *params, gpointer user_data, GError **error)
   add_int (b, "rx_stalls", (gint64) st.rx_stalls);
   add_int (b, "tsc_hz", (gint64) dvs_dp_tsc_hz ());
   json_builder_end_object (b);
+  json_builder_set_member_name (b, "uplinks");
+  json_builder_add_value (b, dvs_switch_uplinks_to_json (sw, 0));
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -296,6 +302,8 @@ mac_dump (JsonObject *params, gpointer user_data, GError **error)
       add_int (b, "vlan", e->vlan);
       add_str (b, "port", pname);
       add_int (b, "age", e->age);
+      json_builder_set_member_name (b, "active");
+      json_builder_add_boolean_value (b, !e->inactive);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
@@ -340,5 +348,8 @@ const DvsRpcMethod dvs_control_methods[] = {
   { "dvport.show", dvs_control_dvport_show },
   { "dvport.migrate-in", NULL, dvs_control_dvport_migrate_in },
   { "mac.flush", mac_flush },
+  { "port.announce", dvs_control_port_announce },
+  { "port.set-hold", dvs_control_port_set_hold },
+  { "port.set-gate", dvs_control_port_set_gate },
   { NULL, NULL },
 };

@@ -32,4 +32,9 @@ JsonNode *dvs_control_dvport_detach (JsonObject *params, gpointer ctl, GError **
 JsonNode *dvs_control_dvport_show (JsonObject *params, gpointer ctl, GError **error);
 void dvs_control_dvport_migrate_in (JsonObject *params, gpointer ctl, DvsRpcReply *reply);
 
+/* Migration support on switch ports (port-migration-methods.c). */
+JsonNode *dvs_control_port_announce (JsonObject *params, gpointer ctl, GError **error);
+JsonNode *dvs_control_port_set_hold (JsonObject *params, gpointer ctl, GError **error);
+JsonNode *dvs_control_port_set_gate (JsonObject *params, gpointer ctl, GError **error);
+
 G_END_DECLS

@@ -21,6 +21,7 @@
 
 #define DP_TICK_MS 1000          /* housekeeping period: aging, clock */
 #define DP_DEFAULT_IDLE_US 200
+#define DP_DEFAULT_POLL_MS 1
 
 enum dp_cmd_type {
   DP_CMD_PORT_ADD,
@@ -40,6 +41,8 @@ enum dp_cmd_type {
   DP_CMD_LOAD_STATS,
   DP_CMD_DOMAIN_ADD,
   DP_CMD_DOMAIN_REMOVE,
+  DP_CMD_SET_HOLD,
+  DP_CMD_ANNOUNCE,
 };
 
 struct dp_cmd {
@@ -70,6 +73,15 @@ port_list_remove (uint16_t *list, uint16_t *n, uint16_t port)
       }
 }
 
+/* Whether what was learned on the port attracts frames: while its link is
+ * up, or while it is held (frames for it are queued). */
+static void
+update_active (struct dvs_datapath *dp, struct dp_port *p, uint16_t port)
+{
+  if (dp->fwd_class->port_set_active)
+    dp->fwd_class->port_set_active (dp->fwd[p->domain], port, p->vid >= 0 || p->hold);
+}
+
 static long
 do_link_down (struct dvs_datapath *dp, struct dp_port *p, uint16_t port)
 {
@@ -78,6 +90,7 @@ do_link_down (struct dvs_datapath *dp, struct dp_port *p, uint16_t port)
   dp_sleep_forget_port (dp, p);
   __atomic_store_n (&p->vid, -1, __ATOMIC_RELAXED);
   port_list_remove (dp->polled, &dp->n_polled, port);
+  update_active (dp, p, port);
   return 0;
 }
 
@@ -212,13 +225,19 @@ dp_cmd_execute (struct dvs_datapath *dp, struct dp_cmd *c)
       p->domain = c->version;
       p->vlan = *c->vlan;
       p->vid = -1;
+      p->io = dp->io;
+      __atomic_store_n (&p->hold, false, __ATOMIC_RELAXED);
+      p->hold_head = p->hold_len = 0;
       p->in_use = true;
       dp->configured[dp->n_configured++] = c->port;
+      update_active (dp, p, c->port);
       return 0;
     case DP_CMD_PORT_REMOVE:
       if (p == NULL || !p->in_use)
         return -ENOENT;
       do_link_down (dp, p, c->port);
+      dp_hold_discard (dp, p);
+      __atomic_store_n (&p->hold, false, __ATOMIC_RELAXED);
       set_mirror (dp, p, -1, DVS_MIRROR_NONE);
       for (int i = 0; i < DVS_MAX_PORTS; i++)
         if (dp->ports[i].in_use && dp->ports[i].mirror_to == c->port)
@@ -240,11 +259,15 @@ dp_cmd_execute (struct dvs_datapath *dp, struct dp_cmd *c)
         return -ENOENT;
       if (p->vid >= 0)
         do_link_down (dp, p, c->port);
+      p->io = c->config ? (const struct dvs_port_io *) c->config : dp->io;
       __atomic_store_n (&p->vid, c->arg, __ATOMIC_RELAXED);
       atomic_store (&p->kick_dirty, true);
       /* Busy-polling: the guest need not kick us. */
-      dp->io->notify (p->vid, false);
+      p->io->notify (p->vid, false);
+      /* What was held for the port goes first, in order. */
+      dp_hold_release (dp, p);
       dp->polled[dp->n_polled++] = c->port;
+      update_active (dp, p, c->port);
       return 0;
     case DP_CMD_LINK_DOWN:
       if (p == NULL || !p->in_use)
@@ -330,6 +353,18 @@ dp_cmd_execute (struct dvs_datapath *dp, struct dp_cmd *c)
         return -ENOENT;
       copy_relaxed_to_port (p, c->config);
       return 0;
+    case DP_CMD_SET_HOLD:
+      if (p == NULL || !p->in_use)
+        return -ENOENT;
+      __atomic_store_n (&p->hold, c->arg != 0, __ATOMIC_RELAXED);
+      if (!p->hold)
+        dp_hold_discard (dp, p);    /* empty unless the link is down */
+      update_active (dp, p, c->port);
+      return 0;
+    case DP_CMD_ANNOUNCE:
+      if (p == NULL || !p->in_use)
+        return -ENOENT;
+      return dp_announce (dp, c->port, c->data);
     }
   return -EINVAL;
 }
@@ -414,10 +449,11 @@ dp_thread (void *arg)
         {
           struct rte_mbuf *pkts[DVS_BURST];
           uint16_t port = dp->polled[i];
-          uint16_t n = dp->io->rx (dp->ports[port].vid, dp->pool, pkts, DVS_BURST);
+          struct dp_port *p = &dp->ports[port];
+          uint16_t n = p->io->rx (p->vid, dp->pool, pkts, DVS_BURST);
           if (n)
             {
-              dp_pipeline_burst (dp, port, pkts, n);
+              dp_pipeline_burst (dp, port, pkts, n, false);
               got += n;
             }
         }
@@ -437,8 +473,11 @@ dp_thread (void *arg)
             {
               uint64_t left = next_tick > end ? next_tick - end : 0;
               dp_sleep (dp, (int) (left * 1000 / dp->tsc_hz) + 1);
-              idle_since = 0;
               end = rte_rdtsc ();
+              /* Still idle: a wake-up that finds nothing (a bounded sleep's
+               * timeout, a command) sleeps again at once, without another
+               * idle spell of polling. */
+              idle_since = end > idle_cycles ? end - idle_cycles : 1;
             }
         }
       if (end >= next_tick)
@@ -468,6 +507,8 @@ dvs_dp_create (const struct dvs_dp_config *config)
   dp->config = *config;
   if (dp->config.idle_us == 0)
     dp->config.idle_us = DP_DEFAULT_IDLE_US;
+  if (dp->config.poll_ms == 0)
+    dp->config.poll_ms = DP_DEFAULT_POLL_MS;
   dp->io = config->io ? config->io : &dvs_port_io_vhost;
   dp->fwd_class = config->fwd_class ? config->fwd_class : &dvs_fwd_l2_learning;
   dp->tsc_hz = rte_get_tsc_hz ();
@@ -480,6 +521,7 @@ dvs_dp_create (const struct dvs_dp_config *config)
   for (int i = 0; i < DVS_MAX_PORTS; i++)
     {
       dp->ports[i].vid = -1;
+      dp->ports[i].io = dp->io;
       dp->ports[i].kick_fd = dp->ports[i].kick_src = -1;
     }
 
@@ -541,7 +583,10 @@ dvs_dp_destroy (struct dvs_datapath *dp)
     return;
   dvs_dp_stop (dp);
   for (int i = 0; i < DVS_MAX_PORTS; i++)
-    dp_sleep_forget_port (dp, &dp->ports[i]);
+    {
+      dp_sleep_forget_port (dp, &dp->ports[i]);
+      dp_hold_discard (dp, &dp->ports[i]);
+    }
   for (int d = 0; d < DVS_MAX_DOMAINS; d++)
     if (dp->fwd[d] != NULL)
       dp->fwd_class->destroy (dp->fwd[d]);
@@ -611,6 +656,32 @@ int
 dvs_dp_link_up (struct dvs_datapath *dp, uint16_t port, int vid)
 {
   return (int) dp_cmd_run (dp, DP_CMD (.type = DP_CMD_LINK_UP, .port = port, .arg = vid));
+}
+
+int
+dvs_dp_link_up_io (struct dvs_datapath *dp, uint16_t port,
+                   const struct dvs_port_io *io, int vid)
+{
+  return (int) dp_cmd_run (dp, DP_CMD (.type = DP_CMD_LINK_UP, .port = port, .arg = vid,
+                                       .config = io));
+}
+
+int
+dvs_dp_port_set_hold (struct dvs_datapath *dp, uint16_t port, bool hold)
+{
+  return (int) dp_cmd_run (dp, DP_CMD (.type = DP_CMD_SET_HOLD, .port = port, .arg = hold));
+}
+
+bool
+dvs_dp_port_hold (const struct dvs_datapath *dp, uint16_t port)
+{
+  return port < DVS_MAX_PORTS && __atomic_load_n (&dp->ports[port].hold, __ATOMIC_RELAXED);
+}
+
+int
+dvs_dp_port_announce (struct dvs_datapath *dp, uint16_t port, const uint8_t mac[6])
+{
+  return (int) dp_cmd_run (dp, DP_CMD (.type = DP_CMD_ANNOUNCE, .port = port, .data = mac));
 }
 
 int
@@ -765,7 +836,7 @@ void
 dvs_dp_process_burst (struct dvs_datapath *dp, uint16_t in_port,
                       struct rte_mbuf **pkts, uint16_t n)
 {
-  dp_pipeline_burst (dp, in_port, pkts, n);
+  dp_pipeline_burst (dp, in_port, pkts, n, false);
 }
 
 void

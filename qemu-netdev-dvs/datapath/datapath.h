@@ -24,30 +24,45 @@
 struct rte_mbuf;
 struct rte_mempool;
 
-/* How the datapath reaches a port's peer.  The default is rte_vhost; tests
- * substitute their own.  @vid identifies the connected device. */
+/* How the datapath reaches a port's peer.  Each port has its own: vhost-user
+ * ports use rte_vhost (the datapath's default), uplinks a DPDK ethdev
+ * (dvs_port_io_ethdev), tests their own.  @vid is the handle given at link
+ * up (a vhost device id, an ethdev port id).  All members are called on the
+ * datapath thread only, and must not block.
+ *
+ * Contract of the members (all mandatory):
+ *   rx       frames from the peer; the datapath owns what it gets.  @pool is
+ *            the datapath's; an io may take its buffers from its own pool.
+ *   tx       delivers up to @n frames, returns how many were accepted.  The
+ *            frames stay the caller's, accepted or not: an io whose device
+ *            keeps mbufs must send copies (or take references of its own).
+ *   pending  frames waiting in the peer's transmit ring (0 if unknown).
+ *   kickfd   an eventfd that becomes readable when the peer sends, or -1:
+ *            a port without one is polled while the datapath idles (the
+ *            idle wait is bounded by dvs_dp_config.poll_ms).
+ *   notify   ask the peer to kick (true) or not to (false) when it sends. */
 struct dvs_port_io {
-  /* Frames from the guest; the datapath owns what it gets. */
   uint16_t (*rx) (int vid, struct rte_mempool *pool, struct rte_mbuf **pkts,
                   uint16_t n);
-  /* Delivers up to @n frames, returns how many were accepted.  The frames
-   * stay the caller's (they are copied), accepted or not. */
   uint16_t (*tx) (int vid, struct rte_mbuf **pkts, uint16_t n);
-  /* Frames waiting in the guest's transmit ring (0 if unknown). */
   uint32_t (*pending) (int vid);
-  /* The eventfd the guest kicks when it transmits, or -1. */
   int (*kickfd) (int vid);
-  /* Ask the guest to kick (true) or not to (false) when it transmits. */
   void (*notify) (int vid, bool enable);
 };
 
 extern const struct dvs_port_io dvs_port_io_vhost;
+/* A DPDK ethdev port (queue 0), e.g. net_af_packet on a kernel interface:
+ * rx from its own mempool, tx of copies (dp-ethdev-io.c). */
+extern const struct dvs_port_io dvs_port_io_ethdev;
 
 struct dvs_dp_config {
   const char *name;                  /* names the mempool and ring */
   int cpu;                           /* pin the thread here; -1: don't */
   bool busy_poll;                    /* never sleep */
   uint32_t idle_us;                  /* adaptive: idle time before sleeping */
+  uint32_t poll_ms;                  /* adaptive: longest sleep while a port
+                                      * without kick fd (an uplink) is up;
+                                      * 0: 1 ms */
   uint32_t mbufs;                    /* packet buffers */
   const struct dvs_fwd_class *fwd_class;
   struct dvs_fwd_params fwd_params;
@@ -111,11 +126,39 @@ uint16_t dvs_dp_fwd_state_version (const struct dvs_datapath *dp);
 uint64_t dvs_dp_port_fwd_changes (const struct dvs_datapath *dp, uint16_t port);
 int dvs_dp_port_load_stats (struct dvs_datapath *dp, uint16_t port,
                             const struct dvs_port_stats *stats);
+/* Link up through the datapath's default io (config.io) or through @io. */
 int dvs_dp_link_up (struct dvs_datapath *dp, uint16_t port, int vid);
+int dvs_dp_link_up_io (struct dvs_datapath *dp, uint16_t port,
+                       const struct dvs_port_io *io, int vid);
 int dvs_dp_link_down (struct dvs_datapath *dp, uint16_t port);
 /* Wakes the thread to look at its ports again (a vring changed state).
  * Never blocks: safe from rte_vhost callbacks that hold vring locks. */
 void dvs_dp_kick (struct dvs_datapath *dp, uint16_t port);
+
+/* Migration support (docs/datapath.md, "Hold, announce").
+ *
+ * Hold: while set and the port's link is down, unicast frames forwarded to
+ * the port are queued (at most DVS_HOLD_MAX, as they would leave: tagged
+ * per the port's VLAN) instead of dropped, counted in stats.held; a full
+ * queue drops and counts stats.hold_dropped.  Flooded frames are not held.
+ * At link up the queue is delivered first, in order (through the port's
+ * egress filters), then forwarding goes on as usual.  Clearing hold while
+ * the link is down frees the queue (counted in drop_link_down).  The MACs
+ * learned on a port attract frames while its link is up or it is held
+ * (fwd-class.h, port_set_active). */
+int dvs_dp_port_set_hold (struct dvs_datapath *dp, uint16_t port, bool hold);
+bool dvs_dp_port_hold (const struct dvs_datapath *dp, uint16_t port);
+/* Injects a RARP announcement of @mac (ethertype 0x8035, broadcast, source
+ * @mac: what QEMU and rte_vhost send on SEND_RARP) into the port's domain as
+ * if the port had sent it: learned on the port, flooded to the members of
+ * the port's VLAN (uplinks included, tagged as they require).  It is not
+ * counted in the port's rx counters and skips its ingress filters: the
+ * switch, not the guest, sends it.  Link up or down. */
+int dvs_dp_port_announce (struct dvs_datapath *dp, uint16_t port,
+                          const uint8_t mac[6]);
+/* The frame dvs_dp_port_announce sends (60 bytes), for tests and tools. */
+#define DVS_RARP_FRAME_LEN 60
+void dvs_dp_rarp_frame (const uint8_t mac[6], uint8_t out[DVS_RARP_FRAME_LEN]);
 
 /* Returns the number of entries copied (at most @cap), or a negative errno. */
 long dvs_dp_mac_dump (struct dvs_datapath *dp, struct dvs_mac_entry *out,

@@ -1,5 +1,6 @@
 /* Datapath internals shared by datapath.c (thread, commands), dp-pipeline.c
- * (one burst) and dp-sleep.c (adaptive polling).  Not for the control
+ * (one burst), dp-sleep.c (adaptive polling) and dp-hold.c (hold queues,
+ * announcements).  Not for the control
  * plane: it uses datapath.h. */
 #pragma once
 
@@ -25,6 +26,10 @@ struct dp_port {
   bool in_use;
   uint16_t domain;                    /* its forwarding domain (DVswitch) */
   int vid;                            /* -1: link down */
+  const struct dvs_port_io *io;       /* how to reach the peer (link up) */
+  bool hold;                          /* queue frames while link is down */
+  uint16_t hold_head, hold_len;       /* ring in hold_q */
+  struct rte_mbuf *hold_q[DVS_HOLD_MAX];
   struct dvs_vlan_config vlan;
   struct dp_filters filters;
   int16_t mirror_to;                  /* port receiving copies, -1: none */
@@ -71,8 +76,22 @@ struct dvs_datapath {
 #define DP_ADD(field, v) \
   __atomic_store_n (&(field), (field) + (v), __ATOMIC_RELAXED)
 
+/* @injected: frames the switch sends on the port's behalf (announcements):
+ * not counted as received, not filtered on ingress. */
 void dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
-                        struct rte_mbuf **pkts, uint16_t n);
+                        struct rte_mbuf **pkts, uint16_t n, bool injected);
+
+/* Hold queues (dp-hold.c).  dp_hold_frame queues a copy of @m as it would
+ * leave port @p for VLAN @vlan (counted: held, hold_dropped, no_buffer). */
+void dp_hold_frame (struct dvs_datapath *dp, struct dp_port *p,
+                    struct rte_mbuf *m, uint16_t vlan);
+/* Delivers the queue through the port's egress filters and io (link up). */
+void dp_hold_release (struct dvs_datapath *dp, struct dp_port *p);
+/* Frees the queue, counting each frame in drop_link_down. */
+void dp_hold_discard (struct dvs_datapath *dp, struct dp_port *p);
+/* The announcement for @mac on @port, through the pipeline; -ENOBUFS. */
+int dp_announce (struct dvs_datapath *dp, uint16_t port, const uint8_t *mac);
+enum dvs_pkt_kind dp_pkt_kind (const uint8_t *dst);
 
 /* Runs the port's active filters on pkts[0..n) in @dir; returns the mask of
  * frames that pass (bit i: frame i), having counted the drops. */

@@ -8,6 +8,8 @@
  *      tags; the tagged copies;
  *   5. free the burst (delivery copies into the guest, so one mbuf can go to
  *      any number of ports).
+ * A known-unicast frame for a held port whose link is down is copied into
+ * the port's hold queue at step 3 (dp-hold.c). 
  * No locks, no allocation, no system calls beyond what the port I/O does. */
 #include "dp-internal.h"
 
@@ -160,7 +162,7 @@ deliver (struct dvs_datapath *dp, struct dp_port *p, struct burst *b,
     }
   if (cnt == 0)
     return;
-  sent = dp->io->tx (p->vid, out, cnt);
+  sent = p->io->tx (p->vid, out, cnt);
   for (uint16_t j = 0; j < sent; j++)
     {
       uint8_t kind = meta[oi[j]].kind;
@@ -173,9 +175,16 @@ deliver (struct dvs_datapath *dp, struct dp_port *p, struct burst *b,
 }
 
 /* 1. Returns the number of frames left in fwd[]/meta[]. */
+enum dvs_pkt_kind
+dp_pkt_kind (const uint8_t *dst)
+{
+  return pkt_kind ((const struct rte_ether_addr *) dst);
+}
+
 static uint16_t
 ingress (struct dvs_datapath *dp, struct dp_port *ip, struct rte_mbuf **pkts,
-         uint16_t n, struct rte_mbuf **fwd, struct dvs_fwd_meta *meta)
+         uint16_t n, struct rte_mbuf **fwd, struct dvs_fwd_meta *meta,
+         bool injected)
 {
   uint64_t pk[DVS_PKT_KIND_COUNT] = { 0 }, by[DVS_PKT_KIND_COUNT] = { 0 };
   uint16_t k = 0;
@@ -206,6 +215,8 @@ ingress (struct dvs_datapath *dp, struct dp_port *ip, struct rte_mbuf **pkts,
       by[meta[k].kind] += len;
       fwd[k++] = m;
     }
+  if (unlikely (injected))
+    return k;
   add_by_kind (ip->rt->stats.rx_packets, ip->rt->stats.rx_bytes, pk, by);
   if (unlikely (ip->filters.active) && k > 0)
     {
@@ -224,7 +235,7 @@ ingress (struct dvs_datapath *dp, struct dp_port *ip, struct rte_mbuf **pkts,
 
 void
 dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
-                   struct rte_mbuf **pkts, uint16_t n)
+                   struct rte_mbuf **pkts, uint16_t n, bool injected)
 {
   struct dp_port *ip = &dp->ports[in_port];
   struct rte_mbuf *fwd[DVS_BURST];
@@ -240,7 +251,7 @@ dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
   memset (b.tag_failed, 0, sizeof b.tag_failed);
 
   /* 1. ingress */
-  k = ingress (dp, ip, pkts, n, fwd, meta);
+  k = ingress (dp, ip, pkts, n, fwd, meta, injected);
 
   /* 2. forwarding decision */
   if (k > 0)
@@ -278,7 +289,14 @@ dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
                 run_drop = NULL;
             }
           if (unlikely (run_drop != NULL))
-            DP_ADD (*run_drop, 1);
+            {
+              /* hold is only ever set on ports in use */
+              if (d < DVS_MAX_PORTS && dp->ports[d].hold
+                  && run_drop == &dp->ports[d].rt->stats.drop_link_down)
+                dp_hold_frame (dp, &dp->ports[d], fwd[i], vlan);
+              else
+                DP_ADD (*run_drop, 1);
+            }
           else if (unlikely (dp->n_mirrors) && staged_on (&dp->ports[d], (uint8_t) i))
             ;   /* already there as a mirror copy */
           else

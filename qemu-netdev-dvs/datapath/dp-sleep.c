@@ -6,7 +6,11 @@
  * front-end sends a new SET_VRING_KICK.  The datapath therefore watches its
  * own dup() of each, re-made whenever the vring changed state
  * (dvs_dp_kick()) or the fd number changed, and reads (drains) only fds that
- * it has checked are eventfds. */
+ * it has checked are eventfds.
+ *
+ * A port without a kick fd (an uplink: a DPDK ethdev has no eventfd for
+ * af_packet) cannot wake the thread: while one is up, the sleep lasts at
+ * most config.poll_ms, and the thread polls it on each wake-up. */
 #include "dp-internal.h"
 
 #include <errno.h>
@@ -47,7 +51,7 @@ static void
 watch_kick (struct dvs_datapath *dp, uint16_t port)
 {
   struct dp_port *p = &dp->ports[port];
-  int src = dp->io->kickfd (p->vid);
+  int src = p->io->kickfd (p->vid);
   bool dirty = atomic_exchange (&p->kick_dirty, false);
 
   if (!dirty && src == p->kick_src && p->kick_fd >= 0)
@@ -86,15 +90,17 @@ dp_sleep (struct dvs_datapath *dp, int timeout_ms)
 
   for (uint16_t i = 0; i < dp->n_polled; i++)
     {
-      uint16_t port = dp->polled[i];
-      watch_kick (dp, port);
-      dp->io->notify (dp->ports[port].vid, true);
+      struct dp_port *p = &dp->ports[dp->polled[i]];
+      watch_kick (dp, dp->polled[i]);
+      p->io->notify (p->vid, true);
+      if (p->kick_fd < 0 && timeout_ms > (int) dp->config.poll_ms)
+        timeout_ms = (int) dp->config.poll_ms;
     }
   /* A frame queued before notifications were enabled kicks nobody: look.
    * Frames waiting after a whole idle spell of empty dequeues is a stall
    * worth counting (switch.show: rx_stalls). */
   for (uint16_t i = 0; i < dp->n_polled && !pending; i++)
-    pending = dp->io->pending (dp->ports[dp->polled[i]].vid) > 0;
+    pending = dp->ports[dp->polled[i]].io->pending (dp->ports[dp->polled[i]].vid) > 0;
   if (pending)
     DP_ADD (dp->stats.rx_stalls, 1);
 
@@ -114,5 +120,5 @@ dp_sleep (struct dvs_datapath *dp, int timeout_ms)
         }
     }
   for (uint16_t i = 0; i < dp->n_polled; i++)
-    dp->io->notify (dp->ports[dp->polled[i]].vid, false);
+    dp->ports[dp->polled[i]].io->notify (dp->ports[dp->polled[i]].vid, false);
 }

@@ -12,6 +12,7 @@
 #define DVS_BURST 32            /* frames per rx/tx burst */
 #define DVS_VLAN_COUNT 4096
 #define DVS_VLAN_MAX 4094       /* highest usable VID; 0 is the untagged domain */
+#define DVS_HOLD_MAX 256        /* frames a held port queues while its link is down */
 
 enum dvs_vlan_mode {
   DVS_VLAN_ACCESS,   /* untagged at the edge, one VLAN */
@@ -93,6 +94,8 @@ struct dvs_port_stats {
   uint64_t drop_malformed;      /* runt frames */
   uint64_t drop_filter[DVS_FILTER_COUNT];  /* dropped by each filter class */
   uint64_t mirrored;            /* copies sent to this port's mirror target */
+  uint64_t held;                /* frames queued while held with link down */
+  uint64_t hold_dropped;        /* frames not queued: the hold queue was full */
 };
 
 /* A port's runtime state that must outlive the process: its counters and
@@ -132,4 +135,6 @@ struct dvs_mac_entry {
   uint16_t vlan;
   uint16_t port;
   uint32_t age;            /* seconds since last seen */
+  bool inactive;           /* its port's link is down: kept, but frames for
+                            * it flood (fwd-class.h, port_set_active) */
 };

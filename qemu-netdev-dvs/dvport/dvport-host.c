@@ -495,6 +495,13 @@ dvs_dvport_host_apply (DvsDvportHost *h, JsonNode *doc, GError **error)
         }
       if (!dvs_switch_domain_add (h->sw, domain, error))
         return NULL;
+      /* Its uplink, if this host configures one (--uplink DVSWITCH=IFACE):
+       * a failure is reported, the DVswitch is held all the same. */
+      {
+        g_autoptr (GError) uplink_error = NULL;
+        if (!dvs_switch_domain_bind (h->sw, domain, spec->id, spec->name, &uplink_error))
+          g_warning ("%s", uplink_error->message);
+      }
       sw = g_new0 (DvportSwitch, 1);
       sw->domain = domain;
       g_hash_table_insert (h->switches, g_strdup (spec->id), sw);

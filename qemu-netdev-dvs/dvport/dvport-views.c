@@ -62,6 +62,9 @@ dvs_dvport_host_describe (DvsDvportHost *h, const gchar *id, GError **error)
       json_object_set_boolean_member (po, "attached", r != NULL && r->attached);
       json_object_set_string_member (po, "link", info && info->link_up ? "up" : "down");
     }
+  /* This host's uplink of the DVswitch (runtime, like "attached"). */
+  json_object_set_member (json_node_get_object (doc), "uplinks",
+                          dvs_switch_uplinks_to_json (h->sw, sw->domain));
   return doc;
 }
 

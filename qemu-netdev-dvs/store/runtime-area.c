@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #define AREA_MAGIC "DVSRTA01"
-#define AREA_VERSION 1
+#define AREA_VERSION 2   /* 2: port counters gained held, hold_dropped */
 
 typedef struct {
   guint64 in_use;                 /* 1: claimed */

@@ -63,7 +63,9 @@ dvs_switch_new (const DvsSwitchOptions *opts, GError **error)
     .name = opts->name,
     .cpu = opts->cpu,
     .busy_poll = opts->busy_poll,
+    .poll_ms = opts->poll_ms,
     .mbufs = opts->mbufs,
+    .io = opts->io,
     .fwd_class = &dvs_fwd_l2_learning,
     .fwd_params = { .table_size = 8192, .aging_seconds = opts->mac_aging },
   };
@@ -90,6 +92,8 @@ dvs_switch_new (const DvsSwitchOptions *opts, GError **error)
   sw->busy_poll = opts->busy_poll;
   sw->mac_aging = opts->mac_aging;
   g_mutex_init (&sw->lock);
+  g_mutex_init (&sw->link_lock);
+  sw->uplinks = g_ptr_array_new_with_free_func ((GDestroyNotify) switch_uplink_free);
   sw->context = g_main_context_ref_thread_default ();
   sw->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) g_source_unref);
   dvs_vhost_set_listener (&dvs_switch_vhost_listener, sw);
@@ -111,6 +115,7 @@ dvs_switch_free (DvsSwitch *sw)
         g_autofree gchar *name = g_strdup (sw->ports[i]->name);
         dvs_switch_port_remove (sw, name, NULL);
       }
+  switch_uplinks_detach (sw, 0);
   dvs_vhost_set_listener (NULL, NULL);
   dvs_dp_destroy (sw->dp);
   /* Notifications still queued would find the switch gone. */
@@ -118,6 +123,8 @@ dvs_switch_free (DvsSwitch *sw)
     g_source_destroy (sw->pending->pdata[i]);
   g_ptr_array_unref (sw->pending);
   g_main_context_unref (sw->context);
+  g_ptr_array_unref (sw->uplinks);
+  g_mutex_clear (&sw->link_lock);
   g_mutex_clear (&sw->lock);
   g_free (sw->name);
   g_free (sw);
@@ -187,11 +194,12 @@ dvs_switch_port_add_full (DvsSwitch *sw, const gchar *name, const gchar *socket,
                      "socket %s is already used by another port", socket);
       return FALSE;
     }
+  /* Datapath ports from SWITCH_PORT_LIMIT up are the uplinks'. */
   if (placement != NULL && placement->index >= 0)
-    idx = placement->index < DVS_MAX_PORTS && sw->ports[placement->index] == NULL
+    idx = placement->index < SWITCH_PORT_LIMIT && sw->ports[placement->index] == NULL
             ? placement->index : -1;
   else
-    for (int i = 0; i < DVS_MAX_PORTS && idx < 0; i++)
+    for (int i = 0; i < SWITCH_PORT_LIMIT && idx < 0; i++)
       if (sw->ports[i] == NULL)
         idx = i;
   if (idx < 0 && placement != NULL && placement->index >= 0)
@@ -207,7 +215,7 @@ dvs_switch_port_add_full (DvsSwitch *sw, const gchar *name, const gchar *socket,
       g_mutex_unlock (&sw->lock);
       g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_RESOURCE,
                    "cannot add port '%s': the switch has its maximum of %d ports",
-                   name, DVS_MAX_PORTS);
+                   name, SWITCH_PORT_LIMIT);
       return FALSE;
     }
   p = g_new0 (SwitchPort, 1);
@@ -216,6 +224,7 @@ dvs_switch_port_add_full (DvsSwitch *sw, const gchar *name, const gchar *socket,
   p->server = server;
   p->vlan = *vlan;
   p->seq = sw->next_seq++;
+  p->ready_vid = -1;
   sw->ports[idx] = p;
   g_mutex_unlock (&sw->lock);
 
@@ -264,7 +273,12 @@ dvs_switch_domain_add (DvsSwitch *sw, guint16 domain, GError **error)
 gboolean
 dvs_switch_domain_remove (DvsSwitch *sw, guint16 domain, GError **error)
 {
-  int err = dvs_dp_domain_remove (sw->dp, domain);
+  int err;
+
+  /* The DVswitch's uplink goes with it (and would keep the domain busy). */
+  if (domain != 0)
+    switch_uplinks_detach (sw, domain);
+  err = dvs_dp_domain_remove (sw->dp, domain);
 
   if (err < 0)
     {
@@ -399,6 +413,8 @@ info_of (DvsSwitch *sw, int idx)
   info->vlan = p->vlan;
   dvs_port_policy_copy (&info->policy, &p->policy);
   info->link_up = dvs_dp_link_is_up (sw->dp, (guint16) idx);
+  info->gated = p->gated;
+  info->hold = dvs_dp_port_hold (sw->dp, (guint16) idx);
   dvs_dp_port_stats (sw->dp, (guint16) idx, &info->stats);
   return info;
 }
@@ -468,6 +484,13 @@ dvs_switch_port_name (DvsSwitch *sw, guint16 index)
   if (index < DVS_MAX_PORTS && sw->ports[index] != NULL)
     name = g_strdup (sw->ports[index]->name);
   g_mutex_unlock (&sw->lock);
+  /* Uplinks change on the main thread only, where this runs. */
+  for (guint i = 0; name == NULL && i < sw->uplinks->len; i++)
+    {
+      SwitchUplink *u = sw->uplinks->pdata[i];
+      if (u->domain != 0 && SWITCH_UPLINK_INDEX (u->domain) == index)
+        name = g_strdup (u->name);
+    }
   return name;
 }
 

@@ -15,8 +15,10 @@ typedef struct {
   const gchar *name;
   int cpu;                      /* datapath CPU, -1 unpinned */
   gboolean busy_poll;
+  guint poll_ms;                /* idle sleep bound while an uplink is up; 0: 1 */
   guint mac_aging;              /* seconds */
   guint mbufs;
+  const struct dvs_port_io *io; /* vhost ports' io; NULL: rte_vhost (tests) */
 } DvsSwitchOptions;
 
 typedef struct {
@@ -24,6 +26,8 @@ typedef struct {
   gchar *socket;
   gboolean server;
   gboolean link_up;
+  gboolean gated;               /* dvs_switch_port_set_gate */
+  gboolean hold;                /* dvs_switch_port_set_hold */
   struct dvs_vlan_config vlan;
   DvsPortPolicy policy;
   struct dvs_port_stats stats;
@@ -135,6 +139,44 @@ gchar *dvs_switch_port_name (DvsSwitch *sw, guint16 index);
 /* Flushes one port's entries (@name non-NULL) or all. */
 gboolean dvs_switch_mac_flush (DvsSwitch *sw, const gchar *name, gsize *flushed,
                                GError **error);
+
+/* Migration support (docs/datapath.md, "Hold, announce, gate").
+ *
+ * Gate: while a port is gated, a vhost-user device that becomes ready on
+ * its socket is accepted but its link stays down; ungating brings the link
+ * up at once if the device is still there.  Gating a port whose link is up
+ * changes nothing until its next device.  Thread-safe against rte_vhost's
+ * link events. */
+gboolean dvs_switch_port_set_gate (DvsSwitch *sw, const gchar *name,
+                                   gboolean gated, GError **error);
+/* Hold (datapath.h, dvs_dp_port_set_hold) and announce (RARP for @mac,
+ * "52:54:00:12:34:56", as if the port had sent it). */
+gboolean dvs_switch_port_set_hold (DvsSwitch *sw, const gchar *name,
+                                   gboolean hold, GError **error);
+gboolean dvs_switch_port_announce (DvsSwitch *sw, const gchar *name,
+                                   const gchar *mac, GError **error);
+
+/* Uplinks (docs/dvs-switchd.md, "Uplinks").  An uplink is configured as
+ * DVSWITCH=IFACE (the DVswitch's name or id as switch.apply pushes it; a
+ * kernel interface).  When the DVswitch gets its forwarding domain
+ * (dvs_switch_domain_bind) the uplink becomes a port of that domain: a DPDK
+ * net_af_packet ethdev on IFACE, named "uplink:IFACE" (':' never appears in
+ * port names or DVport keys), a trunk of every VLAN (VLAN 0 untagged).
+ * dvs_switch_domain_remove removes it with the domain. */
+gboolean dvs_switch_uplink_spec_parse (const gchar *spec, gchar **dvswitch,
+                                       gchar **iface, GError **error);
+/* Replaces the configured uplinks (none may be attached yet). */
+gboolean dvs_switch_set_uplinks (DvsSwitch *sw, const gchar *const *specs,
+                                 GError **error);
+/* Tells the switch that forwarding domain @domain serves DVswitch @id named
+ * @name: attaches its configured uplink, if any.  FALSE (with @error) if
+ * one is configured and cannot be attached; it is retried at the next
+ * bind of that domain. */
+gboolean dvs_switch_domain_bind (DvsSwitch *sw, guint16 domain, const gchar *id,
+                                 const gchar *name, GError **error);
+/* The uplinks as JSON: an array of {name, dvswitch, iface, attached, link,
+ * error?, stats}; @domain > 0: only that domain's. */
+JsonNode *dvs_switch_uplinks_to_json (DvsSwitch *sw, gint domain);
 
 const gchar *dvs_switch_name (DvsSwitch *sw);
 gboolean dvs_switch_busy_poll (DvsSwitch *sw);

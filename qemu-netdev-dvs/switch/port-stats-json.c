@@ -65,6 +65,8 @@ dvs_port_stats_to_json (const struct dvs_port_stats *s)
     add_int (b, drops[i].name, G_STRUCT_MEMBER (guint64, s, drops[i].offset));
   json_builder_end_object (b);
   add_int (b, "mirrored", s->mirrored);
+  add_int (b, "held", s->held);
+  add_int (b, "hold_dropped", s->hold_dropped);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -124,6 +126,12 @@ dvs_port_stats_from_json (JsonNode *node, struct dvs_port_stats *s, GError **err
                       &G_STRUCT_MEMBER (guint64, &r, drops[i].offset), error))
       return FALSE;
   if (!get_counter (o, "counters", "mirrored", &r.mirrored, error))
+    return FALSE;
+  /* Newer counters: absent from checkpoints written before them. */
+  if ((json_object_has_member (o, "held")
+       && !get_counter (o, "counters", "held", &r.held, error))
+      || (json_object_has_member (o, "hold_dropped")
+          && !get_counter (o, "counters", "hold_dropped", &r.hold_dropped, error)))
     return FALSE;
   *s = r;
   return TRUE;

@@ -45,8 +45,10 @@ def document(conn_p1="c-p1-1"):
 
 def canonical_digest(held):
     """SHA-256 of the document as the host renders it: switch.get without
-    the per-port runtime members, serialized without whitespace."""
+    the runtime members (per port, and the host's uplinks), serialized
+    without whitespace."""
     doc = json.loads(json.dumps(held))
+    doc.pop("uplinks", None)
     for p in doc["ports"]:
         p.pop("attached", None)
         p.pop("link", None)

@@ -136,6 +136,55 @@ test_bad_keyfiles (void)
   }
 }
 
+/* Uplinks: DVSWITCH=IFACE from the file and the command line, their
+ * interfaces reported to the manager; plain names are only reported. */
+static void
+test_uplinks (void)
+{
+  g_autofree gchar *path = write_conf (
+    "[uplinks]\nprod = eth1\n5f0c2a8e-0000-4000-8000-000000000001 = eth2\n"
+    "[datapath]\nuplink-poll-ms=3\n");
+  {
+    char *argv[] = { "dvs-switchd", "-c", path, NULL };
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DvsSwitchdConfig) c = dvs_switchd_config_from_args (3, argv, &error);
+    const gchar *specs[] = { "prod=eth1", "5f0c2a8e-0000-4000-8000-000000000001=eth2", NULL };
+    const gchar *names[] = { "eth1", "eth2", NULL };
+
+    g_assert_no_error (error);
+    g_assert_true (g_strv_equal ((const gchar *const *) c->uplink_specs, specs));
+    g_assert_true (g_strv_equal ((const gchar *const *) c->uplinks, names));
+    g_assert_cmpuint (c->poll_ms, ==, 3);
+  }
+  {
+    /* The command line replaces both lists. */
+    char *argv[] = { "dvs-switchd", "-c", path, "--uplink", "lab=veth0,bond0",
+                     "--uplink", "test=veth1", NULL };
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DvsSwitchdConfig) c = dvs_switchd_config_from_args (G_N_ELEMENTS (argv) - 1,
+                                                                   argv, &error);
+    const gchar *specs[] = { "lab=veth0", "test=veth1", NULL };
+    const gchar *names[] = { "bond0", "veth0", "veth1", NULL };
+
+    g_assert_no_error (error);
+    g_assert_true (g_strv_equal ((const gchar *const *) c->uplink_specs, specs));
+    g_assert_true (g_strv_equal ((const gchar *const *) c->uplinks, names));
+  }
+  {
+    const gchar *bad[] = { "x=", "=eth0", "x=a/b", "x=averyveryverylongname", "x y=eth0" };
+    for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+      {
+        char *argv[] = { "dvs-switchd", "--uplink", (char *) bad[i], NULL };
+        g_autoptr (GError) error = NULL;
+        g_autoptr (DvsSwitchdConfig) c = dvs_switchd_config_from_args (3, argv, &error);
+        g_test_message ("%s", bad[i]);
+        g_assert_null (c);
+        g_assert_nonnull (error);
+      }
+  }
+  g_unlink (path);
+}
+
 static void
 test_eal_args (void)
 {
@@ -175,5 +224,6 @@ main (int argc, char **argv)
   g_test_add_func ("/config/keyfile-and-precedence", test_keyfile_and_precedence);
   g_test_add_func ("/config/bad-keyfiles", test_bad_keyfiles);
   g_test_add_func ("/config/eal-args", test_eal_args);
+  g_test_add_func ("/config/uplinks", test_uplinks);
   return g_test_run ();
 }
