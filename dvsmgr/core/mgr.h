@@ -62,6 +62,8 @@ typedef struct {
   JsonNode *config;             /* object */
   GHashTable *ports;            /* key → MgrPort (borrowed) */
   DvsObjectSkeleton *object;
+  gchar *network;               /* bound logical network's UUID, NULL: none
+                                 * (placement/, docs/placement.md) */
 } MgrPortGroup;
 
 typedef struct {
@@ -92,6 +94,8 @@ typedef struct {
   DvsRpcPeer *peer;                       /* NULL: not connected */
   gchar *transport, *address;
   DvsObjectSkeleton *object;
+  GPtrArray *hidden_networks;             /* network UUIDs hidden on this
+                                           * host (gchar *), NULL: none */
 } MgrHost;
 
 typedef struct {
@@ -119,6 +123,9 @@ struct _DvsMgr {
   struct _DvsSnapshotHistory *history;
   GHashTable *autosave;         /* switch uuid set, saved at the next idle */
   guint autosave_id;
+  /* placement/: host status and health, libvirt connections, migration
+   * jobs (placement/placement.h); NULL until first used */
+  struct _MgrPlacement *placement;
 };
 
 /* mgr-model.c: objects, their store form, loading, host documents. */
