@@ -330,11 +330,31 @@ on_lv_timer (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* libvirt prints every error on stderr by default; ours are reported
+ * where they happen, from virGetLastErrorMessage(). */
+static void
+quiet (void *data, virErrorPtr error)
+{
+}
+
+static void
+quiet_libvirt (void)
+{
+  static gsize once;
+
+  if (g_once_init_enter (&once))
+    {
+      virSetErrorFunc (NULL, quiet);
+      g_once_init_leave (&once, 1);
+    }
+}
+
 void
 dvs_mgr_libvirt_start (DvsMgr *mgr, guint period_ms)
 {
   MgrPlacement *pl = dvs_mgr_placement_get (mgr);
 
+  quiet_libvirt ();
   g_clear_handle_id (&pl->lv_timer, g_source_remove);
   refresh_all (pl);
   pl->lv_timer = g_timeout_add (period_ms, on_lv_timer, pl);
@@ -346,6 +366,7 @@ dvs_mgr_libvirt_refresh (DvsMgr *mgr, GSourceFunc func, gpointer data)
   MgrPlacement *pl = dvs_mgr_placement_get (mgr);
   LvWaiter *w = g_new0 (LvWaiter, 1);
 
+  quiet_libvirt ();
   w->func = func;
   w->data = data;
   g_ptr_array_add (pl->lv_waiters, w);

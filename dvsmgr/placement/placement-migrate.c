@@ -335,6 +335,14 @@ dvs_mgr_migrate_vm (DvsMgr *mgr, const gchar *vm, const gchar *host, GError **er
   return g_strdup (j->path);
 }
 
+DvsMigration1 *
+dvs_mgr_migration_get (DvsMgr *mgr, const gchar *path)
+{
+  MigJob *j = g_hash_table_lookup (dvs_mgr_placement_get (mgr)->jobs, path ? path : "");
+
+  return j ? j->iface : NULL;
+}
+
 void
 mgr_migrate_free_all (MgrPlacement *pl)
 {

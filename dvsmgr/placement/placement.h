@@ -114,6 +114,9 @@ void dvs_mgr_libvirt_refresh (DvsMgr *mgr, GSourceFunc func, gpointer data);
  * check passed; returns the job's object path.  The migration runs on a
  * worker thread through the source host's libvirt connection. */
 gchar *dvs_mgr_migrate_vm (DvsMgr *mgr, const gchar *vm, const gchar *host, GError **error);
+/* The job at @path (borrowed; NULL: none, or forgotten 10 min after it
+ * ended). */
+DvsMigration1 *dvs_mgr_migration_get (DvsMgr *mgr, const gchar *path);
 
 /* ---- D-Bus (placement-dbus.c) --------------------------------------- */
 
