@@ -172,6 +172,14 @@ check (Fixture *f, const gchar *host, gchar **reasons_out)
   return ok;
 }
 
+static void
+config_is (MgrPortGroup *pg, const gchar *expected)
+{
+  g_autofree gchar *text = json_to_string (pg->config, FALSE);
+
+  g_assert_cmpstr (text, ==, expected);
+}
+
 /* ---- health ------------------------------------------------------------- */
 
 static void
@@ -239,7 +247,7 @@ test_check (Fixture *f, gconstpointer data)
   net = dvs_mgr_create_network (f->mgr, "web-net", "vlan", 10, "tz-web", &error);
   g_assert_no_error (error);
   g_assert_true (dvs_mgr_port_group_set_network (f->mgr, f->pg, net, &error));
-  g_assert_cmpstr (json_to_string (f->pg->config, FALSE), ==, "{\"vlan\":10}");
+  config_is (f->pg, "{\"vlan\":10}");
   g_assert_false (check (f, "h2", &r));
   g_assert_cmpstr (r, ==, "network web-net is not on host h2 (transport zone tz-web is not among "
                           "the host's)");
@@ -295,7 +303,7 @@ test_persist (Fixture *f, gconstpointer data)
                                             net, TRUE, &error));
   g_assert_true (dvs_mgr_port_group_set_network (f->mgr, f->pg, net, &error));
   /* VXLAN: no vlan given to the group. */
-  g_assert_cmpstr (json_to_string (f->pg->config, FALSE), ==, "{}");
+  config_is (f->pg, "{}");
   /* A record written before hidden networks existed. */
   dvs_mgr_txn_put (txn, "host", "h-old", old);
   g_assert_true (dvs_mgr_store_commit (f->store, txn, &error));
