@@ -59,6 +59,15 @@ dvs_mgr_placement_free (MgrPlacement *pl)
   g_free (pl);
 }
 
+/* Only the placement properties: the others (LastSeen) change on their
+ * own schedule, and an unchanged value emits no PropertiesChanged. */
+static void
+refresh_host (DvsMgr *mgr, MgrHost *h)
+{
+  if (h->object && dvs_object_peek_host1 (DVS_OBJECT (h->object)))
+    dvs_mgr_placement_dbus_host (mgr, h, dvs_object_peek_host1 (DVS_OBJECT (h->object)), FALSE);
+}
+
 static gboolean
 refresh_health (gpointer data)
 {
@@ -68,7 +77,7 @@ refresh_health (gpointer data)
 
   g_hash_table_iter_init (&it, mgr->hosts);
   while (g_hash_table_iter_next (&it, NULL, &v))
-    dvs_mgr_dbus_host (mgr, v);
+    refresh_host (mgr, v);
   return G_SOURCE_CONTINUE;
 }
 
@@ -187,7 +196,7 @@ dvs_mgr_placement_host_status (DvsMgr *mgr, MgrHost *h, JsonNode *status, GError
     }
   st->json = json_node_copy (status);
   g_hash_table_replace (pl->status, g_strdup (h->name), g_steal_pointer (&st));
-  dvs_mgr_dbus_host (mgr, h);
+  refresh_host (mgr, h);
   return TRUE;
 }
 
@@ -202,12 +211,29 @@ dvs_mgr_placement_free_ports (DvsMgr *mgr, const gchar *host, guint *free_ports)
   return TRUE;
 }
 
+/* The status as the manager sees it: what the host said without its
+ * ever-changing clock and cycle counter, plus what changed since the
+ * report before — so the property changes only when something does. */
 gchar *
 dvs_mgr_placement_status_json (DvsMgr *mgr, const gchar *host)
 {
   HostStatus *st = g_hash_table_lookup (dvs_mgr_placement_get (mgr)->status, host);
+  g_autoptr (JsonNode) view = NULL;
+  JsonObject *o;
 
-  return st ? json_to_string (st->json, FALSE) : g_strdup ("{}");
+  if (st == NULL)
+    return g_strdup ("{}");
+  view = json_node_copy (st->json);
+  o = json_node_get_object (view);
+  json_object_remove_member (o, "time");
+  json_object_remove_member (o, "busy_cycles");
+  json_object_remove_member (o, "tsc_hz");
+  json_object_set_int_member (o, "drops_rise", (gint64) st->drops_rise);
+  if (st->load >= 0)
+    json_object_set_int_member (o, "load_percent", (gint64) (st->load * 100 + 0.5));
+  else
+    json_object_set_null_member (o, "load_percent");
+  return json_to_string (view, FALSE);
 }
 
 /* ---- the score -------------------------------------------------------- */
