@@ -130,8 +130,8 @@ dvs_mgr_placement_vm_ports (DvsMgr *mgr, const gchar *vm)
       MgrPort *p = v;
       if (p->connection == NULL || p->vm == NULL)
         continue;
-      if (g_str_equal (p->vm, vm) || (known && (g_str_equal (p->vm, dom.uuid)
-                                                || g_str_equal (p->vm, dom.name))))
+      if (g_ascii_strcasecmp (p->vm, vm) == 0
+          || (known && (g_ascii_strcasecmp (p->vm, dom.uuid) == 0 || g_str_equal (p->vm, dom.name))))
         g_ptr_array_add (out, p);
     }
   g_ptr_array_sort (out, port_key_cmp);

@@ -47,12 +47,28 @@ lv_ref (LvHost *lv)
 }
 
 static void
+close_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  virConnectClose (data);
+}
+
+/* Closing a remote connection talks to libvirtd: not on the main loop. */
+static void
+close_later (virConnectPtr conn)
+{
+  g_autoptr (GTask) task = g_task_new (NULL, NULL, NULL, NULL);
+
+  g_task_set_task_data (task, conn, NULL);
+  g_task_run_in_thread (task, close_thread);
+}
+
+static void
 lv_unref (LvHost *lv)
 {
   if (!g_atomic_int_dec_and_test (&lv->ref))
     return;
   if (lv->conn)
-    virConnectClose (lv->conn);
+    close_later (lv->conn);
   g_mutex_clear (&lv->lock);
   g_free (lv->name);
   g_free (lv->uri);
