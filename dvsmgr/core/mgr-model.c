@@ -101,6 +101,7 @@ dvs_mgr_host_free (MgrHost *h)
   g_free (h->address);
   g_clear_object (&h->object);
   g_clear_pointer (&h->hidden_networks, g_ptr_array_unref);
+  g_free (h->migration_uri);
   g_free (h);
 }
 
@@ -272,6 +273,8 @@ dvs_mgr_host_to_store (MgrHost *h)
   mgr_json_int (b, "last_seen", h->last_seen);
   if (h->hidden_networks && h->hidden_networks->len)
     mgr_json_strv (b, "hidden_networks", h->hidden_networks);
+  if (h->migration_uri)
+    mgr_json_str (b, "migration_uri", h->migration_uri);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -488,6 +491,7 @@ load_host (const gchar *kind, const gchar *key, JsonNode *value, gpointer data)
   h->last_seen = int_member (o, "last_seen");
   /* Older records have no hidden_networks: none hidden. */
   h->hidden_networks = strv_member (o, "hidden_networks");
+  h->migration_uri = dup_member (o, "migration_uri");
   g_hash_table_insert (ctx->mgr->hosts, h->name, h);
 }
 

@@ -96,6 +96,9 @@ typedef struct {
   DvsObjectSkeleton *object;
   GPtrArray *hidden_networks;             /* network UUIDs hidden on this
                                            * host (gchar *), NULL: none */
+  gchar *migration_uri;                   /* where QEMU's migration stream
+                                           * goes (tcp://ADDR), NULL: derived
+                                           * (placement/placement-migrate.c) */
 } MgrHost;
 
 typedef struct {

@@ -146,6 +146,7 @@ ctl_cmd_host_show (Ctl *ctl, const CtlOptions *opts, gchar **args,
       g_ptr_array_add (names, NULL);
       hidden_text = names->len > 1 ? g_strjoinv (", ", (gchar **) names->pdata) : g_strdup ("-");
       dvs_fields_add (fields, "hidden networks", hidden_text);
+      dvs_fields_add (fields, "migration uri", ctl_prop_string (host, "MigrationUri"));
     }
   dvs_fields_add (fields, "last seen", last_seen);
   dvs_table_print (fields);

@@ -185,3 +185,13 @@ ctl_cmd_portgroup_set_network (Ctl *ctl, const CtlOptions *opts, gchar **args, G
          && ctl_call_void (ctl, pg->path, CTL_IFACE_PORT_GROUP, "SetNetwork",
                            g_variant_new ("(s)", args[1] ? args[1] : ""), error);
 }
+
+gboolean
+ctl_cmd_host_set_migration_uri (Ctl *ctl, const CtlOptions *opts, gchar **args, GError **error)
+{
+  CtlObject *host = ctl_resolve (ctl, CTL_KIND_HOST, args[0], error);
+
+  return host != NULL
+         && ctl_call_void (ctl, host->path, CTL_IFACE_HOST, "SetMigrationUri",
+                           g_variant_new ("(s)", args[1] ? args[1] : ""), error);
+}

@@ -426,6 +426,11 @@ static const CtlCommand commands[] = {
   { "host unhide-network", "HOST NET", 2, "HOST NET", 0, ctl_cmd_host_unhide_network,
     "Offer a hidden network on a host again",
     "Undoes 'dvsctl host hide-network HOST NET'.\n" },
+  { "host set-migration-uri", "HOST URI", 1, "HOST [URI]", 0, ctl_cmd_host_set_migration_uri,
+    "Say where migration streams to a host go",
+    "Sets where QEMU sends live-migration streams to HOST,\n"
+    "tcp://ADDRESS[:PORT] (or rdma://, unix://), for 'dvsctl vm migrate';\n"
+    "without URI goes back to the default (docs/placement.md).\n" },
 
   { "network list", "", 0, "", 0, ctl_cmd_network_list,
     "List the logical networks",

@@ -272,6 +272,7 @@ CTL_DECLARE_COMMAND (ctl_cmd_vm_place);
 CTL_DECLARE_COMMAND (ctl_cmd_vm_migrate);
 CTL_DECLARE_COMMAND (ctl_cmd_host_hide_network);
 CTL_DECLARE_COMMAND (ctl_cmd_host_unhide_network);
+CTL_DECLARE_COMMAND (ctl_cmd_host_set_migration_uri);
 CTL_DECLARE_COMMAND (ctl_cmd_portgroup_set_network);
 
 G_END_DECLS

@@ -117,6 +117,27 @@ on_hide (DvsHost1 *i, GDBusMethodInvocation *inv, const gchar *network, DvsMgr *
   return TRUE;
 }
 
+static void
+do_set_migration_uri (DvsMgr *mgr, GDBusMethodInvocation *inv, gpointer name)
+{
+  const gchar *uri;
+  GError *error = NULL;
+  MgrHost *h = dvs_mgr_host_lookup (mgr, name, &error);
+
+  g_variant_get (g_dbus_method_invocation_get_parameters (inv), "(&s)", &uri);
+  if (h)
+    dvs_mgr_host_set_migration_uri (mgr, h, uri, &error);
+  finish (inv, error, error ? NULL : g_variant_new ("()"));
+}
+
+static gboolean
+on_set_migration_uri (DvsHost1 *i, GDBusMethodInvocation *inv, const gchar *uri, DvsMgr *mgr)
+{
+  dvs_mgr_authorize (mgr, inv, ACTION_HOSTS, do_set_migration_uri,
+                     g_strdup (dvs_host1_get_name (i)));
+  return TRUE;
+}
+
 void
 dvs_mgr_placement_dbus_host (DvsMgr *mgr, MgrHost *h, DvsHost1 *iface, gboolean connect)
 {
@@ -129,7 +150,9 @@ dvs_mgr_placement_dbus_host (DvsMgr *mgr, MgrHost *h, DvsHost1 *iface, gboolean 
     {
       g_signal_connect (iface, "handle-hide-network", G_CALLBACK (on_hide), mgr);
       g_signal_connect (iface, "handle-unhide-network", G_CALLBACK (on_hide), mgr);
+      g_signal_connect (iface, "handle-set-migration-uri", G_CALLBACK (on_set_migration_uri), mgr);
     }
+  dvs_host1_set_migration_uri (iface, h->migration_uri ? h->migration_uri : "");
   for (guint i = 0; h->hidden_networks && i < h->hidden_networks->len; i++)
     g_ptr_array_add (hidden, h->hidden_networks->pdata[i]);
   dvs_host1_set_hidden_networks (iface, strv_view (hidden));

@@ -208,14 +208,17 @@ migrate_thread (gpointer data)
 
 /* ---- starting one ----------------------------------------------------- */
 
-/* tcp://ADDRESS for QEMU's migration stream: the destination's address on
- * the host channel when it came over TLS, else the host in its libvirt
- * URI; NULL lets libvirt use the destination's host name. */
+/* Where QEMU's migration stream goes: the destination's migration URI when
+ * set, else tcp://ADDRESS with its address on the host channel when it came
+ * over TLS, else the host in its libvirt URI; NULL lets libvirt use the
+ * destination's host name. */
 static gchar *
 migrate_uri_of (MgrHost *h)
 {
   g_autoptr (GUri) uri = NULL;
 
+  if (h->migration_uri)
+    return g_strdup (h->migration_uri);
   if (g_strcmp0 (h->transport, "tls") == 0 && h->address)
     {
       const gchar *colon = strrchr (h->address, ':');
@@ -333,6 +336,46 @@ dvs_mgr_migrate_vm (DvsMgr *mgr, const gchar *vm, const gchar *host, GError **er
               j->migrate_uri ? j->migrate_uri : "");
   j->thread = g_thread_new ("dvsmgr-migrate", migrate_thread, job_ref (j));
   return g_strdup (j->path);
+}
+
+gboolean
+dvs_mgr_host_set_migration_uri (DvsMgr *mgr, MgrHost *h, const gchar *uri, GError **error)
+{
+  g_autoptr (DvsMgrTxn) txn = dvs_mgr_txn_new ();
+  g_autoptr (GUri) parsed = NULL;
+  g_autoptr (JsonNode) rec = NULL;
+  g_autoptr (GError) local = NULL;
+  gchar *old = h->migration_uri;
+  const gchar *scheme;
+
+  if (uri && *uri == '\0')
+    uri = NULL;
+  if (uri && (strlen (uri) > 256 || !(parsed = g_uri_parse (uri, G_URI_FLAGS_NONE, NULL))
+              || !(scheme = g_uri_get_scheme (parsed))
+              || !(g_str_equal (scheme, "tcp") || g_str_equal (scheme, "rdma")
+                   || g_str_equal (scheme, "unix"))))
+    {
+      g_set_error (error, DVS_MGR_ERROR, DVS_MGR_ERROR_INVALID_ARGS,
+                   "the migration URI must be tcp://ADDRESS[:PORT], rdma://... or unix://... "
+                   "of at most 256 characters (\"\" for the default); got '%.64s'", uri);
+      return FALSE;
+    }
+  h->migration_uri = (gchar *) uri;
+  rec = dvs_mgr_host_to_store (h);
+  h->migration_uri = old;
+  dvs_mgr_txn_put (txn, "host", h->name, rec);
+  if (!dvs_mgr_store_commit (mgr->store, txn, &local))
+    {
+      g_set_error (error, DVS_MGR_ERROR, DVS_MGR_ERROR_FAILED, "cannot record it: %s",
+                   local->message);
+      return FALSE;
+    }
+  h->migration_uri = g_strdup (uri);
+  g_free (old);
+  DVS_LOG_KV (G_LOG_LEVEL_INFO, "HOST", h->name, "host %s's migration URI is %s", h->name,
+              uri ? uri : "the default");
+  dvs_mgr_dbus_host (mgr, h);
+  return TRUE;
 }
 
 DvsMigration1 *

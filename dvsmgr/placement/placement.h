@@ -114,6 +114,11 @@ void dvs_mgr_libvirt_refresh (DvsMgr *mgr, GSourceFunc func, gpointer data);
  * check passed; returns the job's object path.  The migration runs on a
  * worker thread through the source host's libvirt connection. */
 gchar *dvs_mgr_migrate_vm (DvsMgr *mgr, const gchar *vm, const gchar *host, GError **error);
+/* Where QEMU sends @h's incoming migration streams: "tcp://ADDR[:PORT]",
+ * "rdma://..." or "unix://..." (at most 256 characters); NULL or "" goes
+ * back to the derived default.  One transaction on the host's record. */
+gboolean dvs_mgr_host_set_migration_uri (DvsMgr *mgr, MgrHost *h, const gchar *uri,
+                                         GError **error);
 /* The job at @path (borrowed; NULL: none, or forgotten 10 min after it
  * ended). */
 DvsMigration1 *dvs_mgr_migration_get (DvsMgr *mgr, const gchar *path);

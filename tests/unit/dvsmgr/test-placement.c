@@ -304,6 +304,13 @@ test_persist (Fixture *f, gconstpointer data)
   g_assert_true (dvs_mgr_port_group_set_network (f->mgr, f->pg, net, &error));
   /* VXLAN: no vlan given to the group. */
   config_is (f->pg, "{}");
+  /* A migration URI: checked, stored. */
+  g_assert_false (dvs_mgr_host_set_migration_uri (f->mgr, g_hash_table_lookup (f->mgr->hosts, "h2"),
+                                                  "http://x", &error));
+  g_assert_error (error, DVS_MGR_ERROR, DVS_MGR_ERROR_INVALID_ARGS);
+  g_clear_error (&error);
+  g_assert_true (dvs_mgr_host_set_migration_uri (f->mgr, g_hash_table_lookup (f->mgr->hosts, "h2"),
+                                                 "tcp://192.0.2.2:49152", &error));
   /* A record written before hidden networks existed. */
   dvs_mgr_txn_put (txn, "host", "h-old", old);
   g_assert_true (dvs_mgr_store_commit (f->store, txn, &error));
@@ -311,9 +318,13 @@ test_persist (Fixture *f, gconstpointer data)
   h = g_hash_table_lookup (f->mgr->hosts, "h2");
   g_assert_cmpuint (h->hidden_networks->len, ==, 1);
   g_assert_cmpstr (h->hidden_networks->pdata[0], ==, net_uuid);
+  g_assert_cmpstr (h->migration_uri, ==, "tcp://192.0.2.2:49152");
+  g_assert_true (dvs_mgr_host_set_migration_uri (f->mgr, h, "", &error));
+  g_assert_null (h->migration_uri);
   h = g_hash_table_lookup (f->mgr->hosts, "h-old");
   g_assert_nonnull (h);
   g_assert_cmpuint (h->hidden_networks->len, ==, 0);
+  g_assert_null (h->migration_uri);
   g_assert_cmpstr (((MgrPortGroup *) g_hash_table_lookup (f->mgr->port_groups, pg_uuid))->network,
                    ==, net_uuid);
   /* Unbinding persists too. */
