@@ -138,6 +138,20 @@ dvs_mgr_placement_vm_ports (DvsMgr *mgr, const gchar *vm)
   return out;
 }
 
+const gchar *
+dvs_mgr_placement_vm_host (DvsMgr *mgr, GPtrArray *ports, const gchar *vm)
+{
+  MgrPort *p = ports->pdata[0];
+  MgrDomainInfo dom;
+  const gchar *running = NULL;
+
+  if ((dvs_mgr_libvirt_find_domain (mgr, vm, &dom, &running)
+       || dvs_mgr_libvirt_find_domain (mgr, p->vm, &dom, &running))
+      && dom.active)
+    return running;
+  return p->host;
+}
+
 gboolean
 dvs_mgr_placement_check_vm (DvsMgr *mgr, GPtrArray *ports, const gchar *host, GPtrArray *reasons)
 {
@@ -189,7 +203,7 @@ dvs_mgr_placement_place_vm (DvsMgr *mgr, const gchar *vm, guint *score, GError *
                    "no connected DVport belongs to VM '%s'", vm);
       return NULL;
     }
-  current = ((MgrPort *) ports->pdata[0])->host;
+  current = dvs_mgr_placement_vm_host (mgr, ports, vm);
   for (guint i = 0; i < hosts->len; i++)
     {
       MgrHost *h = hosts->pdata[i];

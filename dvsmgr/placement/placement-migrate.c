@@ -271,7 +271,9 @@ dvs_mgr_migrate_vm (DvsMgr *mgr, const gchar *vm, const gchar *host, GError **er
         return NULL;
       host = chosen;
     }
-  if (!(src = libvirt_host (mgr, ((MgrPort *) ports->pdata[0])->host, "the source", error))
+  /* Where libvirt says the VM runs; the DVports' owner when no libvirt
+   * says (they agree once the hooks have moved the ports). */
+  if (!(src = libvirt_host (mgr, dvs_mgr_placement_vm_host (mgr, ports, vm), "the source", error))
       || !(dst = libvirt_host (mgr, host, "the destination", error)))
     return NULL;
   if (src == dst)

@@ -36,6 +36,9 @@ gboolean dvs_mgr_placement_check_port (DvsMgr *mgr, MgrPort *p, const gchar *hos
  * name or UUID as a libvirt host reports it), sorted by key; borrowed.
  * Empty when none: the caller says NOT_FOUND. */
 GPtrArray *dvs_mgr_placement_vm_ports (DvsMgr *mgr, const gchar *vm);
+/* The host VM @vm (with connected DVports @ports, not empty) runs on: the
+ * one whose libvirt runs it, else its DVports' owner.  Borrowed. */
+const gchar *dvs_mgr_placement_vm_host (DvsMgr *mgr, GPtrArray *ports, const gchar *vm);
 /* Every port of @ports on @host, reasons de-duplicated. */
 gboolean dvs_mgr_placement_check_vm (DvsMgr *mgr, GPtrArray *ports, const gchar *host,
                                      GPtrArray *reasons);

@@ -367,6 +367,12 @@ static const gchar small_node[] =
   "<sockets>1</sockets><cores>2</cores><threads>1</threads></cpu>"
   "<memory>262144</memory></node>";
 
+/* 64 CPUs and 64 GiB, no domains. */
+static const gchar big_node[] =
+  "<node><cpu><mhz>2000</mhz><model>dvs</model><active>64</active><max>64</max><nodes>1</nodes>"
+  "<sockets>1</sockets><cores>64</cores><threads>1</threads></cpu>"
+  "<memory>67108864</memory></node>";
+
 static void
 on_finished (DvsMigration1 *iface, gboolean ok, const gchar *error, gpointer loop)
 {
@@ -427,14 +433,18 @@ test_libvirt (Fixture *f, gconstpointer data)
   g_assert_error (error, DVS_MGR_ERROR, DVS_MGR_ERROR_BUSY);
   g_clear_error (&error);
 
-  /* A destination that passes: the default node again under another name.
-   * The test driver cannot migrate: the job runs and fails cleanly. */
+  /* A destination that passes: a big node without domains.  The test
+   * driver cannot migrate: the job runs and fails cleanly. */
   {
-    MgrHost *big = host_up (f, "big", "tz-a", "test:///default");
+    g_autofree gchar *big_path = g_build_filename (f->root, "big.xml", NULL);
+    g_autofree gchar *big_uri = g_strdup_printf ("test://%s", big_path);
+    MgrHost *big;
     g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
     DvsMigration1 *iface;
     guint t;
 
+    g_assert_true (g_file_set_contents (big_path, big_node, -1, NULL));
+    big = host_up (f, "big", "tz-a", big_uri);
     g_assert_true (dvs_mgr_join_host (f->mgr, f->sw, "big", &error));
     report (f, big, 1000, 0, 0, 1, "up");
     refresh (f);
