@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include "core/mgr.h"
 #include "dvs-log.h"
+#include "placement/placement.h"
 #include "snapshot/snapshot.h"
 
 typedef struct {
@@ -19,6 +20,7 @@ typedef struct {
   gchar *authorization;
   gchar *log_format;
   gint heartbeat_ms, push_timeout_ms, retry_ms, max_inflight;
+  gint libvirt_refresh_ms;
   gboolean verbose, version;
 } Options;
 
@@ -85,6 +87,8 @@ parse_options (Options *o, int *argc, char ***argv, GError **error)
     { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &o->tls_key, "Its private key (PEM)", "FILE" },
     { "tls-ca", 0, 0, G_OPTION_ARG_FILENAME, &o->tls_ca,
       "The CA that signs host certificates (PEM)", "FILE" },
+    { "libvirt-refresh-ms", 0, 0, G_OPTION_ARG_INT, &o->libvirt_refresh_ms,
+      "How often to read each host's libvirt node info and domains (default 5000)", "MS" },
     { "heartbeat-ms", 0, 0, G_OPTION_ARG_INT, &o->heartbeat_ms,
       "Host heartbeat interval; 3 missed close the connection (default 2000)", "MS" },
     { "push-timeout-ms", 0, 0, G_OPTION_ARG_INT, &o->push_timeout_ms,
@@ -195,6 +199,8 @@ main (int argc, char **argv)
       return 1;
     }
   dvs_mgr_dbus_export (mgr, bus);
+  dvs_mgr_placement_start (mgr, 2000);
+  dvs_mgr_libvirt_start (mgr, o.libvirt_refresh_ms > 0 ? (guint) o.libvirt_refresh_ms : 5000);
   run.loop = g_main_loop_new (NULL, FALSE);
   owner = g_bus_own_name_on_connection (bus, DVS_MGR_BUS_NAME, G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE,
                                         on_name_acquired, on_name_lost, &run, NULL);

@@ -9,6 +9,7 @@
 #define G_LOG_DOMAIN "dvsmgr-dbus"
 
 #include "mgr.h"
+#include "placement/placement.h"
 
 #include <string.h>
 
@@ -178,6 +179,7 @@ dvs_mgr_dbus_port_group (DvsMgr *mgr, MgrPortGroup *pg)
   dvs_port_group1_set_config_json (iface, config);
   dvs_port_group1_set_num_ports (iface, g_hash_table_size (pg->ports));
   dvs_port_group1_set_free_ports (iface, free_ports);
+  dvs_mgr_placement_dbus_port_group (mgr, pg, iface, fresh);
   if (fresh)
     {
       on_object_methods (mgr, pg->object);
@@ -265,6 +267,7 @@ dvs_mgr_dbus_host (DvsMgr *mgr, MgrHost *h)
   dvs_host1_set_in_sync (iface, mgr->push ? mgr_push_host_in_sync (mgr->push, h->name) : FALSE);
   dvs_host1_set_libvirt_uri (iface, h->libvirt_uri ?: "");
   dvs_host1_set_last_seen (iface, h->last_seen);
+  dvs_mgr_placement_dbus_host (mgr, h, iface, fresh);
   if (fresh)
     {
       on_object_methods (mgr, h->object);
@@ -830,6 +833,7 @@ dvs_mgr_dbus_export (DvsMgr *mgr, GDBusConnection *bus)
   g_signal_connect (mgr->manager_iface, "handle-create-network", G_CALLBACK (on_create_network), mgr);
   g_signal_connect (mgr->manager_iface, "handle-get-out-of-sync", G_CALLBACK (on_get_out_of_sync), mgr);
   dvs_mgr_dbus_snapshot_manager (mgr, mgr->manager_iface);
+  dvs_mgr_placement_dbus_manager (mgr, mgr->manager_iface);
   if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (mgr->manager_iface), bus,
                                          DVS_MGR_OBJECT_PATH, &error))
     g_warning ("cannot export %s: %s", DVS_MGR_OBJECT_PATH, error->message);

@@ -4,6 +4,7 @@
 
 #include "mgr.h"
 #include "core/mgr-json.h"
+#include "placement/placement.h"
 
 #include <string.h>
 #include "dvport/dvport-spec.h"
@@ -63,6 +64,7 @@ dvs_mgr_port_group_free (MgrPortGroup *pg)
     json_node_unref (pg->config);
   g_hash_table_unref (pg->ports);
   g_clear_object (&pg->object);
+  g_free (pg->network);
   g_free (pg);
 }
 
@@ -102,6 +104,8 @@ dvs_mgr_host_free (MgrHost *h)
   g_free (h->transport);
   g_free (h->address);
   g_clear_object (&h->object);
+  g_clear_pointer (&h->hidden_networks, g_ptr_array_unref);
+  g_free (h->migration_uri);
   g_free (h);
 }
 
@@ -222,6 +226,8 @@ dvs_mgr_port_group_to_store (MgrPortGroup *pg)
   mgr_json_str (b, "switch", pg->switch_uuid);
   mgr_json_str (b, "name", pg->name);
   mgr_json_copy (b, "config", pg->config);
+  if (pg->network)
+    mgr_json_str (b, "network", pg->network);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -269,6 +275,10 @@ dvs_mgr_host_to_store (MgrHost *h)
   mgr_json_strv (b, "uplinks", h->uplinks);
   mgr_json_strv (b, "transport_zones", h->transport_zones);
   mgr_json_int (b, "last_seen", h->last_seen);
+  if (h->hidden_networks && h->hidden_networks->len)
+    mgr_json_strv (b, "hidden_networks", h->hidden_networks);
+  if (h->migration_uri)
+    mgr_json_str (b, "migration_uri", h->migration_uri);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -396,6 +406,7 @@ load_port_group (const gchar *kind, const gchar *key, JsonNode *value, gpointer 
     ? json_node_copy (json_object_get_member (o, "config"))
     : dvs_mgr_empty_object ();
   pg->ports = g_hash_table_new (g_str_hash, g_str_equal);
+  pg->network = g_strdup (str_member (o, "network"));
   g_hash_table_insert (ctx->mgr->port_groups, pg->uuid, pg);
   g_hash_table_insert (sw->port_groups, pg->uuid, pg);
 }
@@ -483,6 +494,9 @@ load_host (const gchar *kind, const gchar *key, JsonNode *value, gpointer data)
   g_ptr_array_unref (h->transport_zones);
   h->transport_zones = strv_member (o, "transport_zones");
   h->last_seen = int_member (o, "last_seen");
+  /* Older records have no hidden_networks: none hidden. */
+  h->hidden_networks = strv_member (o, "hidden_networks");
+  h->migration_uri = dup_member (o, "migration_uri");
   g_hash_table_insert (ctx->mgr->hosts, h->name, h);
 }
 
@@ -585,6 +599,7 @@ dvs_mgr_free (DvsMgr *mgr)
   g_hash_table_unref (mgr->switches);
   g_hash_table_unref (mgr->hosts);
   g_hash_table_unref (mgr->networks);
+  dvs_mgr_placement_free (mgr->placement);
   g_clear_object (&mgr->manager_iface);
   g_clear_object (&mgr->objects);
   g_clear_object (&mgr->bus);

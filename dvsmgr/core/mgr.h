@@ -63,6 +63,8 @@ typedef struct {
   JsonNode *config;             /* object */
   GHashTable *ports;            /* key → MgrPort (borrowed) */
   DvsObjectSkeleton *object;
+  gchar *network;               /* bound logical network's UUID, NULL: none
+                                 * (placement/, docs/placement.md) */
 } MgrPortGroup;
 
 typedef struct {
@@ -99,6 +101,11 @@ typedef struct {
   DvsRpcPeer *peer;                       /* NULL: not connected */
   gchar *transport, *address;
   DvsObjectSkeleton *object;
+  GPtrArray *hidden_networks;             /* network UUIDs hidden on this
+                                           * host (gchar *), NULL: none */
+  gchar *migration_uri;                   /* where QEMU's migration stream
+                                           * goes (tcp://ADDR), NULL: derived
+                                           * (placement/placement-migrate.c) */
 } MgrHost;
 
 typedef struct {
@@ -126,6 +133,9 @@ struct _DvsMgr {
   struct _DvsSnapshotHistory *history;
   GHashTable *autosave;         /* switch uuid set, saved at the next idle */
   guint autosave_id;
+  /* placement/: host status and health, libvirt connections, migration
+   * jobs (placement/placement.h); NULL until first used */
+  struct _MgrPlacement *placement;
 };
 
 /* mgr-model.c: objects, their store form, loading, host documents. */

@@ -22,6 +22,7 @@ static const gchar *const ctl_error_names[] = {
   [CTL_ERROR_FILE] = "net.dvsqemu.Ctl.Error.File",
   [CTL_ERROR_DOMAIN] = "net.dvsqemu.Ctl.Error.Domain",
   [CTL_ERROR_NO_LIBVIRT] = "net.dvsqemu.Ctl.Error.NoLibvirt",
+  [CTL_ERROR_REFUSED] = "net.dvsqemu.Ctl.Error.Refused",
 };
 
 /* "the system bus", "the session bus", "the bus at ADDRESS". */

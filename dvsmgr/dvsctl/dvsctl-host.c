@@ -4,6 +4,7 @@
 #include "dvsctl-output.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #define VLAN_ID_MAX 4094
 #define VNI_MAX 16777215
@@ -34,7 +35,7 @@ ctl_cmd_host_list (Ctl *ctl, const CtlOptions *opts, gchar **args,
                    GError **error)
 {
   static const gchar *const headers[] = {
-    "NAME", "CONNECTED", "TRANSPORT", "IN-SYNC", "SWITCHES", "LAST-SEEN", NULL
+    "NAME", "CONNECTED", "TRANSPORT", "IN-SYNC", "HEALTH", "SWITCHES", "LAST-SEEN", NULL
   };
   GPtrArray *hosts = ctl_objects (ctl, CTL_KIND_HOST, error);
   g_autoptr(DvsTable) table = NULL;
@@ -61,6 +62,9 @@ ctl_cmd_host_list (Ctl *ctl, const CtlOptions *opts, gchar **args,
                               g_strdup (ctl_yes_no (ctl_prop_bool (host, "Connected"))),
                               g_strdup (ctl_prop_string (host, "Transport")),
                               g_strdup (ctl_yes_no (ctl_prop_bool (host, "InSync"))),
+                              ctl_prop_has (host, "Health")
+                              ? g_strdup_printf ("%u", ctl_prop_uint (host, "Health"))
+                              : g_strdup ("-"),
                               switch_names_text (ctl, switches, ","),
                               ctl_time_text (ctl_prop_int64 (host, "LastSeen")));
     }
@@ -122,6 +126,28 @@ ctl_cmd_host_show (Ctl *ctl, const CtlOptions *opts, gchar **args,
   dvs_fields_add (fields, "uplinks", uplinks_text);
   dvs_fields_add (fields, "transport zones", zones_text);
   dvs_fields_add (fields, "libvirt uri", ctl_prop_string (host, "LibvirtUri"));
+  if (ctl_prop_has (host, "Health"))
+    {
+      g_auto(GStrv) reasons = ctl_prop_strv (host, "HealthReasons");
+      g_auto(GStrv) hidden = ctl_prop_strv (host, "HiddenNetworks");
+      g_autofree gchar *reasons_text = g_strjoinv ("; ", reasons);
+      g_autoptr(GPtrArray) names = g_ptr_array_new ();
+      g_autofree gchar *hidden_text = NULL;
+
+      dvs_fields_add_printf (fields, "health", "%u%s%s%s", ctl_prop_uint (host, "Health"),
+                             *reasons_text ? " (" : "", reasons_text, *reasons_text ? ")" : "");
+      dvs_fields_add_printf (fields, "free port slots", "%u", ctl_prop_uint (host, "FreePorts"));
+      for (guint i = 0; hidden[i]; i++)
+        {
+          g_autofree gchar *path = g_strdup_printf (CTL_MANAGER_PATH "/network/%s", hidden[i]);
+          g_strdelimit (path + strlen (CTL_MANAGER_PATH), "-", '_');
+          g_ptr_array_add (names, (gpointer) ctl_object_label (ctl, path));
+        }
+      g_ptr_array_add (names, NULL);
+      hidden_text = names->len > 1 ? g_strjoinv (", ", (gchar **) names->pdata) : g_strdup ("-");
+      dvs_fields_add (fields, "hidden networks", hidden_text);
+      dvs_fields_add (fields, "migration uri", ctl_prop_string (host, "MigrationUri"));
+    }
   dvs_fields_add (fields, "last seen", last_seen);
   dvs_table_print (fields);
   return TRUE;

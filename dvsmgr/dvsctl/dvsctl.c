@@ -260,6 +260,11 @@ static const CtlCommand commands[] = {
     "Prints the key of a free port of PG (the lowest), for 'dvsctl port\n"
     "connect'.  Nothing changes: the port stays free until connected.  Fails\n"
     "when every port of PG is connected.\n" },
+  { "portgroup set-network", "PG NET", 1, "PG [NET]", 0, ctl_cmd_portgroup_set_network,
+    "Bind a port group to a logical network",
+    "Binds port group PG to the logical network NET (a name or UUID);\n"
+    "without NET unbinds it.  A VLAN network gives a group without a\n"
+    "\"vlan\" its segment.  Its VMs then run only where NET is visible.\n" },
   { "portgroup delete", "PG", 1, "PG", 0, ctl_cmd_portgroup_delete,
     "Delete a port group and its ports",
     "Deletes the port group PG and its ports.  Refused while one of its\n"
@@ -371,9 +376,28 @@ static const CtlCommand commands[] = {
     "      --mac=MAC             only the vNIC with this MAC\n"
     "      --libvirt-uri=URI     libvirt connection (default: libvirt's)\n" },
 
+  { "vm check", "VM HOST", 2, "VM HOST", 0, ctl_cmd_vm_check,
+    "May a VM run on a host?",
+    "Asks the manager whether VM (a name or UUID) may run on HOST: the\n"
+    "host connected, a member of each of its DVports' switches and in\n"
+    "their transport zones, the port groups' networks visible there, its\n"
+    "health at least 50, a free DVport slot, and CPU and memory when\n"
+    "libvirt says (docs/placement.md).  Prints each failed criterion;\n"
+    "exits 1 when refused.\n" },
+  { "vm place", "VM", 1, "VM", 0, ctl_cmd_vm_place,
+    "Choose the best host for a VM",
+    "Prints the host, other than its own, that passes the check for VM\n"
+    "with the best score (health, free slots, free memory) and the score.\n" },
+  { "vm migrate", "VM HOST", 1, "VM [HOST]", 0, ctl_cmd_vm_migrate,
+    "Live-migrate a VM through libvirt",
+    "Live-migrates VM to HOST (default: 'dvsctl vm place' choice) from\n"
+    "the manager's libvirt connections to both hosts, after the check.\n"
+    "Shows a progress bar on a terminal and waits until it ends (at most\n"
+    "an hour); exits 1 when it fails, the VM staying on its host.\n" },
+
   { "host list", "", 0, "", 0, ctl_cmd_host_list,
     "List the hosts",
-    "Lists the registered hosts as NAME CONNECTED TRANSPORT IN-SYNC\n"
+    "Lists the registered hosts as NAME CONNECTED TRANSPORT IN-SYNC HEALTH\n"
     "SWITCHES LAST-SEEN.\n" },
   { "host show", "HOST", 1, "HOST", 0, ctl_cmd_host_show,
     "Show a host",
@@ -394,6 +418,19 @@ static const CtlCommand commands[] = {
   { "host resync", "HOST", 1, "HOST", 0, ctl_cmd_host_resync,
     "Push a host's final state now",
     "Pushes HOST its final state now and retries its queue entries.\n" },
+
+  { "host hide-network", "HOST NET", 2, "HOST NET", 0, ctl_cmd_host_hide_network,
+    "Hide a logical network on a host",
+    "Hides the logical network NET (a name or UUID) on HOST: no VM whose\n"
+    "port group is bound to NET may be placed or migrated there.\n" },
+  { "host unhide-network", "HOST NET", 2, "HOST NET", 0, ctl_cmd_host_unhide_network,
+    "Offer a hidden network on a host again",
+    "Undoes 'dvsctl host hide-network HOST NET'.\n" },
+  { "host set-migration-uri", "HOST URI", 1, "HOST [URI]", 0, ctl_cmd_host_set_migration_uri,
+    "Say where migration streams to a host go",
+    "Sets where QEMU sends live-migration streams to HOST,\n"
+    "tcp://ADDRESS[:PORT] (or rdma://, unix://), for 'dvsctl vm migrate';\n"
+    "without URI goes back to the default (docs/placement.md).\n" },
 
   { "network list", "", 0, "", 0, ctl_cmd_network_list,
     "List the logical networks",

@@ -39,6 +39,7 @@ typedef enum {
   CTL_ERROR_DOMAIN,     /* libvirt refused, or the domain's XML does not
                            allow the change: exit 1 */
   CTL_ERROR_NO_LIBVIRT, /* could not connect to libvirt: exit 3 */
+  CTL_ERROR_REFUSED,    /* a placement refused, a migration failed: exit 1 */
 } CtlErrorCode;
 
 #define CTL_BUS_NAME "net.dvsqemu.Manager1"
@@ -265,5 +266,13 @@ CTL_DECLARE_COMMAND (ctl_cmd_sync);
 CTL_DECLARE_COMMAND (ctl_cmd_show);
 CTL_DECLARE_COMMAND (ctl_cmd_vm_attach);
 CTL_DECLARE_COMMAND (ctl_cmd_vm_detach);
+/* dvsctl-placement.c */
+CTL_DECLARE_COMMAND (ctl_cmd_vm_check);
+CTL_DECLARE_COMMAND (ctl_cmd_vm_place);
+CTL_DECLARE_COMMAND (ctl_cmd_vm_migrate);
+CTL_DECLARE_COMMAND (ctl_cmd_host_hide_network);
+CTL_DECLARE_COMMAND (ctl_cmd_host_unhide_network);
+CTL_DECLARE_COMMAND (ctl_cmd_host_set_migration_uri);
+CTL_DECLARE_COMMAND (ctl_cmd_portgroup_set_network);
 
 G_END_DECLS

@@ -11,6 +11,7 @@
 
 #include "core/mgr.h"
 #include "core/mgr-json.h"
+#include "placement/placement.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -219,8 +220,16 @@ require_hello (HostConn *c, GError **error)
 static JsonNode *
 on_heartbeat (DvsRpcPeer *peer, JsonObject *params, gpointer data, GError **error)
 {
-  if (!require_hello (data, error))
+  HostConn *c = data;
+  JsonNode *status = params ? json_object_get_member (params, "status") : NULL;
+  g_autoptr (GError) local = NULL;
+
+  if (!require_hello (c, error))
     return NULL;
+  /* The host's status (placement/placement-health.c validates it). */
+  if (status && !dvs_mgr_placement_host_status (c->hosts->mgr, c->host, status, &local))
+    DVS_LOG_KV (G_LOG_LEVEL_INFO, "HOST", c->host->name, "heartbeat status ignored: %s",
+                local->message);
   return dvs_mgr_empty_object ();
 }
 

@@ -2,6 +2,7 @@
  * hello, heartbeats, back-off), the manager's methods, port.state. */
 #define G_LOG_DOMAIN "dvs-agent"
 #include "agent/host-agent.h"
+#include "agent/host-status.h"
 
 #include <gio/gunixsocketaddress.h>
 
@@ -320,11 +321,15 @@ static gboolean
 on_heartbeat_timer (gpointer user_data)
 {
   DvsHostAgent *agent = user_data;
+  JsonObject *params;
 
   if (agent->peer == NULL || agent->heartbeat_pending)
     return G_SOURCE_CONTINUE;
   agent->heartbeat_pending = TRUE;
-  dvs_rpc_peer_call (agent->peer, "host.heartbeat", json_object_new (), agent->heartbeat_ms,
+  params = json_object_new ();
+  json_object_set_object_member (params, "status",
+                                 dvs_host_status_build (agent->control, agent->uplinks));
+  dvs_rpc_peer_call (agent->peer, "host.heartbeat", params, agent->heartbeat_ms,
                      on_heartbeat_reply, agent);
   return G_SOURCE_CONTINUE;
 }

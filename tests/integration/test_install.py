@@ -40,7 +40,8 @@ STANDARD_INTERFACES = ("org.freedesktop.DBus.Introspectable",
                        "org.freedesktop.DBus.Properties",
                        "org.freedesktop.DBus.ObjectManager",
                        "org.freedesktop.DBus.Peer")
-POLKIT_ACTIONS = ("net.dvsqemu.configure", "net.dvsqemu.connect", "net.dvsqemu.hosts")
+POLKIT_ACTIONS = ("net.dvsqemu.configure", "net.dvsqemu.connect", "net.dvsqemu.hosts",
+                  "net.dvsqemu.migrate")
 UNITS = ("dvsmgr.service", "dvs-switchd@.service", "dvs.target")
 NOBODY = 65534
 
