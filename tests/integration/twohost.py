@@ -152,8 +152,8 @@ def ensure_dir(path):
 class Host:
     """A simulated host: netns + mount/UTS namespace (see the module doc).
 
-    BINDS: extra (host-view path, tree-relative dir) private bind mounts
-    (libvirt2 adds libvirt's directories)."""
+    BINDS: extra (host-view path, tree-relative dir or file) private bind
+    mounts (libvirt2 adds libvirt's directories)."""
 
     def __init__(self, workdir, name, index, binds=()):
         self.name = name
@@ -179,8 +179,10 @@ class Host:
         _ip("netns", "add", self.netns)
         _netns.append(self.netns)
         for target, src in self.binds:
-            os.makedirs(src, exist_ok=True)
-            ensure_dir(target)
+            if not os.path.isfile(src):
+                os.makedirs(src, exist_ok=True)
+            if not os.path.exists(target):
+                ensure_dir(target)
         script = "set -e\n" + "".join("mount --bind '%s' '%s'\n" % (src, target)
                                       for target, src in self.binds) + \
             "hostname '%s'\nip link set lo up\necho ANCHOR $$\nexec sleep 2147483647\n" % self.name
@@ -570,7 +572,8 @@ class World:
     def hook(self, host, guest, op, sub, check=True):
         """Run the hook on HOST as libvirt does: `dvs VM OP SUB -`, the
         domain XML on stdin, a minimal environment.  Returns (rc, stderr, ms)."""
-        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"}
+        env = {"LC_ALL": "C", "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+               "HOME": os.environ.get("HOME", "/root")}   # what libvirtd passes
         t0 = time.monotonic()
         cp = subprocess.run(host.enter([HOOK, guest.name, op, sub, "-"]),
                             input=guest.domain_xml(), capture_output=True, text=True,
