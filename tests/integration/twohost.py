@@ -216,18 +216,28 @@ class Host:
         return cp
 
 
-def join_hosts(h1, h2):
-    """The veth pair between two started hosts: phys0 in each, addressed."""
-    a, b = unique("dvv")[:11] + "a", None
+def _veth(h1, h2, name, addressed):
+    a = unique("dvv")[:11] + "a"
     b = a[:-1] + "b"
     _ip("link", "add", a, "type", "veth", "peer", "name", b)
     _links.extend([a, b])
     for dev, h in ((a, h1), (b, h2)):
         _ip("link", "set", dev, "netns", h.netns)
         _links.remove(dev)
-        _ip("-n", h.netns, "link", "set", dev, "name", "phys0")
-        _ip("-n", h.netns, "addr", "add", h.ip + "/24", "dev", "phys0")
-        _ip("-n", h.netns, "link", "set", "phys0", "up")
+        _ip("-n", h.netns, "link", "set", dev, "name", name)
+        if addressed:
+            _ip("-n", h.netns, "addr", "add", h.ip + "/24", "dev", name)
+        _ip("-n", h.netns, "link", "set", name, "up")
+
+
+def join_hosts(h1, h2):
+    """Two veth pairs between two started hosts: phys0 (the VM network: the
+    switches' uplinks, no addresses) and mig0 (the hosts' own network,
+    addressed: QEMU's migration stream).  Kept apart so that the migration
+    stream never reaches a switch's uplink, where frames for the other
+    host's kernel would be unknown unicast flooded to the guests."""
+    _veth(h1, h2, "phys0", False)
+    _veth(h1, h2, "mig0", True)
 
 
 # --------------------------------------------------------------------------
@@ -708,12 +718,19 @@ class World:
         q.cmd("migrate-set-capabilities", {"capabilities": caps})
         if kill_dest or bandwidth:
             q.cmd("migrate-set-parameters", {"max-bandwidth": bandwidth or 16 << 20})
+        # A QEMU that came in by migration reports that incoming migration
+        # ("completed") until the new one starts: only a status seen after
+        # this migration's own MIGRATION "setup" event counts.
+        q.events = []
         q.cmd("migrate", {"uri": uri})
         deadline = time.monotonic() + timeout
         info = {}
         while True:
             info = q.cmd("query-migrate")
             st = info.get("status")
+            if not any(e.get("event") == "MIGRATION" and e["data"]["status"] != "none"
+                       for e in q.events):
+                st = None
             if kill_dest and not res.killed and st == "active" and \
                     info.get("ram", {}).get("transferred", 0) > 0:
                 incoming.proc.kill()
