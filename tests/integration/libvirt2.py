@@ -75,6 +75,16 @@ class Libvirtd:
         self.uri = "qemu+unix:///system?socket=" + self.sock
         self.logpath = os.path.join(host.root, "libvirtd.stderr.log")
         self.proc = None
+        twohost.on_cleanup(self.kill_guests)
+
+    def kill_guests(self):
+        """SIGKILL every QEMU this libvirtd started (they are in sessions
+        of their own, out of reach of the harness's process groups)."""
+        for pid in self.qemu_pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     def start(self, timeout=60):
         log = open(self.logpath, "ab")
@@ -126,11 +136,7 @@ class Libvirtd:
             cp = self.virsh("list", "--name", check=False, timeout=20)
             for name in cp.stdout.split():
                 self.virsh("destroy", name, check=False, timeout=30)
-        for pid in self.qemu_pids():        # whatever libvirtd could not end
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        self.kill_guests()                  # whatever libvirtd could not end
         self.proc.stop(15)
         self.proc = None
 

@@ -119,8 +119,22 @@ def cleanup_namespaces():
         _dirs.remove(d)
 
 
+_cleanups = []   # callables run before the processes are ended (libvirt2)
+
+
+def on_cleanup(fn):
+    """FN() runs at cleanup, before dvstest ends the processes it started:
+    for processes the harness did not start itself (QEMU under libvirtd)."""
+    _cleanups.append(fn)
+
+
 def cleanup(graceful=True):
     """Processes first (their namespaces go with them), then the names."""
+    for fn in list(_cleanups):
+        try:
+            fn()
+        except Exception as e:  # cleanup goes on whatever one step says
+            sys.stderr.write("twohost: cleanup step failed: %s\n" % e)
     dvstest.cleanup(graceful)
     cleanup_namespaces()
 
