@@ -23,7 +23,7 @@
 
 #include "dvs-jsonrpc.h"
 #include "dvs-log.h"
-#include "datapath/dp-types.h"   /* DVS_MAX_PORTS */
+#include "placement/placement.h"
 
 static void
 migrate_error (GError **error, gint code, const gchar *fmt, ...) G_GNUC_PRINTF (3, 4);
@@ -46,28 +46,6 @@ params_string (JsonObject *params, const gchar *name)
 
   return n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING
          ? json_node_get_string (n) : NULL;
-}
-
-/* The criteria a destination must meet, each failed one named. */
-static gboolean
-check_destination (DvsMgr *mgr, MgrPort *p, MgrSwitch *sw, const gchar *host,
-                   GPtrArray *reasons)
-{
-  MgrHost *h = g_hash_table_lookup (mgr->hosts, host);
-
-  if (h == NULL || h->peer == NULL)
-    g_ptr_array_add (reasons, g_strdup_printf ("host %s is not connected to the manager", host));
-  if (!dvs_mgr_switch_has_host (sw, host))
-    g_ptr_array_add (reasons, g_strdup_printf ("host %s is not a member of DVswitch %s (its "
-                                               "network is not there): join it first",
-                                               host, sw->name));
-  else if (mgr->push != NULL && !mgr_push_host_in_sync (mgr->push, host))
-    g_ptr_array_add (reasons, g_strdup_printf ("host %s's switch does not hold the latest "
-                                               "configuration (see dvsctl sync)", host));
-  if (dvs_mgr_host_port_count (mgr, host) >= DVS_MAX_PORTS)
-    g_ptr_array_add (reasons, g_strdup_printf ("host %s has no free port (%d in use)",
-                                               host, DVS_MAX_PORTS));
-  return reasons->len == 0;
 }
 
 static void
@@ -146,7 +124,8 @@ dvs_mgr_migrate_prepare (DvsMgr *mgr, const gchar *host, JsonObject *params, GEr
       json_builder_end_object (b);
       return json_builder_get_root (b);
     }
-  if (!check_destination (mgr, p, sw, host, reasons))
+  /* The same check as CheckPlacement (docs/placement.md). */
+  if (!dvs_mgr_placement_check_port (mgr, p, host, reasons))
     {
       g_ptr_array_add (reasons, NULL);
       migrate_error (error, DVS_JSONRPC_REFUSED, "DVport %s cannot run on host %s: %s", key, host,

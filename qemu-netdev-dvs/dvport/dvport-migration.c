@@ -8,7 +8,8 @@
  * saves the state at its link down (QEMU's switch-over); the manager puts it
  * in this host's document; applying it loads the state into the port and
  * ends the gate, so the port links up with the source's counters, learned
- * MACs and filter states, and the held frames go first.  Once this host
+ * MACs and filter states, and the held frames go first.  The VM's MAC is
+ * announced (RARP on the uplink) as soon as the state is here.  Once this host
  * reports the link up, the manager makes it the owner and drops the
  * "migration" mark. */
 #define G_LOG_DOMAIN "dvs-dvport"
@@ -119,6 +120,14 @@ dvport_incoming_apply (DvsDvportHost *h, const gchar *switch_id, const DvsDvport
       dvport_save_checkpoint (h, r);
     }
   r->incoming_loaded = TRUE;
+  /* Tell the network the VM is here now, while it is still paused: frames
+   * for it come to this host and wait in the hold queue. */
+  if (r->attached && p->connectee_mac != NULL
+      && !dvs_switch_port_announce (h->sw, p->key, p->connectee_mac, &error))
+    {
+      g_warning ("DVport %s: %s not announced: %s", p->key, p->connectee_mac, error->message);
+      g_clear_error (&error);
+    }
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", p->key, "MESSAGE",
                     "DVport %s: state from host %s %s (counters, learned addresses, "
                     "filter states continue)", p->key, p->incoming_from,
@@ -130,11 +139,13 @@ dvport_incoming_apply (DvsDvportHost *h, const gchar *switch_id, const DvsDvport
 void
 dvport_incoming_poll (DvsDvportHost *h, DvportRuntime *r)
 {
+  g_autoptr (DvsPortInfo) info = NULL;
   gint64 now;
 
   if (!r->gated || !r->attached)
     return;
-  if (!dvs_switch_port_gated_ready (h->sw, r->key))
+  info = dvs_switch_port_info (h->sw, r->key, NULL);
+  if (info == NULL || !info->device_ready)
     {
       r->gated_ready_since = 0;
       return;

@@ -414,6 +414,7 @@ info_of (DvsSwitch *sw, int idx)
   dvs_port_policy_copy (&info->policy, &p->policy);
   info->link_up = dvs_dp_link_is_up (sw->dp, (guint16) idx);
   info->gated = p->gated;
+  info->device_ready = p->ready_vid >= 0;
   info->hold = dvs_dp_port_hold (sw->dp, (guint16) idx);
   dvs_dp_port_stats (sw->dp, (guint16) idx, &info->stats);
   return info;

@@ -27,6 +27,8 @@ typedef struct {
   gboolean server;
   gboolean link_up;
   gboolean gated;               /* dvs_switch_port_set_gate */
+  gboolean device_ready;        /* a vhost-user device runs on the socket
+                                 * (its link is up, or gated) */
   gboolean hold;                /* dvs_switch_port_set_hold */
   struct dvs_vlan_config vlan;
   DvsPortPolicy policy;

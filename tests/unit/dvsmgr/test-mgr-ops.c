@@ -1559,6 +1559,7 @@ host_connect (MgrHost *h, GSocketConnection **keep)
   close (fds[1]);
   *keep = g_socket_connection_factory_create_connection (a);
   h->peer = dvs_rpc_peer_new (G_IO_STREAM (*keep), h->name, NULL, NULL, 4096);
+  h->last_seen = g_get_real_time ();   /* a fresh heartbeat */
 }
 
 static void
@@ -1625,7 +1626,7 @@ test_migrate (Fixture *f, gconstpointer data)
   g_assert_null (prepare (f, "h3", uuid, key, conn, &error));
   g_assert_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_REFUSED);
   g_assert_nonnull (strstr (error->message, "host h3 is not connected"));
-  g_assert_nonnull (strstr (error->message, "not a member of DVswitch prod"));
+  g_assert_nonnull (strstr (error->message, "not a member of switch prod"));
   g_clear_error (&error);
   g_assert_null (prepare (f, "h2", uuid, key, conn, &error));
   g_assert_nonnull (strstr (error->message, "host h2 is not connected"));
