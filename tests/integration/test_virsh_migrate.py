@@ -5,14 +5,13 @@ UTS namespace, dvs-switchd and libvirtd (own host UUID, the hook installed),
 a domain with our vhost-user interface on a DVport.
 
   01  virsh start on h1: the hook attaches the DVport, its link comes up
-  02  virsh migrate --live h1 -> h2.  While the hook refuses migration (the
-      handover is being built): the refusal reaches the user's terminal
-      (virsh's stderr has the hook's message), the guest keeps running on
-      h1 with its port attached and up and its counters continuing, h2 has
-      no such domain -- and the success path is SKIPPED as pending.  Once
-      the hook accepts: the guest runs on h2, its DVport attached and up
-      there with its connection ID and counters continuing, h1 holds
-      nothing of it, the manager names h2; then it migrates back.
+  02  virsh migrate --live h1 -> h2 with the port group's network hidden on
+      h2: refused by the destination's hook with the manager's reason on
+      virsh's stderr; the guest keeps running on h1 with its port attached,
+      up and counting, h2 has no such domain and holds nothing.  Network
+      shown again: the guest runs on h2, its DVport attached and up there
+      with its connection ID and counters continuing, h1 holds nothing of
+      it, the manager names h2; then it migrates back.
   03  virsh destroy: the hook detaches, the link goes down
 Run as root: python3 tests/integration/test_virsh_migrate.py
 """
@@ -110,24 +109,38 @@ class VirshMigrate(unittest.TestCase):
                                      check=False, timeout=180)
         return cp, before, time.monotonic() - t0
 
+    def ctl(self, *args):
+        rc, out, err = self.w.mgr.dvsctl(*args)
+        self.assertEqual(rc, 0, "dvsctl %s: %s" % (" ".join(args), err))
+        return out
+
     def test_02_migrate(self):
         w = self.w
+        # The port group's network hidden on h2: the destination's hook is
+        # refused by the manager's placement check, with the reason on the
+        # user's terminal, before anything moves.
+        self.ctl("network", "create", "web-net", "--type", "vlan", "--segment", "10",
+                 "--transport-zone", "tz1")
+        self.ctl("portgroup", "set-network", w.pg, "web-net")
+        self.ctl("host", "hide-network", "h2", "web-net")
         cp, before, secs = self.migrate("h1", "h2")
-        if cp.returncode != 0 and twohost.REFUSAL_PENDING in cp.stderr:
-            # The refusal, as the user sees it.
-            self.assertIn("Hook script execution failed", cp.stderr)
-            self.assertIn(self.a.port, cp.stderr)
-            self.assertIn(self.a.mac, cp.stderr)
-            self.assertIsNone(self.libvirt["h2"].domstate(self.a.name), "no domain on h2")
-            after = self.assert_running_on("h1", before)
-            self.assertEqual(w.mgr.port(self.a.port)["Host"], "h1")
-            held = w.held("h2", self.a)
-            self.assertFalse(held and held.get("attached"), held)
-            self.assertEqual(self.show("h1")["state_source"], "live")
-            self.assertEqual(w.mgr.port(self.a.port)["Link"], "up")
-            self.assertGreaterEqual(counters(self.show("h1"))["rx"], after["rx"])
-            twohost.pending_skip("the hook refuses live migration; virsh showed: %s"
-                                 % cp.stderr.strip().splitlines()[-1])
+        self.assertNotEqual(cp.returncode, 0, "refused")
+        self.assertIn("Hook script execution failed", cp.stderr)
+        self.assertIn("network web-net is hidden on host h2", cp.stderr)
+        self.assertIn(self.a.port, cp.stderr)
+        self.assertIn(self.a.mac, cp.stderr)
+        self.assertIsNone(self.libvirt["h2"].domstate(self.a.name), "no domain on h2")
+        after = self.assert_running_on("h1", before)
+        self.assertEqual(w.mgr.port(self.a.port)["Host"], "h1")
+        self.assertEqual(w.mgr.port(self.a.port)["MigratingTo"], "")
+        self.assertIsNone(w.held("h2", self.a), "h2 holds nothing of the port")
+        self.assertEqual(self.show("h1")["state_source"], "live")
+        self.assertEqual(w.mgr.port(self.a.port)["Link"], "up")
+        self.assertGreaterEqual(counters(self.show("h1"))["rx"], after["rx"])
+        sys.stderr.write("\n[virsh migrate refused: %s]\n" % cp.stderr.strip().splitlines()[-1])
+        self.ctl("host", "unhide-network", "h2", "web-net")
+
+        cp, before, secs = self.migrate("h1", "h2")
         self.assertEqual(cp.returncode, 0, cp.stderr)
         sys.stderr.write("\n[virsh migrate --live h1->h2: %.2f s]\n" % secs)
         w.wait_link("h2", self.a, "up", timeout=20)

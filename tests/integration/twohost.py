@@ -61,12 +61,6 @@ from dvstest import HarnessError, Proc, register_log, tail, unique, wait_until  
 
 HOOK = os.environ.get("DVS_LIBVIRT_HOOK") or os.path.join(dvstest.SRC_ROOT,
                                                           "build/libvirt-hooks/dvs")
-# What the hook says today when it refuses a migration (docs/libvirt.md).
-REFUSAL_PENDING = "live migration of DVS ports is not supported yet"
-# A skip whose reason starts with this is a feature still being built, not
-# a missing tool: main() does not count it as a gap under
-# DVS_REQUIRE_INTEGRATION=1.
-PENDING = "PENDING: "
 NET_PREFIX = "192.0.2."
 IN_HOST_RUN_DVS = "/run/dvs"
 IN_HOST_CONTROL = "/run/dvs/dvs0/control.sock"
@@ -78,14 +72,6 @@ class MigrationRefused(Exception):
     def __init__(self, host, op, rc, stderr):
         super().__init__("%s hook %s exited %d: %s" % (host, op, rc, stderr.strip()))
         self.host, self.op, self.rc, self.stderr = host, op, rc, stderr
-
-    @property
-    def pending(self):
-        return REFUSAL_PENDING in self.stderr
-
-
-def pending_skip(what):
-    raise unittest.SkipTest(PENDING + what)
 
 
 # --------------------------------------------------------------------------
@@ -256,26 +242,6 @@ def join_hosts(h1, h2):
 
 # --------------------------------------------------------------------------
 # dvs-switchd inside a host
-
-_uplinks_supported = None
-
-
-def uplinks_supported():
-    """Whether dvs-switchd takes --uplink DVSWITCH=IFACE (a datapath uplink
-    on a kernel interface).  Until it does, guests on different hosts share
-    no L2.  DVS_TEST_UPLINK=1/0 overrides the --help check."""
-    global _uplinks_supported
-    if os.environ.get("DVS_TEST_UPLINK") in ("0", "1"):
-        return os.environ["DVS_TEST_UPLINK"] == "1"
-    if _uplinks_supported is None:
-        try:
-            cp = subprocess.run([dvstest.SWITCHD, "--help"], capture_output=True, text=True,
-                                timeout=20, stdin=subprocess.DEVNULL)
-            _uplinks_supported = "DVSWITCH=IFACE" in cp.stdout + cp.stderr
-        except (OSError, subprocess.TimeoutExpired):
-            _uplinks_supported = False
-    return _uplinks_supported
-
 
 class HostSwitch(dvstest.Switch):
     """dvs-switchd run inside HOST, its control socket at the host's
@@ -557,7 +523,6 @@ class World:
     def __init__(self, with_manager=True, ports=4, host_binds=()):
         self.tmp = dvstest.tempdir()
         self.with_manager = with_manager
-        self.uplinks = uplinks_supported()
         self.hosts = {}
         self.switches = {}
         self.hook_log = []          # every hook run: (host, op, sub, rc)
@@ -580,8 +545,7 @@ class World:
             for h in self.hosts:
                 extra[h] = ["--manager", "unix:" + self.mgr.host_socket, "--host-name", h,
                             "--transport-zone", "tz1"]
-                if self.uplinks:
-                    extra[h] += ["--uplink", "%s=phys0" % self.switch]
+                extra[h] += ["--uplink", "%s=phys0" % self.switch]
         for i, (name, h) in enumerate(self.hosts.items()):
             self.switches[name] = HostSwitch(h, self.tmp, cpu=i % max(1, os.cpu_count() or 1),
                                              extra_args=extra.get(name, ())).start()
@@ -815,18 +779,14 @@ def require(manager=True, hook=True):
 
 
 def main():
-    """dvstest.main(), except that a PENDING skip (a feature still being
-    built) is not a gap under DVS_REQUIRE_INTEGRATION=1, and the namespaces
-    are removed after the processes."""
+    """dvstest.main(), except that the namespaces are removed after the
+    processes."""
     verbosity = int(os.environ.get("DVS_TEST_VERBOSE", "1"))
     runner = unittest.TextTestRunner(stream=sys.stderr, verbosity=verbosity,
                                      resultclass=dvstest._Result)
     prog = unittest.main(module="__main__", testRunner=runner, exit=False)
     res = prog.result
-    gaps = [r for _, r in res.skipped if not r.startswith(PENDING)]
-    pending = [r for _, r in res.skipped if r.startswith(PENDING)]
-    for r in pending:
-        sys.stderr.write("skipped, feature pending: %s\n" % r[len(PENDING):])
+    gaps = [r for _, r in res.skipped]
     if not res.wasSuccessful():
         rc = 1
     elif gaps and os.environ.get("DVS_REQUIRE_INTEGRATION") == "1":
