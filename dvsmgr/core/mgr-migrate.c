@@ -79,6 +79,9 @@ dvs_mgr_migrate_cancel (DvsMgr *mgr, MgrPort *p, const gchar *why)
     mgr_push_mark_removal (mgr->push, sw, dest);
 }
 
+static gboolean commit_move (DvsMgr *mgr, MgrPort *p, MgrSwitch *sw, JsonNode *stats,
+                             gint64 t, gboolean push_old, GError **error);
+
 JsonNode *
 dvs_mgr_migrate_prepare (DvsMgr *mgr, const gchar *host, JsonObject *params, GError **error)
 {
@@ -87,6 +90,7 @@ dvs_mgr_migrate_prepare (DvsMgr *mgr, const gchar *host, JsonObject *params, GEr
   const gchar *conn = params_string (params, "connection");
   g_autoptr (GPtrArray) reasons = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (JsonBuilder) b = json_builder_new ();
+  gboolean committed_back = FALSE;
   MgrSwitch *sw;
   MgrPort *p;
 
@@ -115,6 +119,25 @@ dvs_mgr_migrate_prepare (DvsMgr *mgr, const gchar *host, JsonObject *params, GEr
       migrate_error (error, DVS_JSONRPC_REFUSED, "DVport %s is delegated to no host", key);
       return NULL;
     }
+  if (g_str_equal (p->host, host) && p->incoming != NULL && p->incoming_state != NULL)
+    {
+      /* Coming back before the last migration committed: the VM stopped
+       * here and now runs on the destination (it is leaving from there),
+       * whose link-up report is late.  That migration is done.  This
+       * host's new document goes with the answer below. */
+      g_autoptr (GError) local = NULL;
+      MgrHost *dh = g_hash_table_lookup (mgr->hosts, p->incoming);
+      if (dh == NULL || dh->peer == NULL
+          || !commit_move (mgr, p, sw, NULL, g_get_real_time (), FALSE, &local))
+        {
+          migrate_error (error, DVS_JSONRPC_REFUSED,
+                         "DVport %s is still moving to host %s: try again when that "
+                         "migration is over%s%s", key, p->incoming, local ? ": " : "",
+                         local ? local->message : "");
+          return NULL;
+        }
+      committed_back = TRUE;
+    }
   if (g_str_equal (p->host, host))
     {
       /* Already here: a hook run again after the commit. */
@@ -132,6 +155,8 @@ dvs_mgr_migrate_prepare (DvsMgr *mgr, const gchar *host, JsonObject *params, GEr
                      g_strjoinv ("; ", (gchar **) reasons->pdata));
       DVS_LOG_KV (G_LOG_LEVEL_MESSAGE, "PORT", key, "live migration of DVport %s to host %s "
                   "refused: %s", key, host, (*error)->message);
+      if (committed_back && mgr->push)
+        mgr_push_mark_removal (mgr->push, sw, host);
       return NULL;
     }
   if (p->incoming != NULL && !g_str_equal (p->incoming, host))
@@ -177,8 +202,11 @@ dvs_mgr_migrate_owner_report (DvsMgr *mgr, MgrPort *p, const gchar *link, JsonNo
     mgr_push_mark (mgr->push, sw, p->incoming);
 }
 
+/* @push_old: push the old owner its document without the port (FALSE:
+ * the caller sends it that host another way). */
 static gboolean
-commit_move (DvsMgr *mgr, MgrPort *p, MgrSwitch *sw, JsonNode *stats, gint64 t, GError **error)
+commit_move (DvsMgr *mgr, MgrPort *p, MgrSwitch *sw, JsonNode *stats, gint64 t,
+             gboolean push_old, GError **error)
 {
   g_autoptr (DvsMgrTxn) txn = dvs_mgr_txn_new ();
   g_autoptr (GError) local = NULL;
@@ -238,7 +266,8 @@ commit_move (DvsMgr *mgr, MgrPort *p, MgrSwitch *sw, JsonNode *stats, gint64 t, 
   dvs_mgr_snapshot_changed (mgr, sw);
   if (mgr->push)
     {
-      mgr_push_mark_removal (mgr->push, sw, from);
+      if (push_old)
+        mgr_push_mark_removal (mgr->push, sw, from);
       mgr_push_mark (mgr->push, sw, to);
     }
   return TRUE;
@@ -264,5 +293,5 @@ dvs_mgr_migrate_incoming_report (DvsMgr *mgr, MgrPort *p, const gchar *host, Jso
     stats = NULL;
   return commit_move (mgr, p, sw, stats,
                       time && json_node_get_value_type (time) == G_TYPE_INT64
-                      ? json_node_get_int (time) : g_get_real_time (), error);
+                      ? json_node_get_int (time) : g_get_real_time (), TRUE, error);
 }

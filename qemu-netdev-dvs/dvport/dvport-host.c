@@ -52,6 +52,8 @@ dvport_runtime_get (DvsDvportHost *h, const gchar *switch_id, const gchar *key)
 
 static void
 on_link_down (DvsSwitch *sw, const gchar *port, gpointer user_data);
+static void
+on_link_up (DvsSwitch *sw, const gchar *port, gpointer user_data);
 static gboolean on_checkpoint_timer (gpointer user_data);
 
 DvsDvportHost *
@@ -65,6 +67,7 @@ dvs_dvport_host_new (DvsSwitch *sw, DvsLocalStore *store, DvsRuntimeArea *area)
   h->rt = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) runtime_free);
   h->switches = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) switch_free);
   dvs_switch_set_link_down_func (sw, on_link_down, h);
+  dvs_switch_set_link_up_func (sw, on_link_up, h);
   if (store != NULL)
     h->checkpoint_timer = g_timeout_add (CHECKPOINT_PERIOD_MS, on_checkpoint_timer, h);
   return h;
@@ -81,6 +84,7 @@ dvs_dvport_host_free (DvsDvportHost *h)
   if (h == NULL)
     return;
   dvs_switch_set_link_down_func (h->sw, NULL, NULL);
+  dvs_switch_set_link_up_func (h->sw, NULL, NULL);
   dvs_dvport_host_set_link_func (h, NULL, NULL);
   g_clear_handle_id (&h->checkpoint_timer, g_source_remove);
   /* Shutting down: checkpoint every attached DVport.  Their attachments stay
@@ -321,6 +325,17 @@ on_link_poll (gpointer user_data)
       h->link_func (h, r->switch_id, r->key, TRUE, h->link_data);
     }
   return G_SOURCE_CONTINUE;
+}
+
+/* The switch saw a link come up: told at once rather than at the next
+ * poll (a live migration commits on it). */
+static void
+on_link_up (DvsSwitch *sw, const gchar *port, gpointer user_data)
+{
+  DvsDvportHost *h = user_data;
+
+  if (h->link_func != NULL && g_hash_table_contains (h->rt, port))
+    on_link_poll (h);
 }
 
 void

@@ -112,6 +112,10 @@ gboolean dvs_switch_port_detach (DvsSwitch *sw, const gchar *name,
 /* Grows when the forwarding class learned something new about the port
  * (a new or moved MAC): time for a checkpoint.  0 for unknown ports. */
 guint64 dvs_switch_port_fwd_changes (DvsSwitch *sw, const gchar *name);
+/* Called on the switch's main context soon after a port's link came up
+ * (its device ran, or its gate opened).  NULL removes it. */
+void dvs_switch_set_link_up_func (DvsSwitch *sw, DvsLinkDownFunc func,
+                                  gpointer user_data);
 void dvs_switch_set_link_down_func (DvsSwitch *sw, DvsLinkDownFunc func,
                                     gpointer user_data);
 gboolean dvs_switch_port_remove (DvsSwitch *sw, const gchar *name,

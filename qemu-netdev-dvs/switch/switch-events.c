@@ -16,6 +16,7 @@
 typedef struct {
   DvsSwitch *sw;
   gchar *port;
+  gboolean up;
   GSource *source;
 } LinkDownCall;
 
@@ -36,9 +37,37 @@ link_down_dispatch (gpointer data)
   g_mutex_lock (&sw->lock);
   g_ptr_array_remove_fast (sw->pending, call->source);
   g_mutex_unlock (&sw->lock);
-  if (sw->link_down_func != NULL)
+  if (call->up && sw->link_up_func != NULL)
+    sw->link_up_func (sw, call->port, sw->link_up_data);
+  else if (!call->up && sw->link_down_func != NULL)
     sw->link_down_func (sw, call->port, sw->link_down_data);
   return G_SOURCE_REMOVE;
+}
+
+/* Tells the main context's listener of a link change of @name, from an
+ * idle source (never at once: see on_device_gone). */
+static void
+queue_link_call (DvsSwitch *sw, const gchar *name, gboolean up)
+{
+  LinkDownCall *call = g_new0 (LinkDownCall, 1);
+
+  call->sw = sw;
+  call->port = g_strdup (name);
+  call->up = up;
+  call->source = g_idle_source_new ();
+  g_source_set_priority (call->source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (call->source, link_down_dispatch, call, link_down_call_free);
+  g_mutex_lock (&sw->lock);
+  g_ptr_array_add (sw->pending, call->source);   /* the array holds the ref */
+  g_source_attach (call->source, sw->context);
+  g_mutex_unlock (&sw->lock);
+}
+
+void
+dvs_switch_set_link_up_func (DvsSwitch *sw, DvsLinkDownFunc func, gpointer user_data)
+{
+  sw->link_up_func = func;
+  sw->link_up_data = user_data;
 }
 
 guint64
@@ -116,6 +145,8 @@ on_device_ready (gpointer ctx, const gchar *path, int vid)
     }
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", name,
                     "SOCKET", path, "MESSAGE", "port %s: link up", name);
+  if (sw->link_up_func != NULL)
+    queue_link_call (sw, name, TRUE);
   return TRUE;
 }
 
@@ -155,6 +186,8 @@ dvs_switch_port_set_gate (DvsSwitch *sw, const gchar *name, gboolean gated,
         }
       g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", name, "MESSAGE",
                         "port %s: gate opened, link up", name);
+      if (sw->link_up_func != NULL)
+        queue_link_call (sw, name, TRUE);
       return TRUE;
     }
   g_mutex_unlock (&sw->link_lock);
@@ -198,16 +231,7 @@ on_device_gone (gpointer ctx, const gchar *path, int vid)
       /* Always from an idle source, never at once: when the main thread
        * itself removes a port, rte_vhost calls us from inside that removal,
        * and the listener must hear of it after the removal is over. */
-      LinkDownCall *call = g_new0 (LinkDownCall, 1);
-      call->sw = sw;
-      call->port = g_strdup (name);
-      call->source = g_idle_source_new ();
-      g_source_set_priority (call->source, G_PRIORITY_DEFAULT);
-      g_source_set_callback (call->source, link_down_dispatch, call, link_down_call_free);
-      g_mutex_lock (&sw->lock);
-      g_ptr_array_add (sw->pending, call->source);   /* the array holds the ref */
-      g_source_attach (call->source, sw->context);
-      g_mutex_unlock (&sw->lock);
+      queue_link_call (sw, name, FALSE);
     }
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", name,
                     "SOCKET", path, "MESSAGE",

@@ -54,6 +54,8 @@ struct _DvsSwitch {
   GPtrArray *pending;         /* GSource: link-down notifications queued */
   DvsLinkDownFunc link_down_func;
   gpointer link_down_data;
+  DvsLinkDownFunc link_up_func;     /* dvs_switch_set_link_up_func */
+  gpointer link_up_data;
   /* Serializes link transitions of vhost ports: device ready, device gone
    * and ungating (each decides and acts on the datapath under it). */
   GMutex link_lock;

@@ -1738,13 +1738,35 @@ test_migrate (Fixture *f, gconstpointer data)
   g_assert_null (p->incoming);
   g_assert_cmpstr (p->host, ==, "h2");
 
+  /* To h1 and, before h1's link-up report, back to h2: the first
+   * migration is taken as done (h1 runs the VM, it leaves from there). */
+  g_clear_pointer (&answer, json_node_unref);
+  answer = prepare (f, "h1", uuid, key, conn, &error);
+  g_assert_no_error (error);
+  {
+    g_autofree gchar *down = state_json (uuid, key, conn,
+                                         "\"link\":\"down\",\"time\":60,"
+                                         "\"checkpoint\":{\"switch\":\"s\",\"port\":\"k\"}");
+    g_assert_true (report (f, "h2", down, &error));
+  }
+  g_clear_pointer (&answer, json_node_unref);
+  answer = prepare (f, "h2", uuid, key, conn, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (p->host, ==, "h1");
+  g_assert_cmpstr (p->incoming, ==, "h2");
+  g_assert_cmpstr (json_object_get_string_member (
+                       json_object_get_object_member (doc_port (answer, key), "migration"),
+                       "from"), ==, "h1");
+  dvs_mgr_migrate_cancel (f->mgr, p, "test");
+  g_assert_null (p->incoming);
+
   /* A restart keeps the committed owner and no migration. */
   host_disconnect (h1, &c1);
   host_disconnect (h2, &c2);
   reload (f);
   p = dvs_mgr_port_lookup (f->mgr, key, &error);
   g_assert_no_error (error);
-  g_assert_cmpstr (p->host, ==, "h2");
+  g_assert_cmpstr (p->host, ==, "h1");
   g_assert_null (p->incoming);
 }
 
