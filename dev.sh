@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Set up, build, test and demo the DVS on a Debian 12 machine.
 #
-#   ./dev.sh demo    install dependencies (apt), build, run the demo: two
-#                    QEMU guests on DVports of dvs-switchd; one is powered
-#                    off and on, and its port's state carries on
+#   ./dev.sh demo    install dependencies (apt), build, run the demo:
+#                    dvsmgr and two hosts (namespaces, veth uplinks, a
+#                    dvs-switchd each), two guests, a ping, live migrations,
+#                    and the migrating VM's DVport state before and after
+#   ./dev.sh demo-restart
+#                    the single-host demo: a guest powered off and on keeps
+#                    its DVport's state
 #   ./dev.sh test    install dependencies, build with warnings as errors, run
 #                    every test (unit, fuzz, integration with dpdk-testpmd,
 #                    QEMU guests and dvsmgr; unit and fuzz again under
@@ -74,6 +78,7 @@ case ${1:-} in
   deps) deps ;;
   build) deps; build ;;
   test) deps; build; run_tests ;;
-  demo) deps; build; exec demo/run-demo.sh build ;;
-  *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; [ -z "${1:-}" ] || [ "$1" = -h ] || [ "$1" = --help ] || exit 2 ;;
+  demo) deps; build; exec /usr/bin/python3 demo/migration-demo.py --build build ;;
+  demo-restart) deps; build; exec demo/run-demo.sh build ;;
+  *) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; [ -z "${1:-}" ] || [ "$1" = -h ] || [ "$1" = --help ] || exit 2 ;;
 esac

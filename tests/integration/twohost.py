@@ -698,7 +698,10 @@ class World:
             q.cmd("migrate-set-parameters", {"max-bandwidth": bandwidth or 16 << 20})
         # A QEMU that came in by migration reports that incoming migration
         # ("completed") until the new one starts: only a status seen after
-        # this migration's own MIGRATION "setup" event counts.
+        # this migration's own MIGRATION event counts.  The incoming
+        # migration's events may still be unread: a round trip first reads
+        # them (QMP sends events in order, before the answer).
+        q.cmd("query-status")
         q.events = []
         q.cmd("migrate", {"uri": uri})
         deadline = time.monotonic() + timeout
