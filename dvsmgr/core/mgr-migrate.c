@@ -150,9 +150,12 @@ dvs_mgr_migrate_prepare (DvsMgr *mgr, const gchar *host, JsonObject *params, GEr
   /* The same check as CheckPlacement (docs/placement.md). */
   if (!dvs_mgr_placement_check_port (mgr, p, host, reasons))
     {
+      g_autofree gchar *why = NULL;
+
       g_ptr_array_add (reasons, NULL);
+      why = g_strjoinv ("; ", (gchar **) reasons->pdata);
       migrate_error (error, DVS_JSONRPC_REFUSED, "DVport %s cannot run on host %s: %s", key, host,
-                     g_strjoinv ("; ", (gchar **) reasons->pdata));
+                     why);
       DVS_LOG_KV (G_LOG_LEVEL_MESSAGE, "PORT", key, "live migration of DVport %s to host %s "
                   "refused: %s", key, host, (*error)->message);
       if (committed_back && mgr->push)
