@@ -11,10 +11,13 @@
  *             document, which loads it and lets the port link up.
  *   commit    the destination reports the link up: it becomes the owner
  *             (one transaction), the old owner's document loses the port.
- *   cancel    the owner's link comes up again (the migration failed and the
- *             source resumed), or the destination lets the vNIC go before
- *             it ran: the destination's document loses the port; the owner
- *             never stopped owning it.
+ *   withdraw  the owner's link comes up again (the switch-over failed and
+ *             the source resumed, or the guest reset its NIC during the
+ *             copy): the state sent is withdrawn from the destination's
+ *             document, which gates the port again.
+ *   cancel    the destination lets the vNIC go before it ran there (its
+ *             hooks' stopped/release): the destination's document loses
+ *             the port; the owner never stopped owning it.
  *
  * Only the commit is persisted: a migration in progress lives in memory,
  * and a manager restart ends it (the destination then loses the port). */
@@ -188,9 +191,20 @@ dvs_mgr_migrate_owner_report (DvsMgr *mgr, MgrPort *p, const gchar *link, JsonNo
     return;
   if (g_str_equal (link, "up"))
     {
+      /* The source runs the vNIC again: the migration failed at the
+       * switch-over, or the guest only reset its NIC during the copy.  The
+       * state sent is stale either way: withdrawn, so the destination
+       * waits for the next stop.  If the migration failed, the
+       * destination's hooks let its vNIC go and that ends it. */
       if (p->incoming_state != NULL)
-        dvs_mgr_migrate_cancel (mgr, p, "its vNIC runs again on the source: the migration "
-                                "failed or was cancelled");
+        {
+          g_clear_pointer (&p->incoming_state, json_node_unref);
+          p->incoming_state_at = 0;
+          DVS_LOG_KV (G_LOG_LEVEL_MESSAGE, "PORT", p->key, "DVport %s runs again on host %s: "
+                      "the state sent to host %s is withdrawn", p->key, p->host, p->incoming);
+          if (mgr->push)
+            mgr_push_mark (mgr->push, sw, p->incoming);
+        }
       return;
     }
   if (cp == NULL)

@@ -102,7 +102,20 @@ dvport_incoming_apply (DvsDvportHost *h, const gchar *switch_id, const DvsDvport
       return FALSE;
     }
   if (p->state == NULL)
-    return TRUE;   /* not yet: the source is still running */
+    {
+      /* Not yet: the source still runs.  Or no longer: the source ran
+       * again after its stop, and the state it sent was withdrawn. */
+      if (r != NULL && r->incoming_loaded)
+        {
+          r->incoming_loaded = FALSE;
+          if (r->attached && !r->link_up)
+            dvport_incoming_attached (h, r, p);
+          g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", p->key, "MESSAGE",
+                            "DVport %s: the state from host %s was withdrawn (the VM runs "
+                            "there again)", p->key, p->incoming_from);
+        }
+      return TRUE;
+    }
   if (r != NULL && r->incoming_loaded)
     return TRUE;   /* loaded before; what the port has now is newer */
   st = incoming_state (switch_id, p);

@@ -1704,7 +1704,8 @@ test_migrate (Fixture *f, gconstpointer data)
   g_assert_false (json_object_has_member (po, "state"));
   g_clear_pointer (&doc2, json_node_unref);
 
-  /* Back to h1, which fails after the switch-over began: h2 runs it again. */
+  /* Back to h1, which fails after the switch-over began: h2 runs it again,
+   * the state sent is withdrawn; h1 lets its vNIC go, which ends it. */
   host_connect (h1, &c1);
   g_clear_pointer (&answer, json_node_unref);
   answer = prepare (f, "h1", uuid, key, conn, &error);
@@ -1718,6 +1719,17 @@ test_migrate (Fixture *f, gconstpointer data)
     g_assert_true (report (f, "h2", down, &error));
     g_assert_nonnull (p->incoming_state);
     g_assert_true (report (f, "h2", up, &error));
+    g_assert_no_error (error);
+  }
+  g_assert_cmpstr (p->incoming, ==, "h1");
+  g_assert_null (p->incoming_state);
+  doc1 = dvs_mgr_host_document (f->mgr, sw, "h1");
+  g_assert_nonnull (json_object_get_member (doc_port (doc1, key), "migration"));
+  g_assert_false (json_object_has_member (doc_port (doc1, key), "state"));
+  g_clear_pointer (&doc1, json_node_unref);
+  {
+    g_autofree gchar *down = state_json (uuid, key, conn, "\"link\":\"down\",\"time\":45");
+    g_assert_true (report (f, "h1", down, &error));
     g_assert_no_error (error);
   }
   g_assert_null (p->incoming);
