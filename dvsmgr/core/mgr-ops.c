@@ -9,7 +9,7 @@
 
 #include <string.h>
 #include "dvs-log.h"
-#include "datapath/dp-types.h"   /* DVS_MAX_PORTS: what one host serves */
+#include "datapath/dp-types.h"   /* DVS_MAX_VNIC_PORTS: what one host serves */
 #include "switch/port-policy.h"
 
 static gboolean
@@ -732,10 +732,10 @@ dvs_mgr_port_connect (DvsMgr *mgr, MgrPort *p, const gchar *host, const gchar *v
             host, sw->name);
       return NULL;
     }
-  if (dvs_mgr_host_port_count (mgr, host) >= DVS_MAX_PORTS)
+  if (dvs_mgr_host_port_count (mgr, host) >= DVS_MAX_VNIC_PORTS)
     {
       fail (error, DVS_MGR_ERROR_BUSY, "host '%s' holds %d DVports, the most one dvs-switchd "
-            "serves; connect the vNIC on another host", host, DVS_MAX_PORTS);
+            "serves; connect the vNIC on another host", host, DVS_MAX_VNIC_PORTS);
       return NULL;
     }
   if (vm == NULL || !g_uuid_string_is_valid (vm))
@@ -885,9 +885,9 @@ dvs_mgr_port_move (DvsMgr *mgr, MgrPort *p, const gchar *host, GError **error)
   if (!dvs_mgr_switch_has_host (sw, host))
     return fail (error, DVS_MGR_ERROR_BUSY, "host '%s' is not a member of DVswitch '%s'; join "
                  "it first", host, sw->name);
-  if (dvs_mgr_host_port_count (mgr, host) >= DVS_MAX_PORTS)
+  if (dvs_mgr_host_port_count (mgr, host) >= DVS_MAX_VNIC_PORTS)
     return fail (error, DVS_MGR_ERROR_BUSY, "host '%s' holds %d DVports, the most one "
-                 "dvs-switchd serves", host, DVS_MAX_PORTS);
+                 "dvs-switchd serves", host, DVS_MAX_VNIC_PORTS);
   if (g_strcmp0 (p->link, "up") == 0)
     return fail (error, DVS_MGR_ERROR_BUSY, "DVport %s is up on host '%s' (its vNIC is running "
                  "there): stop the VM first, or migrate it live", p->key, from ? from : "?");

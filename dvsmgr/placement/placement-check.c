@@ -6,6 +6,7 @@
 #include "placement/placement-private.h"
 
 #include <string.h>
+#include "datapath/dp-types.h"   /* DVS_MAX_VNIC_PORTS */
 
 static void
 add_reason (GPtrArray *reasons, gchar *reason)
@@ -181,7 +182,7 @@ host_score (DvsMgr *mgr, MgrHost *h)
   gdouble ports = 0.5, memory = 0.5;
 
   if (dvs_mgr_placement_free_ports (mgr, h->name, &free_ports))
-    ports = MIN (free_ports, 1024) / 1024.0;
+    ports = MIN (free_ports, DVS_MAX_VNIC_PORTS) / (gdouble) DVS_MAX_VNIC_PORTS;
   if (dvs_mgr_libvirt_node_info (mgr, h->name, &node) && node.memory_kib > 0)
     memory = MIN ((gdouble) node.free_kib / node.memory_kib, 1.0);
   return (guint) (0.6 * dvs_mgr_placement_health (mgr, h, NULL) + 20 * ports + 20 * memory + 0.5);

@@ -77,7 +77,7 @@ dvs_host_status_build (DvsControl *control, gchar **uplinks)
       json_object_set_array_member (o, "uplinks", uplinks_array (uplinks));
       json_array_add_object_element (switches, o);
     }
-  json_object_set_int_member (st, "free_ports", used < DVS_MAX_PORTS ? DVS_MAX_PORTS - used : 0);
+  json_object_set_int_member (st, "free_ports", used < DVS_MAX_VNIC_PORTS ? DVS_MAX_VNIC_PORTS - used : 0);
   json_object_set_int_member (st, "drops", (gint64) drops);
   json_object_set_int_member (st, "busy_cycles", (gint64) dp.busy_cycles);
   json_object_set_int_member (st, "tsc_hz", (gint64) dvs_dp_tsc_hz ());

@@ -9,6 +9,9 @@
 #define DVS_MAX_PORTS 1024      /* ports per switch instance */
 #define DVS_MAX_DOMAINS 16      /* forwarding domains: 0 for plain ports, one
                                  * per DVswitch the host is a member of */
+/* vNIC (and plain) ports one switch serves: the top DVS_MAX_DOMAINS - 1
+ * datapath ports are the uplinks, one per DVswitch domain. */
+#define DVS_MAX_VNIC_PORTS (DVS_MAX_PORTS - (DVS_MAX_DOMAINS - 1))
 #define DVS_BURST 32            /* frames per rx/tx burst */
 #define DVS_VLAN_COUNT 4096
 #define DVS_VLAN_MAX 4094       /* highest usable VID; 0 is the untagged domain */
