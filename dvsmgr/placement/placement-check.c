@@ -146,6 +146,14 @@ dvs_mgr_placement_vm_host (DvsMgr *mgr, GPtrArray *ports, const gchar *vm)
   MgrDomainInfo dom;
   const gchar *running = NULL;
 
+  /* A port whose link is up runs where its owner is: the hosts report it
+   * at once, while libvirt's view is refreshed only every few seconds. */
+  for (guint i = 0; i < ports->len; i++)
+    {
+      MgrPort *q = ports->pdata[i];
+      if (q->host != NULL && g_strcmp0 (q->link, "up") == 0 && q->incoming == NULL)
+        return q->host;
+    }
   if ((dvs_mgr_libvirt_find_domain (mgr, vm, &dom, &running)
        || dvs_mgr_libvirt_find_domain (mgr, p->vm, &dom, &running))
       && dom.active)

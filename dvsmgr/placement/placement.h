@@ -37,7 +37,9 @@ gboolean dvs_mgr_placement_check_port (DvsMgr *mgr, MgrPort *p, const gchar *hos
  * Empty when none: the caller says NOT_FOUND. */
 GPtrArray *dvs_mgr_placement_vm_ports (DvsMgr *mgr, const gchar *vm);
 /* The host VM @vm (with connected DVports @ports, not empty) runs on: the
- * one whose libvirt runs it, else its DVports' owner.  Borrowed. */
+ * owner of a port whose link is up (reported at once), else the one whose
+ * libvirt runs it (refreshed every few seconds), else its DVports' owner.
+ * Borrowed. */
 const gchar *dvs_mgr_placement_vm_host (DvsMgr *mgr, GPtrArray *ports, const gchar *vm);
 /* Every port of @ports on @host, reasons de-duplicated. */
 gboolean dvs_mgr_placement_check_vm (DvsMgr *mgr, GPtrArray *ports, const gchar *host,

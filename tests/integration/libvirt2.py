@@ -38,6 +38,12 @@ LIBVIRT_DIRS = ("/etc/libvirt", "/run/libvirt", "/var/lib/libvirt", "/var/cache/
                 "/var/log/libvirt")
 
 
+def uri_of(host):
+    """The libvirt URI of HOST's libvirtd, from outside the host."""
+    return "qemu+unix:///system?socket=" + os.path.join(
+        host.root, "run-libvirt", "libvirt-sock")
+
+
 def host_binds(workdir):
     """The bind list for twohost.World(host_binds=...)."""
     binds = [(d, d.strip("/").replace("/", "-")) for d in LIBVIRT_DIRS]
@@ -72,7 +78,8 @@ class Libvirtd:
         shutil.copy(twohost.HOOK, os.path.join(hooks, "dvs"))
         os.chmod(os.path.join(hooks, "dvs"), 0o755)
         self.sock = os.path.join(self.tree["/run/libvirt"], "libvirt-sock")
-        self.uri = "qemu+unix:///system?socket=" + self.sock
+        self.uri = uri_of(host)
+        assert self.uri.endswith(self.sock), (self.uri, self.sock)
         self.logpath = os.path.join(host.root, "libvirtd.stderr.log")
         self.proc = None
         twohost.on_cleanup(self.kill_guests)

@@ -12,10 +12,13 @@ a domain with our vhost-user interface on a DVport.
       shown again: the guest runs on h2, its DVport attached and up there
       with its connection ID and counters continuing, h1 holds nothing of
       it, the manager names h2; then it migrates back.
-  03  virsh destroy: the hook detaches, the link goes down
+  03  dvsctl vm migrate (the manager's MigrateVM through its libvirt
+      connections) h1 -> h2: the same checks as 02
+  04  virsh destroy: the hook detaches, the link goes down
 Run as root: python3 tests/integration/test_virsh_migrate.py
 """
 
+import json
 import os
 import re
 import shutil
@@ -49,7 +52,8 @@ class VirshMigrate(unittest.TestCase):
         cls.t0 = time.monotonic()
         cls.libvirt = {}
         tmp = dvstest.tempdir()
-        cls.w = twohost.World(host_binds=libvirt2.host_binds(tmp))
+        cls.w = twohost.World(host_binds=libvirt2.host_binds(tmp),
+                              host_config=lambda h: {"libvirt_uri": libvirt2.uri_of(h)})
         for name, host in cls.w.hosts.items():
             cls.libvirt[name] = libvirt2.Libvirtd(host).start()
         cls.a = cls.w.new_guest(A[0], A[1], ip=A[2])
@@ -154,7 +158,25 @@ class VirshMigrate(unittest.TestCase):
         self.assert_running_on("h1", before)
         wait_until(lambda: w.held("h2", self.a) is None, 20, "h2 to hold nothing of the port")
 
-    def test_03_destroy(self):
+    def test_03_migrate_vm_through_the_manager(self):
+        """dvsctl vm migrate (MigrateVM): the manager's libvirt connections
+        drive the same live migration, with progress; the hooks move the
+        DVport as for virsh."""
+        w = self.w
+        for h in w.hosts:
+            self.ctl("host", "set-migration-uri", h, "tcp://%s" % w.hosts[h].ip)
+        src = self.where()
+        self.assertEqual(src, ["h1"])
+        before = counters(self.show("h1"))
+        out = self.ctl("--json", "vm", "migrate", self.a.name, "h2")
+        job = json.loads(out)
+        self.assertEqual(job.get("state"), "completed", out)
+        w.wait_link("h2", self.a, "up", timeout=20)
+        self.assert_running_on("h2", before)
+        wait_until(lambda: w.held("h1", self.a) is None, 20, "h1 to hold nothing of the port")
+        wait_until(lambda: w.mgr.port(self.a.port)["Host"] == "h2", 15, "manager: host h2")
+
+    def test_04_destroy(self):
         host = self.where()
         self.assertEqual(len(host), 1, host)
         self.libvirt[host[0]].virsh("destroy", self.a.name)

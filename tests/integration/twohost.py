@@ -520,7 +520,9 @@ class World:
     DVswitch "prod" with port group "web" of PORTS ports, both hosts
     joined.  with_manager=False: switches standalone (plain ports only)."""
 
-    def __init__(self, with_manager=True, ports=4, host_binds=()):
+    def __init__(self, with_manager=True, ports=4, host_binds=(), host_config=None):
+        """HOST_CONFIG(host): the config each host is registered with in
+        dvsmgr (e.g. {"libvirt_uri": ...}); None: none."""
         self.tmp = dvstest.tempdir()
         self.with_manager = with_manager
         self.hosts = {}
@@ -538,8 +540,11 @@ class World:
         if with_manager:
             self.bus = mgrtest.Bus(self.tmp)
             self.mgr = mgrtest.Manager(self.tmp, self.bus, authorization="none").start()
-            for h in self.hosts:
-                self.mgr.register_host(h)
+            for name, h in self.hosts.items():
+                if host_config:
+                    self.mgr.register_host(name, host_config(h))
+                else:
+                    self.mgr.register_host(name)
             self.sw_path, self.switch = self.mgr.create_switch("prod", {"transport_zone": "tz1"})
             self.pg_path, self.pg = self.mgr.add_port_group(self.sw_path, "web", {"vlan": 0}, ports)
             for h in self.hosts:
