@@ -42,15 +42,6 @@ migrate_error (GError **error, gint code, const gchar *fmt, ...)
   va_end (ap);
 }
 
-static const gchar *
-params_string (JsonObject *params, const gchar *name)
-{
-  JsonNode *n = json_object_get_member (params, name);
-
-  return n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING
-         ? json_node_get_string (n) : NULL;
-}
-
 static void
 index_incoming (MgrSwitch *sw, MgrPort *p, const gchar *host)
 {
@@ -82,27 +73,37 @@ dvs_mgr_migrate_cancel (DvsMgr *mgr, MgrPort *p, const gchar *why)
     mgr_push_mark_removal (mgr->push, sw, dest);
 }
 
+/* The answer to port.migrate: {"switch": @host's document}. */
+static JsonNode *
+answer (DvsMgr *mgr, MgrSwitch *sw, const gchar *host)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "switch");
+  json_builder_add_value (b, dvs_mgr_host_document (mgr, sw, host));
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
 static gboolean commit_move (DvsMgr *mgr, MgrPort *p, MgrSwitch *sw, JsonNode *stats,
                              gint64 t, gboolean push_old, GError **error);
 
 JsonNode *
 dvs_mgr_migrate_prepare (DvsMgr *mgr, const gchar *host, JsonObject *params, GError **error)
 {
-  const gchar *sw_id = params_string (params, "switch");
-  const gchar *key = params_string (params, "port");
-  const gchar *conn = params_string (params, "connection");
+  static const gchar *const allowed[] = { "switch", "port", "connection", NULL };
   g_autoptr (GPtrArray) reasons = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (JsonBuilder) b = json_builder_new ();
+  const gchar *sw_id, *key, *conn;
   gboolean committed_back = FALSE;
   MgrSwitch *sw;
   MgrPort *p;
 
-  if (sw_id == NULL || key == NULL || conn == NULL || json_object_get_size (params) != 3)
-    {
-      migrate_error (error, DVS_JSONRPC_INVALID_PARAMS,
-                     "port.migrate takes exactly {\"switch\", \"port\", \"connection\"} (strings)");
-      return NULL;
-    }
+  if (!dvs_jsonrpc_params_only (params, allowed, error)
+      || !dvs_jsonrpc_param_string (params, "switch", &sw_id, error)
+      || !dvs_jsonrpc_param_string (params, "port", &key, error)
+      || !dvs_jsonrpc_param_string (params, "connection", &conn, error))
+    return NULL;
   p = g_hash_table_lookup (mgr->ports, key);
   sw = p ? g_hash_table_lookup (mgr->switches, p->switch_uuid) : NULL;
   if (p == NULL || sw == NULL || !g_str_equal (p->switch_uuid, sw_id))
@@ -144,11 +145,7 @@ dvs_mgr_migrate_prepare (DvsMgr *mgr, const gchar *host, JsonObject *params, GEr
   if (g_str_equal (p->host, host))
     {
       /* Already here: a hook run again after the commit. */
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "switch");
-      json_builder_add_value (b, dvs_mgr_host_document (mgr, sw, host));
-      json_builder_end_object (b);
-      return json_builder_get_root (b);
+      return answer (mgr, sw, host);
     }
   /* The same check as CheckPlacement (docs/placement.md). */
   if (!dvs_mgr_placement_check_port (mgr, p, host, reasons))
@@ -175,11 +172,7 @@ dvs_mgr_migrate_prepare (DvsMgr *mgr, const gchar *host, JsonObject *params, GEr
   dvs_mgr_dbus_port (mgr, p);
   if (mgr->push)
     mgr_push_mark (mgr->push, sw, host);   /* the document the answer carries */
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "switch");
-  json_builder_add_value (b, dvs_mgr_host_document (mgr, sw, host));
-  json_builder_end_object (b);
-  return json_builder_get_root (b);
+  return answer (mgr, sw, host);
 }
 
 void
@@ -291,24 +284,16 @@ commit_move (DvsMgr *mgr, MgrPort *p, MgrSwitch *sw, JsonNode *stats, gint64 t,
 }
 
 gboolean
-dvs_mgr_migrate_incoming_report (DvsMgr *mgr, MgrPort *p, const gchar *host, JsonObject *state,
-                                 GError **error)
+dvs_mgr_migrate_incoming_report (DvsMgr *mgr, MgrPort *p, const gchar *link, JsonNode *stats,
+                                 gint64 t, GError **error)
 {
   MgrSwitch *sw = g_hash_table_lookup (mgr->switches, p->switch_uuid);
-  const gchar *link = params_string (state, "link");
-  JsonNode *stats = json_object_get_member (state, "stats");
-  JsonNode *time = json_object_get_member (state, "time");
 
-  if (p->incoming == NULL || !g_str_equal (p->incoming, host) || sw == NULL)
-    return FALSE;
-  if (g_strcmp0 (link, "up") != 0)
+  if (!g_str_equal (link, "up"))
     {
       dvs_mgr_migrate_cancel (mgr, p, "the destination let its vNIC go before it ran there");
       return TRUE;
     }
-  if (stats != NULL && !JSON_NODE_HOLDS_OBJECT (stats))
-    stats = NULL;
-  return commit_move (mgr, p, sw, stats,
-                      time && json_node_get_value_type (time) == G_TYPE_INT64
-                      ? json_node_get_int (time) : g_get_real_time (), TRUE, error);
+  return commit_move (mgr, p, sw, stats && JSON_NODE_HOLDS_OBJECT (stats) ? stats : NULL, t,
+                      TRUE, error);
 }

@@ -1119,10 +1119,9 @@ dvs_mgr_port_report_state (DvsMgr *mgr, const gchar *host, JsonObject *state, GE
       && g_strcmp0 (p->host, host) != 0)
     {
       g_autoptr (GError) local = NULL;
-      if (dvs_mgr_migrate_incoming_report (mgr, p, host, state, &local))
-        return TRUE;
-      if (local != NULL)
+      if (!dvs_mgr_migrate_incoming_report (mgr, p, link, stats, t, &local))
         return fail (error, DVS_MGR_ERROR_FAILED, "%s", local->message);
+      return TRUE;
     }
   /* A host acts only on what is delegated to it, with the current ID. */
   if (p == NULL || !g_str_equal (p->switch_uuid, sw_id) || g_strcmp0 (p->host, host) != 0

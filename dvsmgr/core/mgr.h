@@ -226,10 +226,11 @@ gboolean dvs_mgr_port_report_state (DvsMgr *mgr, const gchar *host, JsonObject *
  * the port there as incoming and returns @host's document (the answer). */
 JsonNode *dvs_mgr_migrate_prepare (DvsMgr *mgr, const gchar *host, JsonObject *params,
                                    GError **error);
-/* A port.state of a migrating port from its destination host: TRUE if
- * handled here (link up: the migration commits; down: it is over). */
-gboolean dvs_mgr_migrate_incoming_report (DvsMgr *mgr, MgrPort *p, const gchar *host,
-                                          JsonObject *state, GError **error);
+/* A port.state (checked: @link "up" or "down", @stats an object, null or
+ * NULL, @t its time) of migrating port @p from its destination: link up
+ * commits the migration, down ends it. */
+gboolean dvs_mgr_migrate_incoming_report (DvsMgr *mgr, MgrPort *p, const gchar *link,
+                                          JsonNode *stats, gint64 t, GError **error);
 /* After the owner's port.state was taken: its link down ships the state to
  * the destination; a link up again (the source resumed) cancels. */
 void dvs_mgr_migrate_owner_report (DvsMgr *mgr, MgrPort *p, const gchar *link, JsonNode *cp);

@@ -441,6 +441,36 @@ check_keys_free (DvsDvportHost *h, const DvsDvswitchSpec *spec, GError **error)
   return TRUE;
 }
 
+DvsPortState *
+dvport_spec_state (const gchar *switch_id, const DvsDvportSpec *p, const gchar *from)
+{
+  JsonObject *o = json_node_get_object (p->state);
+  g_autoptr (GError) error = NULL;
+  DvsPortState *st;
+
+  if (g_strcmp0 (json_object_get_string_member_with_default (o, "switch", ""), switch_id) != 0
+      || g_strcmp0 (json_object_get_string_member_with_default (o, "port", ""), p->key) != 0)
+    {
+      g_warning ("DVport %s: the state from %s names another DVport (%s of %s); ignored",
+                 p->key, from, json_object_get_string_member_with_default (o, "port", "?"),
+                 json_object_get_string_member_with_default (o, "switch", "?"));
+      return NULL;
+    }
+  st = dvs_port_state_from_json (p->state, &error);
+  if (st == NULL)
+    g_warning ("DVport %s: the state from %s is not usable (%s); it starts afresh",
+               p->key, from, error->message);
+  return st;
+}
+
+void
+dvport_set_checkpoint (DvsDvportHost *h, DvportRuntime *r, DvsPortState *st)
+{
+  dvs_port_state_free (r->checkpoint);
+  r->checkpoint = st;
+  dvport_save_checkpoint (h, r);
+}
+
 /* A DVport moved here from another host brings its last checkpoint in the
  * document.  It becomes this host's checkpoint — restored at attach, so the
  * counters, learned MACs and filter states continue — unless this host has
@@ -450,31 +480,14 @@ static void
 adopt_moved_state (DvsDvportHost *h, const gchar *switch_id, DvsDvportSpec *p)
 {
   DvportRuntime *r = g_hash_table_lookup (h->rt, p->key);
-  JsonObject *o = json_node_get_object (p->state);
-  g_autoptr (GError) error = NULL;
   DvsPortState *st;
 
   if (r != NULL && (r->attached || r->checkpoint != NULL))
     return;
-  if (g_strcmp0 (json_object_get_string_member_with_default (o, "switch", ""), switch_id) != 0
-      || g_strcmp0 (json_object_get_string_member_with_default (o, "port", ""), p->key) != 0)
-    {
-      g_warning ("DVport %s: the state it brings names another DVport (%s of %s); ignored",
-                 p->key, json_object_get_string_member_with_default (o, "port", "?"),
-                 json_object_get_string_member_with_default (o, "switch", "?"));
-      return;
-    }
-  st = dvs_port_state_from_json (p->state, &error);
+  st = dvport_spec_state (switch_id, p, "its previous host");
   if (st == NULL)
-    {
-      g_warning ("DVport %s: the state it brings from its previous host is not usable (%s); "
-                 "it starts afresh", p->key, error->message);
-      return;
-    }
-  r = dvport_runtime_get (h, switch_id, p->key);
-  dvs_port_state_free (r->checkpoint);
-  r->checkpoint = st;
-  dvport_save_checkpoint (h, r);
+    return;
+  dvport_set_checkpoint (h, dvport_runtime_get (h, switch_id, p->key), st);
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", p->key, "MESSAGE",
                     "DVport %s: state brought from its previous host installed (counters, "
                     "learned addresses, filter states continue at attach)", p->key);

@@ -15,7 +15,6 @@
 #define G_LOG_DOMAIN "dvs-dvport"
 #include "dvport/dvport-private.h"
 
-#include "dvport/port-state-json.h"
 
 /* A vNIC running here (its guest resumed) without the source's state is
  * not kept off the network longer than this: it starts with what it has. */
@@ -57,36 +56,13 @@ dvport_incoming_attached (DvsDvportHost *h, DvportRuntime *r, const DvsDvportSpe
                     "state is here", r->key, p->incoming_from);
 }
 
-/* The state in @p's document, checked to be @p's. */
-static DvsPortState *
-incoming_state (const gchar *switch_id, const DvsDvportSpec *p)
-{
-  JsonObject *o = json_node_get_object (p->state);
-  g_autoptr (GError) error = NULL;
-  DvsPortState *st;
-
-  if (g_strcmp0 (json_object_get_string_member_with_default (o, "switch", ""), switch_id) != 0
-      || g_strcmp0 (json_object_get_string_member_with_default (o, "port", ""), p->key) != 0)
-    {
-      g_warning ("DVport %s: the state from host %s names another DVport (%s of %s); ignored",
-                 p->key, p->incoming_from,
-                 json_object_get_string_member_with_default (o, "port", "?"),
-                 json_object_get_string_member_with_default (o, "switch", "?"));
-      return NULL;
-    }
-  st = dvs_port_state_from_json (p->state, &error);
-  if (st == NULL)
-    g_warning ("DVport %s: the state from host %s is not usable (%s); it starts afresh",
-               p->key, p->incoming_from, error->message);
-  return st;
-}
-
 gboolean
 dvport_incoming_apply (DvsDvportHost *h, const gchar *switch_id, const DvsDvportSpec *p,
                        const DvsDvportSpec *op)
 {
   DvportRuntime *r = g_hash_table_lookup (h->rt, p->key);
   g_autoptr (GError) error = NULL;
+  g_autofree gchar *from = NULL;
   DvsPortState *st;
 
   if (p->incoming_from == NULL)
@@ -118,7 +94,8 @@ dvport_incoming_apply (DvsDvportHost *h, const gchar *switch_id, const DvsDvport
     }
   if (r != NULL && r->incoming_loaded)
     return TRUE;   /* loaded before; what the port has now is newer */
-  st = incoming_state (switch_id, p);
+  from = g_strdup_printf ("host %s", p->incoming_from);
+  st = dvport_spec_state (switch_id, p, from);
   r = dvport_runtime_get (h, switch_id, p->key);
   if (st != NULL && r->attached && !dvs_switch_port_load_state (h->sw, p->key, st, &error))
     {
@@ -127,11 +104,7 @@ dvport_incoming_apply (DvsDvportHost *h, const gchar *switch_id, const DvsDvport
       dvs_port_state_free (g_steal_pointer (&st));
     }
   if (st != NULL)
-    {
-      dvs_port_state_free (r->checkpoint);
-      r->checkpoint = st;
-      dvport_save_checkpoint (h, r);
-    }
+    dvport_set_checkpoint (h, r, st);
   r->incoming_loaded = TRUE;
   /* Tell the network the VM is here now, while it is still paused: frames
    * for it come to this host and wait in the hold queue. */

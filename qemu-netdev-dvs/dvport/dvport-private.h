@@ -54,6 +54,12 @@ DvsDvportSpec *dvport_find_port (DvsDvportHost *h, const gchar *switch_id,
                                  const gchar *key, GError **error);
 /* Writes @r's checkpoint to the local store. */
 void dvport_save_checkpoint (DvsDvportHost *h, DvportRuntime *r);
+/* Makes @st (consumed) @r's checkpoint and saves it. */
+void dvport_set_checkpoint (DvsDvportHost *h, DvportRuntime *r, DvsPortState *st);
+/* The state @p's document brings ("state": a checkpoint from @from, for
+ * logs), checked to be @p's and parsed; NULL (warned) when it is not. */
+DvsPortState *dvport_spec_state (const gchar *switch_id, const DvsDvportSpec *p,
+                                 const gchar *from);
 
 /* dvport-migration.c: a DVport arriving by live migration. */
 /* After attach: an incoming port without the source's state yet forwards
