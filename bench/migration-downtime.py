@@ -39,17 +39,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
 
 
-def set_build_env(build):
-    paths = {"DVS_SWITCHD": "qemu-netdev-dvs/dvs-switchd",
-             "DVS_SWITCHCTL": "qemu-netdev-dvs/switchctl/dvs-switchctl",
-             "DVS_DVSMGR": "dvsmgr/core/dvsmgr",
-             "DVS_DVSCTL": "dvsmgr/dvsctl/dvsctl",
-             "DVS_LIBVIRT_HOOK": "libvirt-hooks/dvs",
-             "DVS_GUEST_DIR": "tests/integration/guest"}
-    for k, rel in paths.items():
-        os.environ.setdefault(k, os.path.join(build, rel))
-
-
 _TS = re.compile(r'^ts=(\S+) .*msg="port (\S+): link (up|down)')
 
 
@@ -142,8 +131,10 @@ def main():
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root (namespaces, vhost-user, DPDK)")
-    set_build_env(os.path.abspath(args.build))
+    sys.dont_write_bytecode = True
     sys.path.insert(0, os.path.join(SRC, "tests", "integration"))
+    import buildenv  # noqa: E402
+    buildenv.set_build_env(os.path.abspath(args.build))
     import twohost
     twohost.dvstest.guest_images()
     results = {}

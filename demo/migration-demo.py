@@ -40,17 +40,6 @@ A = ("vm-a", "02:de:00:00:0a:01", "10.0.0.1")
 B = ("vm-b", "02:de:00:00:0b:02", "10.0.0.2")
 
 
-def set_build_env(build):
-    paths = {"DVS_SWITCHD": "qemu-netdev-dvs/dvs-switchd",
-             "DVS_SWITCHCTL": "qemu-netdev-dvs/switchctl/dvs-switchctl",
-             "DVS_DVSMGR": "dvsmgr/core/dvsmgr",
-             "DVS_DVSCTL": "dvsmgr/dvsctl/dvsctl",
-             "DVS_LIBVIRT_HOOK": "libvirt-hooks/dvs",
-             "DVS_GUEST_DIR": "tests/integration/guest"}
-    for k, rel in paths.items():
-        os.environ.setdefault(k, os.path.join(build, rel))
-
-
 def say(text=""):
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
@@ -92,9 +81,10 @@ def main():
                     help="the meson build directory (default build/)")
     ap.add_argument("--migrations", type=int, default=2, help="moves of A (default 2)")
     args = ap.parse_args()
-    set_build_env(os.path.abspath(args.build))
-    sys.path.insert(0, os.path.join(SRC, "tests", "integration"))
     sys.dont_write_bytecode = True
+    sys.path.insert(0, os.path.join(SRC, "tests", "integration"))
+    import buildenv  # noqa: E402
+    buildenv.set_build_env(os.path.abspath(args.build))
     import twohost  # noqa: E402
 
     if os.geteuid() != 0:
