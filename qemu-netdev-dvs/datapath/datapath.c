@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <time.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,6 +45,7 @@ enum dp_cmd_type {
   DP_CMD_DOMAIN_REMOVE,
   DP_CMD_SET_HOLD,
   DP_CMD_ANNOUNCE,
+  DP_CMD_SET_JOURNAL,
 };
 
 struct dp_cmd {
@@ -58,9 +61,12 @@ struct dp_cmd {
   const uint8_t *data;
   size_t len;
   uint16_t version;
+  void *extra[3];                     /* set journal */
   long result;
   sem_t done;
 };
+
+static void dp_crash_from_env (struct dvs_datapath *dp);
 
 static void
 port_list_remove (uint16_t *list, uint16_t *n, uint16_t port)
@@ -264,6 +270,8 @@ dp_cmd_execute (struct dvs_datapath *dp, struct dp_cmd *c)
       atomic_store (&p->kick_dirty, true);
       /* Busy-polling: the guest need not kick us. */
       p->io->notify (p->vid, false);
+      /* A crashed process's half-done burst: settled from the rings. */
+      dp_journal_port_up (dp, p, c->port);
       /* What was held for the port goes first, in order. */
       dp_hold_release (dp, p);
       dp->polled[dp->n_polled++] = c->port;
@@ -273,6 +281,12 @@ dp_cmd_execute (struct dvs_datapath *dp, struct dp_cmd *c)
       if (p == NULL || !p->in_use)
         return -ENOENT;
       return do_link_down (dp, p, c->port);
+    case DP_CMD_SET_JOURNAL:
+      dp->journal = c->extra[0];
+      dp->recovery = c->extra[1];
+      dp->rt_of = (dvs_journal_rt_of_fn) c->config;
+      dp->rt_of_ctx = c->extra[2];
+      return 0;
     case DP_CMD_MAC_DUMP:
       {
         size_t n = 0;
@@ -455,7 +469,14 @@ dp_thread (void *arg)
             {
               dp_pipeline_burst (dp, port, pkts, n, false);
               got += n;
+              DP_CRASH_POINT (dp, DP_CRASH_BEFORE_PUBLISH);
             }
+          /* The frames are delivered and counted: the guest may have its
+           * descriptors back. */
+          if (p->io->rx_done != NULL)
+            p->io->rx_done (p->vid);
+          if (n)
+            dp_journal_close (dp);
         }
       end = rte_rdtsc ();
       DP_ADD (dp->stats.polls, 1);
@@ -517,6 +538,8 @@ dvs_dp_create (const struct dvs_dp_config *config)
   struct timespec ts;
   clock_gettime (CLOCK_MONOTONIC, &ts);
   dp->now = (uint32_t) ts.tv_sec;
+  dp->burst_seq = 1;
+  dp_crash_from_env (dp);
   dp->wake_fd = dp->epoll_fd = -1;
   for (int i = 0; i < DVS_MAX_PORTS; i++)
     {
@@ -664,6 +687,51 @@ dvs_dp_link_up_io (struct dvs_datapath *dp, uint16_t port,
 {
   return (int) dp_cmd_run (dp, DP_CMD (.type = DP_CMD_LINK_UP, .port = port, .arg = vid,
                                        .config = io));
+}
+
+int
+dvs_dp_set_journal (struct dvs_datapath *dp, struct dvs_journal *journal,
+                    struct dvs_journal_recovery *recovery,
+                    dvs_journal_rt_of_fn rt_of, void *ctx)
+{
+  return (int) dp_cmd_run (dp, DP_CMD (.type = DP_CMD_SET_JOURNAL,
+                                       .config = (const void *) rt_of,
+                                       .extra = { journal, recovery, ctx }));
+}
+
+/* The test hook of dp-internal.h. */
+static void
+dp_crash_from_env (struct dvs_datapath *dp)
+{
+  static const char *const names[] = {
+    [DP_CRASH_OPENED] = "opened",
+    [DP_CRASH_HANDED_OVER] = "handed-over",
+    [DP_CRASH_BEFORE_COMMIT] = "before-commit",
+    [DP_CRASH_COMMITTING] = "committing",
+    [DP_CRASH_BEFORE_PUBLISH] = "before-publish",
+  };
+  const char *v = getenv ("DVS_TEST_CRASH_AT");
+  const char *colon = v ? strchr (v, ':') : NULL;
+
+  if (colon == NULL)
+    return;
+  for (int i = 1; i < (int) (sizeof names / sizeof names[0]); i++)
+    if (strlen (names[i]) == (size_t) (colon - v) && strncmp (v, names[i], (size_t) (colon - v)) == 0)
+      {
+        dp->crash_at = i;
+        dp->crash_countdown = strtol (colon + 1, NULL, 10);
+        if (dp->crash_countdown < 1)
+          dp->crash_countdown = 1;
+        fprintf (stderr, "dvs datapath %s: test hook: SIGKILL at %s #%ld\n",
+                 dp->config.name, names[i], dp->crash_countdown);
+      }
+}
+
+void
+dp_crash (struct dvs_datapath *dp)
+{
+  (void) dp;
+  raise (SIGKILL);
 }
 
 int
@@ -837,6 +905,7 @@ dvs_dp_process_burst (struct dvs_datapath *dp, uint16_t in_port,
                       struct rte_mbuf **pkts, uint16_t n)
 {
   dp_pipeline_burst (dp, in_port, pkts, n, false);
+  dp_journal_close (dp);
 }
 
 void

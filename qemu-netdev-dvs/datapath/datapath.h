@@ -40,7 +40,23 @@ struct rte_mempool;
  *   kickfd   an eventfd that becomes readable when the peer sends, or -1:
  *            a port without one is polled while the datapath idles (the
  *            idle wait is bounded by dvs_dp_config.poll_ms).
- *   notify   ask the peer to kick (true) or not to (false) when it sends. */
+ *   notify   ask the peer to kick (true) or not to (false) when it sends.
+ *
+ * Optional members (NULL: the io cannot), for the burst journal
+ * (dp-journal.c): what a crash leaves half done is settled from the rings.
+ *   rx_done      the datapath is finished with every frame the last rx
+ *                returned: only now may the io hand the descriptors back
+ *                to the peer.  Called after every rx, before the next.
+ *   rx_position  ring position (free-running 16-bit) of the next
+ *                descriptor rx would read.
+ *   rx_discard   at link up after a crash: hand back to the peer, unread,
+ *                what lies between the current position and @upto (only if
+ *                0 < upto - position <= DVS_BURST).
+ *   tx_position  ring position of the peer's receive ring (its used index):
+ *                where the next frames tx delivers will land.
+ *   tx_delivered at link up after a crash: of @n frames of lengths @len
+ *                handed to tx when the ring stood at @before, how many the
+ *                ring shows delivered (a prefix); 0 when it cannot tell. */
 struct dvs_port_io {
   uint16_t (*rx) (int vid, struct rte_mempool *pool, struct rte_mbuf **pkts,
                   uint16_t n);
@@ -48,6 +64,12 @@ struct dvs_port_io {
   uint32_t (*pending) (int vid);
   int (*kickfd) (int vid);
   void (*notify) (int vid, bool enable);
+  void (*rx_done) (int vid);
+  uint16_t (*rx_position) (int vid);
+  void (*rx_discard) (int vid, uint16_t upto);
+  uint16_t (*tx_position) (int vid);
+  int (*tx_delivered) (int vid, uint16_t before, const uint32_t *len,
+                       uint16_t n);
 };
 
 extern const struct dvs_port_io dvs_port_io_vhost;
@@ -159,6 +181,32 @@ int dvs_dp_port_announce (struct dvs_datapath *dp, uint16_t port,
 /* The frame dvs_dp_port_announce sends (60 bytes), for tests and tools. */
 #define DVS_RARP_FRAME_LEN 60
 void dvs_dp_rarp_frame (const uint8_t mac[6], uint8_t out[DVS_RARP_FRAME_LEN]);
+
+/* The burst journal (dp-journal.c, docs/datapath.md "Crashes").
+ * @journal and @recovery live in memory that outlives the process (the
+ * runtime area); @rt_of maps a datapath port to its runtime there (NULL: none)
+ * and is called on the datapath thread.  Set once, before ports use the
+ * area.  Bursts of ports whose runtime is the area's are journaled. */
+typedef struct dvs_port_runtime *(*dvs_journal_rt_of_fn) (void *ctx, uint16_t port);
+int dvs_dp_set_journal (struct dvs_datapath *dp, struct dvs_journal *journal,
+                        struct dvs_journal_recovery *recovery,
+                        dvs_journal_rt_of_fn rt_of, void *ctx);
+
+struct dvs_journal_summary {
+  uint32_t state;          /* what the crashed process left: DVS_JOURNAL_* */
+  uint16_t in_port;
+  uint16_t frames;         /* frames of the burst in flight */
+  bool committed;          /* its shadows were copied back again */
+  uint32_t pending;        /* hand-overs to settle at their ports' link up */
+  uint32_t crash_drops;    /* frames counted in drop_crash (for now) */
+};
+/* Settles what a crashed process left in @journal (before any datapath uses
+ * it): returns 0 if there was nothing, 1 if a burst was settled, -1 if the
+ * journal was damaged (reset). */
+int dvs_journal_recover (struct dvs_journal *journal,
+                         struct dvs_journal_recovery *recovery,
+                         dvs_journal_rt_of_fn rt_of, void *ctx,
+                         struct dvs_journal_summary *summary);
 
 /* Returns the number of entries copied (at most @cap), or a negative errno. */
 long dvs_dp_mac_dump (struct dvs_datapath *dp, struct dvs_mac_entry *out,

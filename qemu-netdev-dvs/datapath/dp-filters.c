@@ -28,17 +28,19 @@ dp_filters_apply (struct dvs_datapath *dp, struct dp_port *p,
   uint64_t pass = n >= 64 ? ~UINT64_C (0) : (UINT64_C (1) << n) - 1;
   uint64_t now = rte_rdtsc ();
 
+  struct dvs_port_runtime *rt = dp_rt (dp, p);
+
   for (int id = 0; id < DVS_FILTER_COUNT && pass; id++)
     {
       uint64_t before = pass;
       if (!(p->filters.active & (1u << id)))
         continue;
       dvs_filter_classes[id]->filter (dp_filter_config (&p->filters, id),
-                                      p->rt->filter_state[id], dir, pkts, n,
+                                      rt->filter_state[id], dir, pkts, n,
                                       &pass, now, dp->tsc_hz);
       pass &= before;   /* a filter may only drop */
       if (pass != before)
-        DP_ADD (p->rt->stats.drop_filter[id], (uint64_t) __builtin_popcountll (before & ~pass));
+        DP_ADD (rt->stats.drop_filter[id], (uint64_t) __builtin_popcountll (before & ~pass));
     }
   return pass;
 }

@@ -22,13 +22,13 @@ dp_hold_frame (struct dvs_datapath *dp, struct dp_port *p, struct rte_mbuf *m,
 
   if (p->hold_len >= DVS_HOLD_MAX)
     {
-      DP_ADD (p->rt->stats.hold_dropped, 1);
+      DP_ADD (dp_rt (dp, p)->stats.hold_dropped, 1);
       return;
     }
   copy = rte_pktmbuf_copy (m, dp->pool, 0, UINT32_MAX);
   if (copy == NULL)
     {
-      DP_ADD (p->rt->stats.drop_no_buffer, 1);
+      DP_ADD (dp_rt (dp, p)->stats.drop_no_buffer, 1);
       return;
     }
   if (dvs_vlan_egress_tagged (&p->vlan, vlan))
@@ -37,13 +37,13 @@ dp_hold_frame (struct dvs_datapath *dp, struct dp_port *p, struct rte_mbuf *m,
       if (rte_vlan_insert (&copy) != 0)
         {
           rte_pktmbuf_free (copy);
-          DP_ADD (p->rt->stats.drop_no_buffer, 1);
+          DP_ADD (dp_rt (dp, p)->stats.drop_no_buffer, 1);
           return;
         }
     }
   p->hold_q[(p->hold_head + p->hold_len) % DVS_HOLD_MAX] = copy;
   p->hold_len++;
-  DP_ADD (p->rt->stats.held, 1);
+  DP_ADD (dp_rt (dp, p)->stats.held, 1);
 }
 
 /* Takes up to @max frames off the front of the ring, in order. */

@@ -45,6 +45,9 @@ struct dp_port {
   int kick_fd;
   int kick_src;
   atomic_bool kick_dirty;             /* set by dvs_dp_kick() */
+  /* the runtime a burst writes (dp_rt): rt, or its shadow in the journal */
+  struct dvs_port_runtime *cur;
+  uint64_t cur_seq;                   /* burst cur belongs to */
 };
 
 struct dvs_datapath {
@@ -70,7 +73,60 @@ struct dvs_datapath {
   uint16_t n_mirrors;                 /* ports with a mirror: enables dedup */
 
   struct dvs_dp_stats stats;
+
+  /* the burst journal (dp-journal.c) */
+  struct dvs_journal *journal;        /* NULL: none */
+  struct dvs_journal_recovery *recovery;
+  dvs_journal_rt_of_fn rt_of;
+  void *rt_of_ctx;
+  bool journal_open;                  /* this burst is journaled */
+  uint64_t burst_seq;                 /* bursts processed (dp_rt) */
+  int crash_at;                       /* enum dp_crash_point: tests only */
+  long crash_countdown;
 };
+
+/* Test hook (DVS_TEST_CRASH_AT=POINT:N, read at dvs_dp_create): the process
+ * kills itself with SIGKILL the N-th time the datapath reaches POINT. */
+enum dp_crash_point {
+  DP_CRASH_NONE,
+  DP_CRASH_OPENED,          /* journal open, nothing counted */
+  DP_CRASH_HANDED_OVER,     /* a port's ring has frames, the record not done */
+  DP_CRASH_BEFORE_COMMIT,   /* every hand-over done, shadows not copied */
+  DP_CRASH_COMMITTING,      /* shadows half copied back */
+  DP_CRASH_BEFORE_PUBLISH,  /* committed, input ring not handed back */
+};
+void dp_crash (struct dvs_datapath *dp);
+#define DP_CRASH_POINT(dp, point) \
+  do { \
+    if (__builtin_expect ((dp)->crash_at == (point), 0) \
+        && --(dp)->crash_countdown == 0) \
+      dp_crash (dp); \
+  } while (0)
+
+/* The journal (dp-journal.c). */
+void dp_journal_open (struct dvs_datapath *dp, uint16_t in_port,
+                      struct rte_mbuf **pkts, uint16_t n, bool injected);
+struct dvs_port_runtime *dp_journal_shadow (struct dvs_datapath *dp,
+                                            struct dp_port *p);
+struct dvs_journal_out *dp_journal_out_begin (struct dvs_datapath *dp,
+                                              struct dp_port *p,
+                                              struct rte_mbuf **out,
+                                              const uint8_t *frame, uint16_t n);
+void dp_journal_out_end (struct dvs_datapath *dp, struct dvs_journal_out *o,
+                         uint16_t sent);
+void dp_journal_commit (struct dvs_datapath *dp);
+void dp_journal_close (struct dvs_datapath *dp);
+void dp_journal_port_up (struct dvs_datapath *dp, struct dp_port *p, uint16_t port);
+
+/* The runtime a burst writes for port @p: in a journaled burst, a shadow
+ * of an area-backed port's runtime; otherwise the runtime itself. */
+static inline struct dvs_port_runtime *
+dp_rt (struct dvs_datapath *dp, struct dp_port *p)
+{
+  if (__builtin_expect (p->cur_seq == dp->burst_seq, 1))
+    return p->cur;
+  return dp_journal_shadow (dp, p);
+}
 
 /* Relaxed single-writer counter update: the datapath is the only writer. */
 #define DP_ADD(field, v) \

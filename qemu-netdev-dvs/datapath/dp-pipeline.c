@@ -111,7 +111,7 @@ stage_mirror (struct dvs_datapath *dp, struct burst *b, struct dp_port *src,
   if (!m->in_use || m->vid < 0 || staged_on (m, idx))
     return;
   stage_on (dp, b, (uint16_t) src->mirror_to, idx, vlan);
-  DP_ADD (src->rt->stats.mirrored, 1);
+  DP_ADD (dp_rt (dp, src)->stats.mirrored, 1);
 }
 
 /* Stages frame @idx on port @out and, if @out mirrors what it is sent, on
@@ -142,7 +142,7 @@ deliver (struct dvs_datapath *dp, struct dp_port *p, struct burst *b,
     {
       if (tagged && b->tag_failed[idx[i]])
         {
-          DP_ADD (p->rt->stats.drop_no_buffer, 1);
+          DP_ADD (dp_rt (dp, p)->stats.drop_no_buffer, 1);
           continue;
         }
       oi[cnt] = idx[i];
@@ -162,16 +162,22 @@ deliver (struct dvs_datapath *dp, struct dp_port *p, struct burst *b,
     }
   if (cnt == 0)
     return;
+  /* Where the port's ring stands goes to the journal first: after a crash
+   * it tells how much of this hand-over reached the guest. */
+  struct dvs_journal_out *jo = dp_journal_out_begin (dp, p, out, oi, cnt);
   sent = p->io->tx (p->vid, out, cnt);
+  if (jo != NULL)
+    dp_journal_out_end (dp, jo, sent);
   for (uint16_t j = 0; j < sent; j++)
     {
       uint8_t kind = meta[oi[j]].kind;
       pk[kind]++;
       by[kind] += rte_pktmbuf_pkt_len (out[j]);
     }
-  add_by_kind (p->rt->stats.tx_packets, p->rt->stats.tx_bytes, pk, by);
+  struct dvs_port_runtime *rt = dp_rt (dp, p);
+  add_by_kind (rt->stats.tx_packets, rt->stats.tx_bytes, pk, by);
   if (sent < cnt)
-    DP_ADD (p->rt->stats.drop_ring_full, cnt - sent);
+    DP_ADD (rt->stats.drop_ring_full, cnt - sent);
 }
 
 /* 1. Returns the number of frames left in fwd[]/meta[]. */
@@ -187,6 +193,7 @@ ingress (struct dvs_datapath *dp, struct dp_port *ip, struct rte_mbuf **pkts,
          bool injected)
 {
   uint64_t pk[DVS_PKT_KIND_COUNT] = { 0 }, by[DVS_PKT_KIND_COUNT] = { 0 };
+  struct dvs_port_runtime *rt = dp_rt (dp, ip);
   uint16_t k = 0;
 
   for (uint16_t i = 0; i < n; i++)
@@ -197,13 +204,13 @@ ingress (struct dvs_datapath *dp, struct dp_port *ip, struct rte_mbuf **pkts,
 
       if (unlikely (rte_pktmbuf_data_len (m) < RTE_ETHER_HDR_LEN))
         {
-          DP_ADD (ip->rt->stats.drop_malformed, 1);
+          DP_ADD (rt->stats.drop_malformed, 1);
           continue;
         }
       vlan = ingress_vlan (ip, m);
       if (unlikely (vlan < 0))
         {
-          DP_ADD (ip->rt->stats.drop_vlan_filtered, 1);
+          DP_ADD (rt->stats.drop_vlan_filtered, 1);
           continue;
         }
       struct rte_ether_hdr *eth = rte_pktmbuf_mtod (m, struct rte_ether_hdr *);
@@ -217,7 +224,7 @@ ingress (struct dvs_datapath *dp, struct dp_port *ip, struct rte_mbuf **pkts,
     }
   if (unlikely (injected))
     return k;
-  add_by_kind (ip->rt->stats.rx_packets, ip->rt->stats.rx_bytes, pk, by);
+  add_by_kind (rt->stats.rx_packets, rt->stats.rx_bytes, pk, by);
   if (unlikely (ip->filters.active) && k > 0)
     {
       uint64_t pass = dp_filters_apply (dp, ip, DVS_DIR_FROM_GUEST, fwd, k);
@@ -245,6 +252,7 @@ dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
   bool any_tag = false;
   uint16_t k;
 
+  dp_journal_open (dp, in_port, pkts, n, injected);
   b.in_port = in_port;
   b.n_touched = 0;
   memset (b.needs_tag, 0, sizeof b.needs_tag);
@@ -282,9 +290,9 @@ dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
                             || p->domain != ip->domain))
                 run_drop = &discard;
               else if (unlikely (!dvs_vlan_member (&p->vlan, vlan)))
-                run_drop = &p->rt->stats.drop_vlan_filtered;
+                run_drop = &dp_rt (dp, p)->stats.drop_vlan_filtered;
               else if (unlikely (p->vid < 0))
-                run_drop = &p->rt->stats.drop_link_down;
+                run_drop = &dp_rt (dp, p)->stats.drop_link_down;
               else
                 run_drop = NULL;
             }
@@ -292,7 +300,7 @@ dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
             {
               /* hold is only ever set on ports in use */
               if (d < DVS_MAX_PORTS && dp->ports[d].hold
-                  && run_drop == &dp->ports[d].rt->stats.drop_link_down)
+                  && run_drop == &dp_rt (dp, &dp->ports[d])->stats.drop_link_down)
                 dp_hold_frame (dp, &dp->ports[d], fwd[i], vlan);
               else
                 DP_ADD (*run_drop, 1);
@@ -313,7 +321,7 @@ dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
           /* A member whose link is down misses the frame: count it there,
            * as for unicast, so that every frame received is accounted for. */
           if (unlikely (p->vid < 0))
-            DP_ADD (p->rt->stats.drop_link_down, 1);
+            DP_ADD (dp_rt (dp, p)->stats.drop_link_down, 1);
           else if (!(unlikely (dp->n_mirrors) && staged_on (p, (uint8_t) i)))
             stage (dp, &b, o, (uint8_t) i, vlan);
         }
@@ -345,6 +353,8 @@ dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
   for (uint16_t t = 0; t < b.n_touched; t++)
     dp->ports[b.touched[t]].n_plain = dp->ports[b.touched[t]].n_tagged = 0;
 
-  /* 5. delivery copied the frames; they are all ours to free */
+  /* 5. every counter of the burst goes back from the journal's shadows;
+   * delivery copied the frames: they are all ours to free */
+  dp_journal_commit (dp);
   rte_pktmbuf_free_bulk (pkts, n);
 }

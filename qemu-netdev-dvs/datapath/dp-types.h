@@ -99,6 +99,9 @@ struct dvs_port_stats {
   uint64_t mirrored;            /* copies sent to this port's mirror target */
   uint64_t held;                /* frames queued while held with link down */
   uint64_t hold_dropped;        /* frames not queued: the hold queue was full */
+  uint64_t drop_crash;          /* frames received from this port that a
+                                 * crashed process had not delivered
+                                 * anywhere (the burst journal, below) */
 };
 
 /* A port's runtime state that must outlive the process: its counters and
@@ -140,4 +143,69 @@ struct dvs_mac_entry {
   uint32_t age;            /* seconds since last seen */
   bool inactive;           /* its port's link is down: kept, but frames for
                             * it flood (fwd-class.h, port_set_active) */
+};
+
+/* The burst journal (datapath/dp-journal.c, docs/datapath.md "Crashes").
+ * It lives in the runtime area next to the ports' runtimes, so it outlives a
+ * crashed process.  While a burst is processed, every change to a port whose
+ * runtime is in the area goes to a shadow copy here; at the end the shadows
+ * are copied back (state COMMIT, idempotent).  A process killed before that
+ * leaves the ports' runtimes as they were before the burst, plus the facts
+ * the next process needs to account for what the guests saw: the frames
+ * taken (kind and length), and for every hand-over to a port, where that
+ * port's receive ring stood before it. */
+#define DVS_JOURNAL_IDLE 0
+#define DVS_JOURNAL_OPEN 1       /* a burst in progress: shadows are partial */
+#define DVS_JOURNAL_COMMIT 2     /* shadows complete: being copied back */
+#define DVS_JOURNAL_KIND_RUNT 0xff   /* a frame shorter than an Ethernet header */
+#define DVS_JOURNAL_MAX_OUT (2 * DVS_MAX_PORTS)
+
+struct dvs_journal_shadow {
+  uint64_t port;                       /* datapath port (= area slot) */
+  struct dvs_port_runtime rt;
+};
+
+/* One hand-over of frames to a port (datapath/dp-pipeline.c, deliver). */
+struct dvs_journal_out {
+  uint16_t port;
+  uint16_t ring_before;     /* the port's io tx_position before the hand-over */
+  uint8_t n;                /* frames handed over */
+  uint8_t done;             /* 1: the hand-over returned, @sent is valid */
+  uint8_t sent;             /* frames the port accepted */
+  uint8_t has_ring;         /* the port's io can tell what was delivered */
+  uint8_t frame[DVS_BURST]; /* index of each frame in the burst, in order */
+  uint32_t len[DVS_BURST];  /* its length as handed over */
+};
+
+struct dvs_journal {
+  uint64_t seq;             /* journaled bursts so far */
+  uint32_t state;           /* DVS_JOURNAL_* */
+  uint16_t in_port;
+  uint16_t n;               /* frames taken */
+  uint16_t pos_before;      /* input ring positions (io rx_position) */
+  uint16_t pos_after;
+  uint8_t has_pos;          /* the input's io has ring positions */
+  uint8_t pad[7];
+  uint8_t kind[DVS_BURST];  /* enum dvs_pkt_kind, or DVS_JOURNAL_KIND_RUNT */
+  uint32_t len[DVS_BURST];
+  uint32_t n_shadow;
+  uint32_t n_out;
+  struct dvs_journal_shadow shadow[DVS_MAX_PORTS];
+  struct dvs_journal_out out[DVS_JOURNAL_MAX_OUT];
+};
+
+/* What the next process still has to settle after a crash, until the ports
+ * concerned link up again: hand-overs whose outcome only the receiving
+ * port's ring can tell, and the input frames to hand back to the guest. */
+struct dvs_journal_recovery {
+  uint32_t active;          /* 1: something left to settle */
+  uint16_t in_port;
+  uint16_t pos_after;       /* hand back the input ring up to here */
+  uint8_t discard_pending;  /* the input's ring is still to be handed back */
+  uint8_t pad[7];
+  uint8_t kind[DVS_BURST];
+  uint64_t delivered;       /* bit per frame: delivered somewhere */
+  uint32_t n_out;
+  uint8_t pending[DVS_JOURNAL_MAX_OUT];   /* out[i] still to settle */
+  struct dvs_journal_out out[DVS_JOURNAL_MAX_OUT];
 };

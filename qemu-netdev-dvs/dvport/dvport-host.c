@@ -68,6 +68,11 @@ dvs_dvport_host_new (DvsSwitch *sw, DvsLocalStore *store, DvsRuntimeArea *area)
   h->switches = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) switch_free);
   dvs_switch_set_link_down_func (sw, on_link_down, h);
   dvs_switch_set_link_up_func (sw, on_link_up, h);
+  /* Bursts of DVports in the area are journaled there (dp-journal.c). */
+  if (area != NULL)
+    dvs_switch_set_journal (sw, dvs_runtime_area_journal (area),
+                            dvs_runtime_area_recovery (area),
+                            dvs_runtime_area_lookup, area);
   if (store != NULL)
     h->checkpoint_timer = g_timeout_add (CHECKPOINT_PERIOD_MS, on_checkpoint_timer, h);
   return h;

@@ -1,6 +1,8 @@
 #define G_LOG_DOMAIN "dvs-store"
 #include "runtime-area.h"
 
+#include "datapath/datapath.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <gio/gio.h>
@@ -10,7 +12,8 @@
 #include <unistd.h>
 
 #define AREA_MAGIC "DVSRTA01"
-#define AREA_VERSION 2   /* 2: port counters gained held, hold_dropped */
+#define AREA_VERSION 3   /* 2: port counters gained held, hold_dropped;
+                          * 3: drop_crash, the burst journal */
 
 typedef struct {
   guint64 in_use;                 /* 1: claimed */
@@ -27,7 +30,9 @@ typedef struct {
   guint64 slot_size;
   guint64 runtime_size;           /* sizeof (struct dvs_port_runtime) */
   gchar boot_id[40];
-  guint8 pad[64 - 8 - 4 - 4 - 8 - 8 - 40 + 64];
+  guint64 journal_size;           /* sizeof (struct dvs_journal) */
+  guint64 recovery_size;          /* sizeof (struct dvs_journal_recovery) */
+  guint8 pad[64 - 8 - 4 - 4 - 8 - 8 - 40 - 8 - 8 + 64];
 } AreaHeader;
 
 G_STATIC_ASSERT (sizeof (AreaHeader) % 64 == 0);
@@ -38,6 +43,8 @@ struct _DvsRuntimeArea {
   gsize size;
   AreaHeader *header;
   AreaSlot *slots;
+  struct dvs_journal *journal;           /* after the slots */
+  struct dvs_journal_recovery *recovery;
   gboolean claimed_now[DVS_MAX_PORTS];   /* claimed by this process */
 };
 
@@ -57,7 +64,69 @@ header_matches (const AreaHeader *h, const gchar *boot_id)
   return memcmp (h->magic, AREA_MAGIC, 8) == 0 && h->version == AREA_VERSION
          && h->n_slots == DVS_MAX_PORTS && h->slot_size == sizeof (AreaSlot)
          && h->runtime_size == sizeof (struct dvs_port_runtime)
+         && h->journal_size == sizeof (struct dvs_journal)
+         && h->recovery_size == sizeof (struct dvs_journal_recovery)
          && strncmp (h->boot_id, boot_id, sizeof h->boot_id) == 0;
+}
+
+struct dvs_port_runtime *
+dvs_runtime_area_lookup (void *ctx, uint16_t port)
+{
+  DvsRuntimeArea *area = ctx;
+
+  if (port >= DVS_MAX_PORTS
+      || !__atomic_load_n (&area->slots[port].in_use, __ATOMIC_ACQUIRE))
+    return NULL;
+  return &area->slots[port].rt;
+}
+
+static const gchar *
+slot_name (DvsRuntimeArea *area, guint16 port, gchar *buf, gsize size)
+{
+  if (port < DVS_MAX_PORTS && area->slots[port].in_use)
+    g_snprintf (buf, size, "DVport %.64s of %.64s", area->slots[port].key,
+                area->slots[port].switch_id);
+  else
+    g_snprintf (buf, size, "datapath port %u", port);
+  return buf;
+}
+
+/* A process killed in the middle of a burst left the journal open or
+ * committing: settle it before anything reads the counters. */
+static void
+settle_journal (DvsRuntimeArea *area)
+{
+  struct dvs_journal_summary sum;
+  gchar name[160];
+  int r = dvs_journal_recover (area->journal, area->recovery,
+                               dvs_runtime_area_lookup, area, &sum);
+
+  if (r < 0)
+    g_warning ("runtime area %s: the burst journal was damaged (state %u) "
+               "and is reset; counters are as the last burst left them",
+               area->path, sum.state);
+  else if (r > 0 && sum.committed)
+    g_message ("runtime area %s: the burst in flight at the crash (%u "
+               "frame(s) from %s) was complete; its counters are applied",
+               area->path, sum.frames, slot_name (area, sum.in_port, name, sizeof name));
+  else if (r > 0)
+    g_message ("runtime area %s: the burst in flight at the crash (%u "
+               "frame(s) from %s) is accounted for: %u counted as crash "
+               "drops, %u hand-over(s) to settle when their ports link up",
+               area->path, sum.frames, slot_name (area, sum.in_port, name, sizeof name),
+               sum.crash_drops, sum.pending);
+}
+
+struct dvs_journal *
+dvs_runtime_area_journal (DvsRuntimeArea *area)
+{
+  return area->journal;
+}
+
+struct dvs_journal_recovery *
+dvs_runtime_area_recovery (DvsRuntimeArea *area)
+{
+  return area->recovery;
 }
 
 DvsRuntimeArea *
@@ -70,7 +139,8 @@ dvs_runtime_area_open (const gchar *path, GError **error)
   int fd;
 
   area->path = g_strdup (path);
-  area->size = sizeof (AreaHeader) + DVS_MAX_PORTS * sizeof (AreaSlot);
+  area->size = sizeof (AreaHeader) + DVS_MAX_PORTS * sizeof (AreaSlot)
+               + sizeof (struct dvs_journal) + sizeof (struct dvs_journal_recovery);
   fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0 || fstat (fd, &st) < 0
       || ((gsize) st.st_size != area->size && ftruncate (fd, (off_t) area->size) < 0))
@@ -93,6 +163,8 @@ dvs_runtime_area_open (const gchar *path, GError **error)
     }
   area->header = mem;
   area->slots = (AreaSlot *) ((guint8 *) mem + sizeof (AreaHeader));
+  area->journal = (struct dvs_journal *) (area->slots + DVS_MAX_PORTS);
+  area->recovery = (struct dvs_journal_recovery *) (area->journal + 1);
   if (!header_matches (area->header, boot_id))
     {
       /* New, from another boot or another layout: start empty. */
@@ -105,8 +177,12 @@ dvs_runtime_area_open (const gchar *path, GError **error)
       area->header->n_slots = DVS_MAX_PORTS;
       area->header->slot_size = sizeof (AreaSlot);
       area->header->runtime_size = sizeof (struct dvs_port_runtime);
+      area->header->journal_size = sizeof (struct dvs_journal);
+      area->header->recovery_size = sizeof (struct dvs_journal_recovery);
       g_strlcpy (area->header->boot_id, boot_id, sizeof area->header->boot_id);
     }
+  else
+    settle_journal (area);
   return g_steal_pointer (&area);
 }
 

@@ -8,6 +8,7 @@ static const gchar *const kinds[DVS_PKT_KIND_COUNT] = { "unicast", "multicast", 
 static const struct {
   const gchar *name;
   gsize offset;
+  gboolean newer;        /* absent from older checkpoints: 0 */
 } drops[] = {
   { "no_buffer", G_STRUCT_OFFSET (struct dvs_port_stats, drop_no_buffer) },
   { "vlan_filtered", G_STRUCT_OFFSET (struct dvs_port_stats, drop_vlan_filtered) },
@@ -17,6 +18,7 @@ static const struct {
   { "blocked", G_STRUCT_OFFSET (struct dvs_port_stats, drop_filter[DVS_FILTER_BLOCK]) },
   { "security", G_STRUCT_OFFSET (struct dvs_port_stats, drop_filter[DVS_FILTER_SECURITY]) },
   { "shaped", G_STRUCT_OFFSET (struct dvs_port_stats, drop_filter[DVS_FILTER_SHAPER]) },
+  { "crash", G_STRUCT_OFFSET (struct dvs_port_stats, drop_crash), TRUE },
 };
 
 static void
@@ -122,8 +124,9 @@ dvs_port_stats_from_json (JsonNode *node, struct dvs_port_stats *s, GError **err
         return FALSE;
     }
   for (gsize i = 0; i < G_N_ELEMENTS (drops); i++)
-    if (!get_counter (dr, "drops", drops[i].name,
-                      &G_STRUCT_MEMBER (guint64, &r, drops[i].offset), error))
+    if ((!drops[i].newer || (dr != NULL && json_object_has_member (dr, drops[i].name)))
+        && !get_counter (dr, "drops", drops[i].name,
+                         &G_STRUCT_MEMBER (guint64, &r, drops[i].offset), error))
       return FALSE;
   if (!get_counter (o, "counters", "mirrored", &r.mirrored, error))
     return FALSE;

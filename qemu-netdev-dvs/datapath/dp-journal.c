@@ -1,0 +1,341 @@
+/* The burst journal: a crash in the middle of a burst leaves every counter
+ * either as it was before the burst or as it is after it, and what the
+ * guests saw of the burst is accounted for by the next process.
+ *
+ * During a journaled burst (dp-pipeline.c) a port whose runtime lives in the
+ * runtime area is written only through dp_rt(): its first use in the burst
+ * copies the runtime into a shadow in the journal, and the burst works on
+ * the shadow.  Every hand-over of frames to a port is recorded before it
+ * happens (where the port's receive ring stood) and marked done after it.
+ * At the end the journal goes to COMMIT and the shadows are copied back;
+ * the input ring is handed back to the guest; the journal goes IDLE.
+ *
+ * After a crash (dvs_journal_recover, before anything runs):
+ *   IDLE    nothing to do;
+ *   COMMIT  copy the shadows back again (idempotent);
+ *   OPEN    the runtimes are as before the burst: count the frames taken as
+ *           received, each hand-over that returned as delivered, and every
+ *           frame delivered nowhere as drop_crash on its input port.
+ *           A hand-over that had not returned is settled when its port
+ *           links up again: its ring tells how many frames reached the
+ *           guest (dp_journal_port_up).
+ * In both cases the input ring is handed back up to where the burst had
+ * read it, when the input port links up, unless QEMU already did (it takes
+ * a ring over while its back-end is gone).
+ *
+ * Plain C, datapath thread only (and the recovery, on the caller's thread
+ * before the datapath uses the area). */
+#include "dp-internal.h"
+
+#include <rte_mbuf.h>
+#include <string.h>
+
+static void
+copy_runtime (struct dvs_port_runtime *dst, const struct dvs_port_runtime *src)
+{
+  const uint64_t *s = (const uint64_t *) src;
+  uint64_t *d = (uint64_t *) dst;
+
+  /* Word by word, relaxed-atomic: readers on other threads never see a
+   * torn counter. */
+  for (size_t i = 0; i < sizeof *dst / sizeof (uint64_t); i++)
+    __atomic_store_n (&d[i], s[i], __ATOMIC_RELAXED);
+}
+
+static inline void
+set_state (struct dvs_journal *j, uint32_t state)
+{
+  __atomic_store_n (&j->state, state, __ATOMIC_RELEASE);
+}
+
+void
+dp_journal_open (struct dvs_datapath *dp, uint16_t in_port,
+                 struct rte_mbuf **pkts, uint16_t n, bool injected)
+{
+  struct dvs_journal *j = dp->journal;
+  struct dp_port *ip = &dp->ports[in_port];
+
+  dp->burst_seq++;
+  dp->journal_open = false;
+  /* Frames the switch injects (announcements) were taken from no ring. */
+  if (j == NULL || injected || ip->rt == &ip->rt_local)
+    return;
+  j->in_port = in_port;
+  j->n = n;
+  j->has_pos = ip->io->rx_position != NULL;
+  j->pos_after = j->has_pos ? ip->io->rx_position (ip->vid) : 0;
+  for (uint16_t i = 0; i < n; i++)
+    {
+      const struct rte_mbuf *m = pkts[i];
+      j->len[i] = rte_pktmbuf_pkt_len (m);
+      j->kind[i] = rte_pktmbuf_data_len (m) < 14
+                     ? DVS_JOURNAL_KIND_RUNT
+                     : (uint8_t) dp_pkt_kind (rte_pktmbuf_mtod (m, const uint8_t *));
+    }
+  j->n_shadow = 0;
+  j->n_out = 0;
+  j->seq++;
+  set_state (j, DVS_JOURNAL_OPEN);
+  dp->journal_open = true;
+  DP_CRASH_POINT (dp, DP_CRASH_OPENED);
+}
+
+struct dvs_port_runtime *
+dp_journal_shadow (struct dvs_datapath *dp, struct dp_port *p)
+{
+  struct dvs_journal *j = dp->journal;
+
+  p->cur_seq = dp->burst_seq;
+  p->cur = p->rt;
+  if (dp->journal_open && p->rt != &p->rt_local)
+    {
+      struct dvs_journal_shadow *s = &j->shadow[j->n_shadow];
+      s->port = (uint64_t) (p - dp->ports);
+      memcpy (&s->rt, p->rt, sizeof s->rt);
+      j->n_shadow++;
+      p->cur = &s->rt;
+    }
+  return p->cur;
+}
+
+struct dvs_journal_out *
+dp_journal_out_begin (struct dvs_datapath *dp, struct dp_port *p,
+                      struct rte_mbuf **out, const uint8_t *frame, uint16_t n)
+{
+  struct dvs_journal *j = dp->journal;
+  struct dvs_journal_out *o;
+
+  if (!dp->journal_open || j->n_out >= DVS_JOURNAL_MAX_OUT)
+    return NULL;
+  o = &j->out[j->n_out];
+  o->port = (uint16_t) (p - dp->ports);
+  o->has_ring = p->io->tx_position != NULL && p->io->tx_delivered != NULL;
+  o->ring_before = o->has_ring ? p->io->tx_position (p->vid) : 0;
+  o->n = (uint8_t) n;
+  o->done = 0;
+  o->sent = 0;
+  for (uint16_t i = 0; i < n; i++)
+    {
+      o->frame[i] = frame[i];
+      o->len[i] = rte_pktmbuf_pkt_len (out[i]);
+    }
+  /* The record is complete before it counts. */
+  __atomic_store_n (&j->n_out, j->n_out + 1, __ATOMIC_RELEASE);
+  return o;
+}
+
+void
+dp_journal_out_end (struct dvs_datapath *dp, struct dvs_journal_out *o,
+                    uint16_t sent)
+{
+  DP_CRASH_POINT (dp, DP_CRASH_HANDED_OVER);
+  o->sent = (uint8_t) sent;
+  __atomic_store_n (&o->done, 1, __ATOMIC_RELEASE);
+}
+
+void
+dp_journal_commit (struct dvs_datapath *dp)
+{
+  struct dvs_journal *j = dp->journal;
+
+  if (!dp->journal_open)
+    return;
+  DP_CRASH_POINT (dp, DP_CRASH_BEFORE_COMMIT);
+  set_state (j, DVS_JOURNAL_COMMIT);
+  for (uint32_t k = 0; k < j->n_shadow; k++)
+    {
+      copy_runtime (dp->ports[j->shadow[k].port].rt, &j->shadow[k].rt);
+      if (k == 0)
+        DP_CRASH_POINT (dp, DP_CRASH_COMMITTING);
+    }
+  /* Shadows are done with: the next use of a port reads its runtime. */
+  dp->burst_seq++;
+}
+
+void
+dp_journal_close (struct dvs_datapath *dp)
+{
+  if (!dp->journal_open)
+    return;
+  set_state (dp->journal, DVS_JOURNAL_IDLE);
+  dp->journal_open = false;
+}
+
+/* Counts frame @f of a settled burst as delivered through @o, on the
+ * receiving port's runtime @rt (may be NULL: the port is gone). */
+static void
+count_delivered (struct dvs_port_runtime *rt, const uint8_t *kind,
+                 const struct dvs_journal_out *o, uint16_t i)
+{
+  uint8_t k = kind[o->frame[i]];
+
+  if (rt == NULL || k >= DVS_PKT_KIND_COUNT)
+    return;
+  __atomic_store_n (&rt->stats.tx_packets[k], rt->stats.tx_packets[k] + 1, __ATOMIC_RELAXED);
+  __atomic_store_n (&rt->stats.tx_bytes[k], rt->stats.tx_bytes[k] + o->len[i], __ATOMIC_RELAXED);
+}
+
+/* Frames of @o the record says reached the port's guest, for a hand-over
+ * that returned; -1 when only the port's ring can tell. */
+static int
+known_delivered (const struct dvs_journal_out *o)
+{
+  if (__atomic_load_n (&o->done, __ATOMIC_ACQUIRE))
+    return o->sent <= o->n ? o->sent : o->n;
+  return o->has_ring ? -1 : 0;
+}
+
+/* Marks frames [0, d) of @o delivered; returns how many were not before. */
+static unsigned
+mark_delivered (struct dvs_journal_recovery *r, const struct dvs_journal_out *o,
+                unsigned d)
+{
+  unsigned fresh = 0;
+
+  for (unsigned i = 0; i < d; i++)
+    {
+      uint64_t bit = UINT64_C (1) << o->frame[i];
+      if (!(r->delivered & bit))
+        {
+          r->delivered |= bit;
+          fresh++;
+        }
+    }
+  return fresh;
+}
+
+static void
+add_counter (uint64_t *c, int64_t v)
+{
+  __atomic_store_n (c, (uint64_t) ((int64_t) *c + v), __ATOMIC_RELAXED);
+}
+
+int
+dvs_journal_recover (struct dvs_journal *j, struct dvs_journal_recovery *r,
+                     dvs_journal_rt_of_fn rt_of, void *ctx,
+                     struct dvs_journal_summary *sum)
+{
+  uint32_t state = __atomic_load_n (&j->state, __ATOMIC_ACQUIRE);
+  struct dvs_port_runtime *in;
+
+  memset (sum, 0, sizeof *sum);
+  sum->state = state;
+  if (state == DVS_JOURNAL_IDLE)
+    return 0;
+  if (state != DVS_JOURNAL_OPEN && state != DVS_JOURNAL_COMMIT)
+    {
+      set_state (j, DVS_JOURNAL_IDLE);
+      return -1;
+    }
+  if (j->n > DVS_BURST || j->n_shadow > DVS_MAX_PORTS || j->n_out > DVS_JOURNAL_MAX_OUT
+      || j->in_port >= DVS_MAX_PORTS)
+    {
+      set_state (j, DVS_JOURNAL_IDLE);
+      return -1;
+    }
+  sum->in_port = j->in_port;
+  sum->frames = j->n;
+  /* Whatever an earlier recovery left unsettled: its ports never came back.
+   * Its frames stay counted as crash drops. */
+  memset (r, 0, sizeof *r);
+  r->in_port = j->in_port;
+  r->pos_after = j->pos_after;
+  r->discard_pending = j->has_pos;
+  memcpy (r->kind, j->kind, sizeof r->kind);
+
+  if (state == DVS_JOURNAL_COMMIT)
+    {
+      for (uint32_t k = 0; k < j->n_shadow; k++)
+        {
+          struct dvs_port_runtime *rt = j->shadow[k].port < DVS_MAX_PORTS
+                                          ? rt_of (ctx, (uint16_t) j->shadow[k].port) : NULL;
+          if (rt != NULL)
+            copy_runtime (rt, &j->shadow[k].rt);
+        }
+      sum->committed = true;
+    }
+  else
+    {
+      uint32_t n_out = __atomic_load_n (&j->n_out, __ATOMIC_ACQUIRE);
+
+      in = rt_of (ctx, j->in_port);
+      for (uint16_t i = 0; i < j->n && in != NULL; i++)
+        {
+          uint8_t k = j->kind[i];
+          if (k >= DVS_PKT_KIND_COUNT)
+            add_counter (&in->stats.drop_malformed, 1);
+          else
+            {
+              add_counter (&in->stats.rx_packets[k], 1);
+              add_counter (&in->stats.rx_bytes[k], j->len[i]);
+            }
+        }
+      r->n_out = n_out;
+      for (uint32_t k = 0; k < n_out; k++)
+        {
+          const struct dvs_journal_out *o = &j->out[k];
+          int d = o->n <= DVS_BURST ? known_delivered (o) : 0;
+
+          r->out[k] = *o;
+          if (d < 0)
+            {
+              r->pending[k] = 1;
+              sum->pending++;
+              continue;
+            }
+          struct dvs_port_runtime *rt = rt_of (ctx, o->port);
+          for (int i = 0; i < d; i++)
+            count_delivered (rt, j->kind, o, (uint16_t) i);
+          mark_delivered (r, o, (unsigned) d);
+        }
+      for (uint16_t i = 0; i < j->n; i++)
+        if (j->kind[i] < DVS_PKT_KIND_COUNT && !(r->delivered & (UINT64_C (1) << i)))
+          sum->crash_drops++;
+      if (in != NULL)
+        add_counter (&in->stats.drop_crash, (int64_t) sum->crash_drops);
+    }
+  r->active = r->discard_pending || sum->pending > 0;
+  set_state (j, DVS_JOURNAL_IDLE);
+  return 1;
+}
+
+void
+dp_journal_port_up (struct dvs_datapath *dp, struct dp_port *p, uint16_t port)
+{
+  struct dvs_journal_recovery *r = dp->recovery;
+  bool left = false;
+
+  if (r == NULL || !r->active)
+    return;
+  if (port == r->in_port && r->discard_pending)
+    {
+      if (p->io->rx_discard != NULL)
+        p->io->rx_discard (p->vid, r->pos_after);
+      r->discard_pending = 0;
+    }
+  for (uint32_t k = 0; k < r->n_out && k < DVS_JOURNAL_MAX_OUT; k++)
+    {
+      const struct dvs_journal_out *o = &r->out[k];
+      if (!r->pending[k])
+        continue;
+      if (o->port != port)
+        {
+          left = true;
+          continue;
+        }
+      int d = p->io->tx_delivered != NULL
+                ? p->io->tx_delivered (p->vid, o->ring_before, o->len, o->n) : 0;
+      if (d > o->n)
+        d = 0;
+      for (int i = 0; i < d; i++)
+        count_delivered (p->rt, r->kind, o, (uint16_t) i);
+      unsigned fresh = mark_delivered (r, o, (unsigned) d);
+      /* Those frames were counted as crash drops of their input port. */
+      struct dvs_port_runtime *in = dp->rt_of ? dp->rt_of (dp->rt_of_ctx, r->in_port) : NULL;
+      if (in != NULL && fresh > 0)
+        add_counter (&in->stats.drop_crash, -(int64_t) fresh);
+      r->pending[k] = 0;
+    }
+  if (!left && !r->discard_pending)
+    __atomic_store_n (&r->active, 0, __ATOMIC_RELEASE);
+}
