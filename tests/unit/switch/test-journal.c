@@ -1,0 +1,257 @@
+/* The burst journal (datapath/dp-journal.c) against real crashes: a child
+ * process forwards a burst and is SIGKILLed at each of the datapath's crash
+ * points (DVS_TEST_CRASH_AT); the ports' runtimes, the journal and a
+ * simulated receive ring live in shared memory, as the runtime area and the
+ * guests' rings do.  The parent then settles the journal as a restarted
+ * dvs-switchd does, links the ports up again, and checks that every frame
+ * is counted once: received on the input, delivered on the output exactly
+ * as often as the "guest" got it, the rest in drop_crash. */
+#include <glib.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_memcpy.h>
+
+#include "datapath/datapath.h"
+#include "switch/vlan-config.h"
+#include "test-eal.h"
+
+#define VID(port) (100 + (port))
+#define BURST 8
+
+/* What outlives the child: the area and the guests' rings. */
+typedef struct {
+  struct dvs_journal journal;
+  struct dvs_journal_recovery recovery;
+  struct dvs_port_runtime rt[2];
+  uint16_t ring[2];          /* receive ring used index per port */
+  uint32_t got[2];           /* frames the port's "guest" received */
+  uint16_t rx_pos[2];        /* transmit ring read position per port */
+  uint16_t discarded_to[2];  /* rx_discard's @upto, 0: not called */
+} Shared;
+
+static Shared *sh;
+static struct rte_mempool *pool;
+
+static uint16_t
+io_tx (int vid, struct rte_mbuf **pkts, uint16_t n)
+{
+  int port = vid - 100;
+  (void) pkts;
+  sh->ring[port] = (uint16_t) (sh->ring[port] + n);
+  sh->got[port] += n;
+  return n;
+}
+
+static uint16_t io_rx (int vid, struct rte_mempool *p, struct rte_mbuf **pkts, uint16_t n) { return 0; }
+static uint32_t io_pending (int vid) { return 0; }
+static int io_kickfd (int vid) { return -1; }
+static void io_notify (int vid, bool enable) { }
+static uint16_t io_rx_position (int vid) { return sh->rx_pos[vid - 100]; }
+static void io_rx_discard (int vid, uint16_t upto) { sh->discarded_to[vid - 100] = upto; }
+static uint16_t io_tx_position (int vid) { return sh->ring[vid - 100]; }
+
+static int
+io_tx_delivered (int vid, uint16_t before, const uint32_t *len, uint16_t n)
+{
+  uint16_t d = (uint16_t) (sh->ring[vid - 100] - before);
+  (void) len;
+  return d <= n ? d : 0;
+}
+
+static const struct dvs_port_io ring_io = {
+  .rx = io_rx, .tx = io_tx, .pending = io_pending, .kickfd = io_kickfd,
+  .notify = io_notify, .rx_position = io_rx_position, .rx_discard = io_rx_discard,
+  .tx_position = io_tx_position, .tx_delivered = io_tx_delivered,
+};
+
+static struct dvs_port_runtime *
+rt_of (void *ctx, uint16_t port)
+{
+  return port < 2 ? &((Shared *) ctx)->rt[port] : NULL;
+}
+
+static const guint8 MAC_A[6] = { 0x02, 0, 0, 0, 0, 0x0a };
+static const guint8 MAC_B[6] = { 0x02, 0, 0, 0, 0, 0x0b };
+static const guint8 BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+static struct rte_mbuf *
+frame (const guint8 *dst, const guint8 *src, guint len)
+{
+  struct rte_mbuf *m = rte_pktmbuf_alloc (pool);
+  guint8 buf[256];
+
+  g_assert_true (m != NULL && len <= sizeof buf);
+  memset (buf, 0x5a, len);
+  memcpy (buf, dst, 6);
+  memcpy (buf + 6, src, 6);
+  buf[12] = 0x08;
+  buf[13] = 0x00;
+  g_assert_nonnull (rte_pktmbuf_append (m, (uint16_t) len));
+  rte_memcpy (rte_pktmbuf_mtod (m, void *), buf, len);
+  return m;
+}
+
+static uint64_t
+sum3 (const uint64_t *v)
+{
+  return v[0] + v[1] + v[2];
+}
+
+/* A datapath with ports 0 (A) and 1 (B) on the shared runtimes, B's MAC
+ * learned (one flooded frame B -> A, before anything crashes). */
+static struct dvs_datapath *
+make_dp (void)
+{
+  struct dvs_dp_config cfg = { .name = "journal", .cpu = -1, .mbufs = 1023, .io = &ring_io };
+  struct dvs_vlan_config vlan;
+  struct dvs_datapath *dp = dvs_dp_create (&cfg);
+
+  g_assert_nonnull (dp);
+  dvs_vlan_config_init_access (&vlan, 0);
+  g_assert_cmpint (dvs_dp_set_journal (dp, &sh->journal, &sh->recovery, rt_of, sh), ==, 0);
+  for (uint16_t p = 0; p < 2; p++)
+    {
+      g_assert_cmpint (dvs_dp_port_add (dp, p, 0, &vlan, &sh->rt[p]), ==, 0);
+      g_assert_cmpint (dvs_dp_link_up (dp, p, VID (p)), ==, 0);
+    }
+  struct rte_mbuf *m = frame (BCAST, MAC_B, 60);
+  dvs_dp_process_burst (dp, 1, &m, 1);
+  return dp;
+}
+
+/* Forwards BURST frames A -> B in a child; returns its wait status. */
+static int
+burst_in_child (struct dvs_datapath *dp)
+{
+  pid_t pid = fork ();
+  int status = 0;
+
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      struct rte_mbuf *pkts[BURST];
+      for (int i = 0; i < BURST; i++)
+        pkts[i] = frame (MAC_B, MAC_A, 60 + (guint) i);
+      sh->rx_pos[0] = (uint16_t) (sh->rx_pos[0] + BURST);
+      dvs_dp_process_burst (dp, 0, pkts, BURST);
+      _exit (0);
+    }
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  return status;
+}
+
+typedef struct {
+  const char *point;          /* NULL: no crash */
+  uint32_t state;             /* what the journal shows after the crash */
+  guint pending;              /* hand-overs only the ring can settle */
+} Case;
+
+static void
+test_crash_point (gconstpointer data)
+{
+  const Case *c = data;
+  struct dvs_journal_summary sum;
+  struct dvs_datapath *dp;
+  uint64_t rx0, tx0, bytes0;
+  int status;
+
+  memset (sh, 0, sizeof *sh);
+  sh->rx_pos[0] = 1000;
+  if (c->point != NULL)
+    {
+      /* #1 is the learning burst, #2 the child's. */
+      g_autofree gchar *v = g_strdup_printf ("%s:2", c->point);
+      g_setenv ("DVS_TEST_CRASH_AT", v, TRUE);
+    }
+  dp = make_dp ();
+  g_unsetenv ("DVS_TEST_CRASH_AT");
+  rx0 = sum3 (sh->rt[0].stats.rx_packets);
+  tx0 = sum3 (sh->rt[1].stats.tx_packets);
+  bytes0 = sum3 (sh->rt[1].stats.tx_bytes);
+  g_assert_cmpuint (sh->journal.state, ==, DVS_JOURNAL_IDLE);
+
+  status = burst_in_child (dp);
+  if (c->point == NULL)
+    g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  else
+    g_assert_true (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
+  g_assert_cmpuint (sh->journal.state, ==, c->state);
+
+  /* The restarted process: settle, then the ports link up again. */
+  int r = dvs_journal_recover (&sh->journal, &sh->recovery, rt_of, sh, &sum);
+  g_assert_cmpint (r, ==, c->state == DVS_JOURNAL_IDLE ? 0 : 1);
+  g_assert_cmpuint (sum.pending, ==, c->pending);
+  g_assert_cmpuint (sh->journal.state, ==, DVS_JOURNAL_IDLE);
+  for (uint16_t p = 0; p < 2; p++)
+    {
+      g_assert_cmpint (dvs_dp_link_down (dp, p), ==, 0);
+      g_assert_cmpint (dvs_dp_link_up (dp, p, VID (p)), ==, 0);
+    }
+  g_assert_cmpuint (sh->recovery.active, ==, 0);
+
+  /* Every frame received once; delivered as often as B's guest got it;
+   * the others dropped at the crash. */
+  uint32_t got = sh->got[1];
+  uint64_t delivered = sum3 (sh->rt[1].stats.tx_packets) - tx0;
+  g_assert_cmpuint (sum3 (sh->rt[0].stats.rx_packets) - rx0, ==, BURST);
+  g_assert_cmpuint (delivered, ==, got);
+  g_assert_cmpuint (sh->rt[0].stats.drop_crash, ==, BURST - got);
+  if (got == BURST)
+    g_assert_cmpuint (sum3 (sh->rt[1].stats.tx_bytes) - bytes0, ==,
+                      BURST * 60 + BURST * (BURST - 1) / 2);
+  /* The input ring is handed back where the burst had read it, if the
+   * crash left it unpublished. */
+  if (c->state != DVS_JOURNAL_IDLE)
+    g_assert_cmpuint (sh->discarded_to[0], ==, 1000 + BURST);
+  else
+    g_assert_cmpuint (sh->discarded_to[0], ==, 0);
+  dvs_dp_destroy (dp);
+}
+
+static void
+test_damaged (void)
+{
+  struct dvs_journal_summary sum;
+
+  memset (sh, 0, sizeof *sh);
+  sh->journal.state = 7;
+  g_assert_cmpint (dvs_journal_recover (&sh->journal, &sh->recovery, rt_of, sh, &sum), ==, -1);
+  g_assert_cmpuint (sh->journal.state, ==, DVS_JOURNAL_IDLE);
+  sh->journal.state = DVS_JOURNAL_OPEN;
+  sh->journal.n = 200;
+  g_assert_cmpint (dvs_journal_recover (&sh->journal, &sh->recovery, rt_of, sh, &sum), ==, -1);
+  g_assert_cmpuint (sh->journal.state, ==, DVS_JOURNAL_IDLE);
+  g_assert_cmpuint (sh->rt[0].stats.rx_packets[0], ==, 0);
+}
+
+int
+main (int argc, char **argv)
+{
+  static const Case cases[] = {
+    { NULL, DVS_JOURNAL_IDLE, 0 },
+    { "opened", DVS_JOURNAL_OPEN, 0 },
+    { "handed-over", DVS_JOURNAL_OPEN, 1 },
+    { "before-commit", DVS_JOURNAL_OPEN, 0 },
+    { "committing", DVS_JOURNAL_COMMIT, 0 },
+  };
+
+  g_test_init (&argc, &argv, NULL);
+  test_eal_init ();
+  sh = mmap (NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  g_assert_true (sh != MAP_FAILED);
+  pool = rte_pktmbuf_pool_create ("journal-test", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+  g_assert_nonnull (pool);
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree gchar *name = g_strdup_printf ("/journal/crash/%s",
+                                                cases[i].point ? cases[i].point : "none");
+      g_test_add_data_func (name, &cases[i], test_crash_point);
+    }
+  g_test_add_func ("/journal/damaged", test_damaged);
+  return g_test_run ();
+}
