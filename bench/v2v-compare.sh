@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # V2V benchmark: dvs-switchd against its peers in the same run.
 #
-# Each round runs, one after the other, dvs-switchd, testpmd-io (the
+# Each round runs, one after the other, dvs-switchd with plain ports, with
+# DVports (counters in the runtime area, bursts journaled), testpmd-io (the
 # one-core ceiling: no lookup at all) and OVS-DPDK (NORMAL action) as the
 # switch between the two virtio-user ports of ../shared/bench/v2v-loop.sh
 # (one testpmd generating open-loop flowgen traffic of many IP flows on
@@ -65,7 +66,7 @@ measure() {
   kill "$sw" 2>/dev/null; wait "$sw" 2>/dev/null || true
   local cpp=""
   case $name in
-    dvs) cpp=$(sed -n 's/.*"cycles_per_packet" *: *\([0-9.]*\).*/\1/p' "$dir/switch-stats.txt" 2>/dev/null | head -1) ;;
+    dvs|dvs-dvport) cpp=$(sed -n 's/.*"cycles_per_packet" *: *\([0-9.]*\).*/\1/p' "$dir/switch-stats.txt" 2>/dev/null | head -1) ;;
     testpmd-io) cpp=$(sed -n 's/.*CPU cycles\/packet=\([0-9.]*\).*/\1/p' "$dir/switch.log" | tail -1) ;;
     ovs-dpdk) cpp=$(sed -n 's/.*processing cycles:.*(\([0-9.]*\) cycles\/pkt).*/\1/p;s/.*avg processing cycles per packet: \([0-9.]*\).*/\1/p' "$dir/switch-stats.txt" 2>/dev/null | tail -1) ;;
   esac
@@ -84,16 +85,38 @@ dvs_switch() {
   wait $pid
 }
 export -f dvs_switch
+
+# dvs-switchd with the two ports as DVports of a DVswitch: their counters in
+# the runtime area, every burst through the burst journal (docs/datapath.md).
+dvs_dvport_switch() {
+  local dir=$1
+  "$switchd" --name "dvs-bench-dv$$" --control-socket "$dir/control.sock" \
+    --cpu "${SW_CPU:-1}" --hugepages --memory 1024 --state-dir "$dir/state" &
+  local pid=$!
+  local ctl=("$switchctl" --socket "$dir/control.sock")
+  for _ in $(seq 50); do "${ctl[@]}" switch list >/dev/null 2>&1 && break; sleep 0.1; done
+  "${ctl[@]}" switch apply - >/dev/null <<JSON
+{"id": "bench", "name": "bench", "ports": [
+  {"key": "a", "connection": {"id": "conn-a"}},
+  {"key": "b", "connection": {"id": "conn-b"}}]}
+JSON
+  "${ctl[@]}" dvport attach a conn-a "$dir/a.sock" >/dev/null
+  "${ctl[@]}" dvport attach b conn-b "$dir/b.sock" >/dev/null
+  trap '"${ctl[@]}" --json show > "$dir/switch-stats.txt" 2>&1; kill $pid; wait $pid; exit 0' TERM
+  wait $pid
+}
+export -f dvs_dvport_switch
 export switchd switchctl
 
 declare -A all
-peers=(dvs testpmd-io)
+peers=(dvs dvs-dvport testpmd-io)
 [ $ovs = 1 ] && peers+=(ovs-dpdk)
 printf '%-6s %-11s %10s %12s\n' round switch Mpps cycles/pkt
 for r in $(seq 1 "$rounds"); do
   for p in "${peers[@]}"; do
     case $p in
       dvs) out=$(measure dvs bash -c 'dvs_switch "$0"') ;;
+      dvs-dvport) out=$(measure dvs-dvport bash -c 'dvs_dvport_switch "$0"') ;;
       testpmd-io) out=$(measure testpmd-io "$shared/peer-testpmd-io.sh") ;;
       ovs-dpdk) out=$(measure ovs-dpdk "$shared/peer-ovs-dpdk.sh") ;;
     esac

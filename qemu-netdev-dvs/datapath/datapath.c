@@ -61,7 +61,6 @@ struct dp_cmd {
   const uint8_t *data;
   size_t len;
   uint16_t version;
-  void *extra[3];                     /* set journal */
   long result;
   sem_t done;
 };
@@ -282,10 +281,7 @@ dp_cmd_execute (struct dvs_datapath *dp, struct dp_cmd *c)
         return -ENOENT;
       return do_link_down (dp, p, c->port);
     case DP_CMD_SET_JOURNAL:
-      dp->journal = c->extra[0];
-      dp->recovery = c->extra[1];
-      dp->rt_of = (dvs_journal_rt_of_fn) c->config;
-      dp->rt_of_ctx = c->extra[2];
+      dp->jarea = *(const struct dvs_journal_area *) c->config;
       return 0;
     case DP_CMD_MAC_DUMP:
       {
@@ -690,13 +686,9 @@ dvs_dp_link_up_io (struct dvs_datapath *dp, uint16_t port,
 }
 
 int
-dvs_dp_set_journal (struct dvs_datapath *dp, struct dvs_journal *journal,
-                    struct dvs_journal_recovery *recovery,
-                    dvs_journal_rt_of_fn rt_of, void *ctx)
+dvs_dp_set_journal (struct dvs_datapath *dp, const struct dvs_journal_area *area)
 {
-  return (int) dp_cmd_run (dp, DP_CMD (.type = DP_CMD_SET_JOURNAL,
-                                       .config = (const void *) rt_of,
-                                       .extra = { journal, recovery, ctx }));
+  return (int) dp_cmd_run (dp, DP_CMD (.type = DP_CMD_SET_JOURNAL, .config = area));
 }
 
 /* The test hook of dp-internal.h. */

@@ -183,18 +183,27 @@ int dvs_dp_port_announce (struct dvs_datapath *dp, uint16_t port,
 void dvs_dp_rarp_frame (const uint8_t mac[6], uint8_t out[DVS_RARP_FRAME_LEN]);
 
 /* The burst journal (dp-journal.c, docs/datapath.md "Crashes").
- * @journal and @recovery live in memory that outlives the process (the
- * runtime area); @rt_of maps a datapath port to its runtime there (NULL: none)
- * and is called on the datapath thread.  Set once, before ports use the
- * area.  Bursts of ports whose runtime is the area's are journaled. */
-typedef struct dvs_port_runtime *(*dvs_journal_rt_of_fn) (void *ctx, uint16_t port);
-int dvs_dp_set_journal (struct dvs_datapath *dp, struct dvs_journal *journal,
-                        struct dvs_journal_recovery *recovery,
-                        dvs_journal_rt_of_fn rt_of, void *ctx);
+ * It and its recovery record live in memory that outlives the process (the
+ * runtime area), next to an array of runtimes: @n_slots of them, @stride
+ * bytes apart from @base.  Bursts of ports whose runtime is one of those are
+ * journaled, naming them by slot.  @rt_of maps a slot to its runtime if the
+ * slot is in use (NULL: none); it is called on the datapath thread.  Set once,
+ * before ports use the area. */
+typedef struct dvs_port_runtime *(*dvs_journal_rt_of_fn) (void *ctx, uint16_t slot);
+struct dvs_journal_area {
+  struct dvs_journal *journal;
+  struct dvs_journal_recovery *recovery;
+  uint8_t *base;
+  size_t stride;
+  uint32_t n_slots;
+  dvs_journal_rt_of_fn rt_of;
+  void *ctx;
+};
+int dvs_dp_set_journal (struct dvs_datapath *dp, const struct dvs_journal_area *area);
 
 struct dvs_journal_summary {
   uint32_t state;          /* what the crashed process left: DVS_JOURNAL_* */
-  uint16_t in_port;
+  uint16_t in_slot;
   uint16_t frames;         /* frames of the burst in flight */
   bool committed;          /* its shadows were copied back again */
   uint32_t pending;        /* hand-overs to settle at their ports' link up */
@@ -203,9 +212,7 @@ struct dvs_journal_summary {
 /* Settles what a crashed process left in @journal (before any datapath uses
  * it): returns 0 if there was nothing, 1 if a burst was settled, -1 if the
  * journal was damaged (reset). */
-int dvs_journal_recover (struct dvs_journal *journal,
-                         struct dvs_journal_recovery *recovery,
-                         dvs_journal_rt_of_fn rt_of, void *ctx,
+int dvs_journal_recover (const struct dvs_journal_area *area,
                          struct dvs_journal_summary *summary);
 
 /* Returns the number of entries copied (at most @cap), or a negative errno. */

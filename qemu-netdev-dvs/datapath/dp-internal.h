@@ -75,10 +75,7 @@ struct dvs_datapath {
   struct dvs_dp_stats stats;
 
   /* the burst journal (dp-journal.c) */
-  struct dvs_journal *journal;        /* NULL: none */
-  struct dvs_journal_recovery *recovery;
-  dvs_journal_rt_of_fn rt_of;
-  void *rt_of_ctx;
+  struct dvs_journal_area jarea;      /* jarea.journal NULL: none */
   bool journal_open;                  /* this burst is journaled */
   uint64_t burst_seq;                 /* bursts processed (dp_rt) */
   int crash_at;                       /* enum dp_crash_point: tests only */

@@ -48,19 +48,40 @@ set_state (struct dvs_journal *j, uint32_t state)
   __atomic_store_n (&j->state, state, __ATOMIC_RELEASE);
 }
 
+/* The area slot of runtime @rt, or -1 if it is not one of the area's. */
+static inline int
+slot_of (const struct dvs_journal_area *a, const struct dvs_port_runtime *rt)
+{
+  const uint8_t *p = (const uint8_t *) rt;
+
+  if (a->journal == NULL || p < a->base || a->stride == 0)
+    return -1;
+  size_t off = (size_t) (p - a->base);
+  if (off % a->stride != 0 || off / a->stride >= a->n_slots)
+    return -1;
+  return (int) (off / a->stride);
+}
+
+static inline struct dvs_port_runtime *
+slot_rt (const struct dvs_journal_area *a, uint64_t slot)
+{
+  return (struct dvs_port_runtime *) (a->base + slot * a->stride);
+}
+
 void
 dp_journal_open (struct dvs_datapath *dp, uint16_t in_port,
                  struct rte_mbuf **pkts, uint16_t n, bool injected)
 {
-  struct dvs_journal *j = dp->journal;
+  struct dvs_journal *j = dp->jarea.journal;
   struct dp_port *ip = &dp->ports[in_port];
+  int slot;
 
   dp->burst_seq++;
   dp->journal_open = false;
   /* Frames the switch injects (announcements) were taken from no ring. */
-  if (j == NULL || injected || ip->rt == &ip->rt_local)
+  if (j == NULL || injected || (slot = slot_of (&dp->jarea, ip->rt)) < 0)
     return;
-  j->in_port = in_port;
+  j->in_slot = (uint16_t) slot;
   j->n = n;
   j->has_pos = ip->io->rx_position != NULL;
   j->pos_after = j->has_pos ? ip->io->rx_position (ip->vid) : 0;
@@ -83,14 +104,16 @@ dp_journal_open (struct dvs_datapath *dp, uint16_t in_port,
 struct dvs_port_runtime *
 dp_journal_shadow (struct dvs_datapath *dp, struct dp_port *p)
 {
-  struct dvs_journal *j = dp->journal;
+  struct dvs_journal *j = dp->jarea.journal;
+  int slot;
 
   p->cur_seq = dp->burst_seq;
   p->cur = p->rt;
-  if (dp->journal_open && p->rt != &p->rt_local)
+  if (dp->journal_open && (slot = slot_of (&dp->jarea, p->rt)) >= 0
+      && j->n_shadow < DVS_MAX_PORTS)
     {
       struct dvs_journal_shadow *s = &j->shadow[j->n_shadow];
-      s->port = (uint64_t) (p - dp->ports);
+      s->slot = (uint64_t) slot;
       memcpy (&s->rt, p->rt, sizeof s->rt);
       j->n_shadow++;
       p->cur = &s->rt;
@@ -102,14 +125,17 @@ struct dvs_journal_out *
 dp_journal_out_begin (struct dvs_datapath *dp, struct dp_port *p,
                       struct rte_mbuf **out, const uint8_t *frame, uint16_t n)
 {
-  struct dvs_journal *j = dp->journal;
+  struct dvs_journal *j = dp->jarea.journal;
   struct dvs_journal_out *o;
+  int slot;
 
   if (!dp->journal_open || j->n_out >= DVS_JOURNAL_MAX_OUT)
     return NULL;
+  slot = slot_of (&dp->jarea, p->rt);
   o = &j->out[j->n_out];
-  o->port = (uint16_t) (p - dp->ports);
-  o->has_ring = p->io->tx_position != NULL && p->io->tx_delivered != NULL;
+  o->slot = slot >= 0 ? (uint16_t) slot : DVS_JOURNAL_NO_SLOT;
+  /* Only a port in the area can be settled later (it is found by slot). */
+  o->has_ring = slot >= 0 && p->io->tx_position != NULL && p->io->tx_delivered != NULL;
   o->ring_before = o->has_ring ? p->io->tx_position (p->vid) : 0;
   o->n = (uint8_t) n;
   o->done = 0;
@@ -136,7 +162,7 @@ dp_journal_out_end (struct dvs_datapath *dp, struct dvs_journal_out *o,
 void
 dp_journal_commit (struct dvs_datapath *dp)
 {
-  struct dvs_journal *j = dp->journal;
+  struct dvs_journal *j = dp->jarea.journal;
 
   if (!dp->journal_open)
     return;
@@ -144,7 +170,7 @@ dp_journal_commit (struct dvs_datapath *dp)
   set_state (j, DVS_JOURNAL_COMMIT);
   for (uint32_t k = 0; k < j->n_shadow; k++)
     {
-      copy_runtime (dp->ports[j->shadow[k].port].rt, &j->shadow[k].rt);
+      copy_runtime (slot_rt (&dp->jarea, j->shadow[k].slot), &j->shadow[k].rt);
       if (k == 0)
         DP_CRASH_POINT (dp, DP_CRASH_COMMITTING);
     }
@@ -157,7 +183,7 @@ dp_journal_close (struct dvs_datapath *dp)
 {
   if (!dp->journal_open)
     return;
-  set_state (dp->journal, DVS_JOURNAL_IDLE);
+  set_state (dp->jarea.journal, DVS_JOURNAL_IDLE);
   dp->journal_open = false;
 }
 
@@ -211,10 +237,10 @@ add_counter (uint64_t *c, int64_t v)
 }
 
 int
-dvs_journal_recover (struct dvs_journal *j, struct dvs_journal_recovery *r,
-                     dvs_journal_rt_of_fn rt_of, void *ctx,
-                     struct dvs_journal_summary *sum)
+dvs_journal_recover (const struct dvs_journal_area *a, struct dvs_journal_summary *sum)
 {
+  struct dvs_journal *j = a->journal;
+  struct dvs_journal_recovery *r = a->recovery;
   uint32_t state = __atomic_load_n (&j->state, __ATOMIC_ACQUIRE);
   struct dvs_port_runtime *in;
 
@@ -228,17 +254,17 @@ dvs_journal_recover (struct dvs_journal *j, struct dvs_journal_recovery *r,
       return -1;
     }
   if (j->n > DVS_BURST || j->n_shadow > DVS_MAX_PORTS || j->n_out > DVS_JOURNAL_MAX_OUT
-      || j->in_port >= DVS_MAX_PORTS)
+      || j->in_slot >= a->n_slots)
     {
       set_state (j, DVS_JOURNAL_IDLE);
       return -1;
     }
-  sum->in_port = j->in_port;
+  sum->in_slot = j->in_slot;
   sum->frames = j->n;
   /* Whatever an earlier recovery left unsettled: its ports never came back.
    * Its frames stay counted as crash drops. */
   memset (r, 0, sizeof *r);
-  r->in_port = j->in_port;
+  r->in_slot = j->in_slot;
   r->pos_after = j->pos_after;
   r->discard_pending = j->has_pos;
   memcpy (r->kind, j->kind, sizeof r->kind);
@@ -247,8 +273,8 @@ dvs_journal_recover (struct dvs_journal *j, struct dvs_journal_recovery *r,
     {
       for (uint32_t k = 0; k < j->n_shadow; k++)
         {
-          struct dvs_port_runtime *rt = j->shadow[k].port < DVS_MAX_PORTS
-                                          ? rt_of (ctx, (uint16_t) j->shadow[k].port) : NULL;
+          struct dvs_port_runtime *rt = j->shadow[k].slot < a->n_slots
+                                          ? a->rt_of (a->ctx, (uint16_t) j->shadow[k].slot) : NULL;
           if (rt != NULL)
             copy_runtime (rt, &j->shadow[k].rt);
         }
@@ -258,7 +284,7 @@ dvs_journal_recover (struct dvs_journal *j, struct dvs_journal_recovery *r,
     {
       uint32_t n_out = __atomic_load_n (&j->n_out, __ATOMIC_ACQUIRE);
 
-      in = rt_of (ctx, j->in_port);
+      in = a->rt_of (a->ctx, j->in_slot);
       for (uint16_t i = 0; i < j->n && in != NULL; i++)
         {
           uint8_t k = j->kind[i];
@@ -283,7 +309,7 @@ dvs_journal_recover (struct dvs_journal *j, struct dvs_journal_recovery *r,
               sum->pending++;
               continue;
             }
-          struct dvs_port_runtime *rt = rt_of (ctx, o->port);
+          struct dvs_port_runtime *rt = o->slot < a->n_slots ? a->rt_of (a->ctx, o->slot) : NULL;
           for (int i = 0; i < d; i++)
             count_delivered (rt, j->kind, o, (uint16_t) i);
           mark_delivered (r, o, (unsigned) d);
@@ -302,12 +328,14 @@ dvs_journal_recover (struct dvs_journal *j, struct dvs_journal_recovery *r,
 void
 dp_journal_port_up (struct dvs_datapath *dp, struct dp_port *p, uint16_t port)
 {
-  struct dvs_journal_recovery *r = dp->recovery;
+  struct dvs_journal_recovery *r = dp->jarea.recovery;
   bool left = false;
+  int slot;
 
-  if (r == NULL || !r->active)
+  (void) port;
+  if (r == NULL || !r->active || (slot = slot_of (&dp->jarea, p->rt)) < 0)
     return;
-  if (port == r->in_port && r->discard_pending)
+  if (slot == r->in_slot && r->discard_pending)
     {
       if (p->io->rx_discard != NULL)
         p->io->rx_discard (p->vid, r->pos_after);
@@ -318,7 +346,7 @@ dp_journal_port_up (struct dvs_datapath *dp, struct dp_port *p, uint16_t port)
       const struct dvs_journal_out *o = &r->out[k];
       if (!r->pending[k])
         continue;
-      if (o->port != port)
+      if (o->slot != slot)
         {
           left = true;
           continue;
@@ -331,7 +359,7 @@ dp_journal_port_up (struct dvs_datapath *dp, struct dp_port *p, uint16_t port)
         count_delivered (p->rt, r->kind, o, (uint16_t) i);
       unsigned fresh = mark_delivered (r, o, (unsigned) d);
       /* Those frames were counted as crash drops of their input port. */
-      struct dvs_port_runtime *in = dp->rt_of ? dp->rt_of (dp->rt_of_ctx, r->in_port) : NULL;
+      struct dvs_port_runtime *in = dp->jarea.rt_of (dp->jarea.ctx, r->in_slot);
       if (in != NULL && fresh > 0)
         add_counter (&in->stats.drop_crash, -(int64_t) fresh);
       r->pending[k] = 0;

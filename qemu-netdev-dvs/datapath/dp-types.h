@@ -158,16 +158,18 @@ struct dvs_mac_entry {
 #define DVS_JOURNAL_OPEN 1       /* a burst in progress: shadows are partial */
 #define DVS_JOURNAL_COMMIT 2     /* shadows complete: being copied back */
 #define DVS_JOURNAL_KIND_RUNT 0xff   /* a frame shorter than an Ethernet header */
+#define DVS_JOURNAL_NO_SLOT 0xffff
 #define DVS_JOURNAL_MAX_OUT (2 * DVS_MAX_PORTS)
 
 struct dvs_journal_shadow {
-  uint64_t port;                       /* datapath port (= area slot) */
+  uint64_t slot;                       /* the runtime's slot in the area */
   struct dvs_port_runtime rt;
 };
 
 /* One hand-over of frames to a port (datapath/dp-pipeline.c, deliver). */
 struct dvs_journal_out {
-  uint16_t port;
+  uint16_t slot;            /* the receiving port's runtime slot, or
+                             * DVS_JOURNAL_NO_SLOT (not in the area) */
   uint16_t ring_before;     /* the port's io tx_position before the hand-over */
   uint8_t n;                /* frames handed over */
   uint8_t done;             /* 1: the hand-over returned, @sent is valid */
@@ -180,7 +182,7 @@ struct dvs_journal_out {
 struct dvs_journal {
   uint64_t seq;             /* journaled bursts so far */
   uint32_t state;           /* DVS_JOURNAL_* */
-  uint16_t in_port;
+  uint16_t in_slot;         /* the input port's runtime slot */
   uint16_t n;               /* frames taken */
   uint16_t pos_before;      /* input ring positions (io rx_position) */
   uint16_t pos_after;
@@ -199,7 +201,7 @@ struct dvs_journal {
  * port's ring can tell, and the input frames to hand back to the guest. */
 struct dvs_journal_recovery {
   uint32_t active;          /* 1: something left to settle */
-  uint16_t in_port;
+  uint16_t in_slot;
   uint16_t pos_after;       /* hand back the input ring up to here */
   uint8_t discard_pending;  /* the input's ring is still to be handed back */
   uint8_t pad[7];

@@ -70,9 +70,11 @@ dvs_dvport_host_new (DvsSwitch *sw, DvsLocalStore *store, DvsRuntimeArea *area)
   dvs_switch_set_link_up_func (sw, on_link_up, h);
   /* Bursts of DVports in the area are journaled there (dp-journal.c). */
   if (area != NULL)
-    dvs_switch_set_journal (sw, dvs_runtime_area_journal (area),
-                            dvs_runtime_area_recovery (area),
-                            dvs_runtime_area_lookup, area);
+    {
+      struct dvs_journal_area ja;
+      dvs_runtime_area_journal (area, &ja);
+      dvs_switch_set_journal (sw, &ja);
+    }
   if (store != NULL)
     h->checkpoint_timer = g_timeout_add (CHECKPOINT_PERIOD_MS, on_checkpoint_timer, h);
   return h;

@@ -69,25 +69,40 @@ header_matches (const AreaHeader *h, const gchar *boot_id)
          && strncmp (h->boot_id, boot_id, sizeof h->boot_id) == 0;
 }
 
-struct dvs_port_runtime *
-dvs_runtime_area_lookup (void *ctx, uint16_t port)
+/* The runtime of slot @slot if it is in use (a dvs_journal_rt_of_fn). */
+static struct dvs_port_runtime *
+lookup_slot (void *ctx, uint16_t slot)
 {
   DvsRuntimeArea *area = ctx;
 
-  if (port >= DVS_MAX_PORTS
-      || !__atomic_load_n (&area->slots[port].in_use, __ATOMIC_ACQUIRE))
+  if (slot >= DVS_MAX_PORTS
+      || !__atomic_load_n (&area->slots[slot].in_use, __ATOMIC_ACQUIRE))
     return NULL;
-  return &area->slots[port].rt;
+  return &area->slots[slot].rt;
+}
+
+void
+dvs_runtime_area_journal (DvsRuntimeArea *area, struct dvs_journal_area *out)
+{
+  *out = (struct dvs_journal_area) {
+    .journal = area->journal,
+    .recovery = area->recovery,
+    .base = (uint8_t *) &area->slots[0].rt,
+    .stride = sizeof (AreaSlot),
+    .n_slots = DVS_MAX_PORTS,
+    .rt_of = lookup_slot,
+    .ctx = area,
+  };
 }
 
 static const gchar *
-slot_name (DvsRuntimeArea *area, guint16 port, gchar *buf, gsize size)
+slot_name (DvsRuntimeArea *area, guint16 slot, gchar *buf, gsize size)
 {
-  if (port < DVS_MAX_PORTS && area->slots[port].in_use)
-    g_snprintf (buf, size, "DVport %.64s of %.64s", area->slots[port].key,
-                area->slots[port].switch_id);
+  if (slot < DVS_MAX_PORTS && area->slots[slot].in_use)
+    g_snprintf (buf, size, "DVport %.64s of %.64s", area->slots[slot].key,
+                area->slots[slot].switch_id);
   else
-    g_snprintf (buf, size, "datapath port %u", port);
+    g_snprintf (buf, size, "a port no longer attached (slot %u)", slot);
   return buf;
 }
 
@@ -97,9 +112,12 @@ static void
 settle_journal (DvsRuntimeArea *area)
 {
   struct dvs_journal_summary sum;
+  struct dvs_journal_area ja;
   gchar name[160];
-  int r = dvs_journal_recover (area->journal, area->recovery,
-                               dvs_runtime_area_lookup, area, &sum);
+  int r;
+
+  dvs_runtime_area_journal (area, &ja);
+  r = dvs_journal_recover (&ja, &sum);
 
   if (r < 0)
     g_warning ("runtime area %s: the burst journal was damaged (state %u) "
@@ -108,26 +126,15 @@ settle_journal (DvsRuntimeArea *area)
   else if (r > 0 && sum.committed)
     g_message ("runtime area %s: the burst in flight at the crash (%u "
                "frame(s) from %s) was complete; its counters are applied",
-               area->path, sum.frames, slot_name (area, sum.in_port, name, sizeof name));
+               area->path, sum.frames, slot_name (area, sum.in_slot, name, sizeof name));
   else if (r > 0)
     g_message ("runtime area %s: the burst in flight at the crash (%u "
                "frame(s) from %s) is accounted for: %u counted as crash "
                "drops, %u hand-over(s) to settle when their ports link up",
-               area->path, sum.frames, slot_name (area, sum.in_port, name, sizeof name),
+               area->path, sum.frames, slot_name (area, sum.in_slot, name, sizeof name),
                sum.crash_drops, sum.pending);
 }
 
-struct dvs_journal *
-dvs_runtime_area_journal (DvsRuntimeArea *area)
-{
-  return area->journal;
-}
-
-struct dvs_journal_recovery *
-dvs_runtime_area_recovery (DvsRuntimeArea *area)
-{
-  return area->recovery;
-}
 
 DvsRuntimeArea *
 dvs_runtime_area_open (const gchar *path, GError **error)

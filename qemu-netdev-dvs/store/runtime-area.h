@@ -15,6 +15,7 @@
 
 #include <glib.h>
 #include "datapath/dp-types.h"
+#include "datapath/datapath.h"
 
 G_BEGIN_DECLS
 
@@ -34,13 +35,10 @@ gint dvs_runtime_area_claim (DvsRuntimeArea *area, const gchar *switch_id,
                              const gchar *key, gboolean *adopted);
 struct dvs_port_runtime *dvs_runtime_area_slot (DvsRuntimeArea *area, gint index);
 void dvs_runtime_area_release (DvsRuntimeArea *area, gint index);
-/* The burst journal and its recovery record (datapath.h, dvs_dp_set_journal),
- * and the runtime of datapath port @port if its slot is in use (a
- * dvs_journal_rt_of_fn; @ctx is the area).  Opening an area settles what a
- * crashed process left in the journal (logged). */
-struct dvs_journal *dvs_runtime_area_journal (DvsRuntimeArea *area);
-struct dvs_journal_recovery *dvs_runtime_area_recovery (DvsRuntimeArea *area);
-struct dvs_port_runtime *dvs_runtime_area_lookup (void *ctx, uint16_t port);
+/* The burst journal and its recovery record, with the slots' layout, for
+ * dvs_dp_set_journal (datapath.h).  Opening an area settles what a crashed
+ * process left in the journal (logged). */
+void dvs_runtime_area_journal (DvsRuntimeArea *area, struct dvs_journal_area *out);
 /* Releases slots claimed by an earlier process that nobody adopted. */
 guint dvs_runtime_area_release_unclaimed (DvsRuntimeArea *area);
 

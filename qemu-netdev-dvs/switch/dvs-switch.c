@@ -553,10 +553,8 @@ dvs_switch_dp_stats (DvsSwitch *sw, struct dvs_dp_stats *out)
 }
 
 void
-dvs_switch_set_journal (DvsSwitch *sw, struct dvs_journal *journal,
-                        struct dvs_journal_recovery *recovery,
-                        dvs_journal_rt_of_fn rt_of, gpointer ctx)
+dvs_switch_set_journal (DvsSwitch *sw, const struct dvs_journal_area *area)
 {
-  dvs_dp_set_journal (sw->dp, journal, recovery, rt_of, ctx);
+  dvs_dp_set_journal (sw->dp, area);
 }
 

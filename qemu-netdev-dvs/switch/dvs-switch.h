@@ -191,8 +191,6 @@ guint dvs_switch_n_ports (DvsSwitch *sw);
 gsize dvs_switch_mac_count (DvsSwitch *sw);
 void dvs_switch_dp_stats (DvsSwitch *sw, struct dvs_dp_stats *out);
 /* The datapath's burst journal (datapath.h, dvs_dp_set_journal). */
-void dvs_switch_set_journal (DvsSwitch *sw, struct dvs_journal *journal,
-                             struct dvs_journal_recovery *recovery,
-                             dvs_journal_rt_of_fn rt_of, gpointer ctx);
+void dvs_switch_set_journal (DvsSwitch *sw, const struct dvs_journal_area *area);
 
 G_END_DECLS

@@ -70,10 +70,16 @@ static const struct dvs_port_io ring_io = {
 };
 
 static struct dvs_port_runtime *
-rt_of (void *ctx, uint16_t port)
+rt_of (void *ctx, uint16_t slot)
 {
-  return port < 2 ? &((Shared *) ctx)->rt[port] : NULL;
+  return slot < 2 ? &((Shared *) ctx)->rt[slot] : NULL;
 }
+
+/* The "area": two slots.  The datapath ports are 5 (A) and 3 (B): a
+ * restarted process need not number them as the slots are. */
+static struct dvs_journal_area area;
+#define PORT_A 5
+#define PORT_B 3
 
 static const guint8 MAC_A[6] = { 0x02, 0, 0, 0, 0, 0x0a };
 static const guint8 MAC_B[6] = { 0x02, 0, 0, 0, 0, 0x0b };
@@ -113,14 +119,20 @@ make_dp (void)
 
   g_assert_nonnull (dp);
   dvs_vlan_config_init_access (&vlan, 0);
-  g_assert_cmpint (dvs_dp_set_journal (dp, &sh->journal, &sh->recovery, rt_of, sh), ==, 0);
-  for (uint16_t p = 0; p < 2; p++)
+  area = (struct dvs_journal_area) {
+    .journal = &sh->journal, .recovery = &sh->recovery,
+    .base = (uint8_t *) &sh->rt[0], .stride = sizeof sh->rt[0], .n_slots = 2,
+    .rt_of = rt_of, .ctx = sh,
+  };
+  g_assert_cmpint (dvs_dp_set_journal (dp, &area), ==, 0);
+  for (uint16_t s = 0; s < 2; s++)
     {
-      g_assert_cmpint (dvs_dp_port_add (dp, p, 0, &vlan, &sh->rt[p]), ==, 0);
-      g_assert_cmpint (dvs_dp_link_up (dp, p, VID (p)), ==, 0);
+      uint16_t port = s == 0 ? PORT_A : PORT_B;
+      g_assert_cmpint (dvs_dp_port_add (dp, port, 0, &vlan, &sh->rt[s]), ==, 0);
+      g_assert_cmpint (dvs_dp_link_up (dp, port, VID (s)), ==, 0);
     }
   struct rte_mbuf *m = frame (BCAST, MAC_B, 60);
-  dvs_dp_process_burst (dp, 1, &m, 1);
+  dvs_dp_process_burst (dp, PORT_B, &m, 1);
   return dp;
 }
 
@@ -138,7 +150,7 @@ burst_in_child (struct dvs_datapath *dp)
       for (int i = 0; i < BURST; i++)
         pkts[i] = frame (MAC_B, MAC_A, 60 + (guint) i);
       sh->rx_pos[0] = (uint16_t) (sh->rx_pos[0] + BURST);
-      dvs_dp_process_burst (dp, 0, pkts, BURST);
+      dvs_dp_process_burst (dp, PORT_A, pkts, BURST);
       _exit (0);
     }
   g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
@@ -183,14 +195,15 @@ test_crash_point (gconstpointer data)
   g_assert_cmpuint (sh->journal.state, ==, c->state);
 
   /* The restarted process: settle, then the ports link up again. */
-  int r = dvs_journal_recover (&sh->journal, &sh->recovery, rt_of, sh, &sum);
+  int r = dvs_journal_recover (&area, &sum);
   g_assert_cmpint (r, ==, c->state == DVS_JOURNAL_IDLE ? 0 : 1);
   g_assert_cmpuint (sum.pending, ==, c->pending);
   g_assert_cmpuint (sh->journal.state, ==, DVS_JOURNAL_IDLE);
-  for (uint16_t p = 0; p < 2; p++)
+  for (uint16_t s = 0; s < 2; s++)
     {
-      g_assert_cmpint (dvs_dp_link_down (dp, p), ==, 0);
-      g_assert_cmpint (dvs_dp_link_up (dp, p, VID (p)), ==, 0);
+      uint16_t port = s == 0 ? PORT_A : PORT_B;
+      g_assert_cmpint (dvs_dp_link_down (dp, port), ==, 0);
+      g_assert_cmpint (dvs_dp_link_up (dp, port, VID (s)), ==, 0);
     }
   g_assert_cmpuint (sh->recovery.active, ==, 0);
 
@@ -219,12 +232,17 @@ test_damaged (void)
   struct dvs_journal_summary sum;
 
   memset (sh, 0, sizeof *sh);
+  area = (struct dvs_journal_area) {
+    .journal = &sh->journal, .recovery = &sh->recovery,
+    .base = (uint8_t *) &sh->rt[0], .stride = sizeof sh->rt[0], .n_slots = 2,
+    .rt_of = rt_of, .ctx = sh,
+  };
   sh->journal.state = 7;
-  g_assert_cmpint (dvs_journal_recover (&sh->journal, &sh->recovery, rt_of, sh, &sum), ==, -1);
+  g_assert_cmpint (dvs_journal_recover (&area, &sum), ==, -1);
   g_assert_cmpuint (sh->journal.state, ==, DVS_JOURNAL_IDLE);
   sh->journal.state = DVS_JOURNAL_OPEN;
   sh->journal.n = 200;
-  g_assert_cmpint (dvs_journal_recover (&sh->journal, &sh->recovery, rt_of, sh, &sum), ==, -1);
+  g_assert_cmpint (dvs_journal_recover (&area, &sum), ==, -1);
   g_assert_cmpuint (sh->journal.state, ==, DVS_JOURNAL_IDLE);
   g_assert_cmpuint (sh->rt[0].stats.rx_packets[0], ==, 0);
 }
