@@ -233,6 +233,8 @@ dp_cmd_execute (struct dvs_datapath *dp, struct dp_cmd *c)
       p->io = dp->io;
       __atomic_store_n (&p->hold, false, __ATOMIC_RELAXED);
       p->hold_head = p->hold_len = 0;
+      p->fwd_saved = dp->fwd_class->port_changes
+                       ? dp->fwd_class->port_changes (dp->fwd[p->domain], c->port) : 0;
       p->in_use = true;
       dp->configured[dp->n_configured++] = c->port;
       update_active (dp, p, c->port);

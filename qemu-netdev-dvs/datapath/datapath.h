@@ -198,6 +198,10 @@ struct dvs_journal_area {
   uint32_t n_slots;
   dvs_journal_rt_of_fn rt_of;
   void *ctx;
+  /* Optional (NULL: none): a pair of struct dvs_fwd_blob per slot,
+   * @blob_stride bytes apart. */
+  uint8_t *blob_base;
+  size_t blob_stride;
 };
 int dvs_dp_set_journal (struct dvs_datapath *dp, const struct dvs_journal_area *area);
 
@@ -209,6 +213,9 @@ struct dvs_journal_summary {
   uint32_t pending;        /* hand-overs to settle at their ports' link up */
   uint32_t crash_drops;    /* frames counted in drop_crash (for now) */
 };
+/* The current blob of a slot's pair (NULL: none), for adopting it. */
+const struct dvs_fwd_blob *dvs_fwd_blob_current (const struct dvs_fwd_blob pair[2]);
+
 /* Settles what a crashed process left in @journal (before any datapath uses
  * it): returns 0 if there was nothing, 1 if a burst was settled, -1 if the
  * journal was damaged (reset). */

@@ -48,6 +48,8 @@ struct dp_port {
   /* the runtime a burst writes (dp_rt): rt, or its shadow in the journal */
   struct dvs_port_runtime *cur;
   uint64_t cur_seq;                   /* burst cur belongs to */
+  uint64_t fwd_saved;                 /* class's port_changes at the last
+                                       * blob write (dp_journal_save_fwd) */
 };
 
 struct dvs_datapath {
@@ -112,6 +114,8 @@ struct dvs_journal_out *dp_journal_out_begin (struct dvs_datapath *dp,
 void dp_journal_out_end (struct dvs_datapath *dp, struct dvs_journal_out *o,
                          uint16_t sent);
 void dp_journal_commit (struct dvs_datapath *dp);
+/* Writes the input port's forwarding-class blob if the class learned news. */
+void dp_journal_save_fwd (struct dvs_datapath *dp, uint16_t in_port);
 void dp_journal_close (struct dvs_datapath *dp);
 void dp_journal_port_up (struct dvs_datapath *dp, struct dp_port *p, uint16_t port);
 

@@ -159,6 +159,54 @@ dp_journal_out_end (struct dvs_datapath *dp, struct dvs_journal_out *o,
   __atomic_store_n (&o->done, 1, __ATOMIC_RELEASE);
 }
 
+const struct dvs_fwd_blob *
+dvs_fwd_blob_current (const struct dvs_fwd_blob pair[2])
+{
+  uint64_t g0 = __atomic_load_n (&pair[0].gen, __ATOMIC_ACQUIRE);
+  uint64_t g1 = __atomic_load_n (&pair[1].gen, __ATOMIC_ACQUIRE);
+  const struct dvs_fwd_blob *b = g0 >= g1 ? &pair[0] : &pair[1];
+
+  if (b->gen == 0 || b->len > DVS_FWD_BLOB_BYTES)
+    return NULL;
+  return b;
+}
+
+void
+dp_journal_save_fwd (struct dvs_datapath *dp, uint16_t in_port)
+{
+  const struct dvs_journal_area *a = &dp->jarea;
+  const struct dvs_fwd_class *fc = dp->fwd_class;
+  struct dp_port *ip = &dp->ports[in_port];
+  uint64_t changes;
+  int slot;
+
+  if (a->blob_base == NULL || fc->port_changes == NULL || fc->port_state_save == NULL)
+    return;
+  changes = fc->port_changes (dp->fwd[ip->domain], in_port);
+  if (__builtin_expect (changes == ip->fwd_saved, 1)
+      || (slot = slot_of (a, ip->rt)) < 0)
+    return;
+  struct dvs_fwd_blob *pair = (struct dvs_fwd_blob *) (a->blob_base + (size_t) slot * a->blob_stride);
+  uint64_t g0 = pair[0].gen, g1 = pair[1].gen;
+  struct dvs_fwd_blob *b = g0 <= g1 ? &pair[0] : &pair[1];   /* the older one */
+  long n = fc->port_state_save (dp->fwd[ip->domain], in_port, dp->now, b->data,
+                                sizeof b->data);
+
+  if (n < 0)
+    {
+      /* Too much to keep here: the checkpoint timer keeps it (1 s). */
+      __atomic_store_n (&pair[0].gen, 0, __ATOMIC_RELEASE);
+      __atomic_store_n (&pair[1].gen, 0, __ATOMIC_RELEASE);
+    }
+  else
+    {
+      b->len = (uint32_t) n;
+      b->version = fc->port_state_version;
+      __atomic_store_n (&b->gen, (g0 > g1 ? g0 : g1) + 1, __ATOMIC_RELEASE);
+    }
+  ip->fwd_saved = changes;
+}
+
 void
 dp_journal_commit (struct dvs_datapath *dp)
 {

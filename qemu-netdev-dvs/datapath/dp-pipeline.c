@@ -261,9 +261,13 @@ dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
   /* 1. ingress */
   k = ingress (dp, ip, pkts, n, fwd, meta, injected);
 
-  /* 2. forwarding decision */
+  /* 2. forwarding decision; what it learned is kept before any frame
+   * reaches a guest (dp-journal.c) */
   if (k > 0)
-    dp->fwd_class->classify (dp->fwd[ip->domain], in_port, meta, k, dp->now, out);
+    {
+      dp->fwd_class->classify (dp->fwd[ip->domain], in_port, meta, k, dp->now, out);
+      dp_journal_save_fwd (dp, in_port);
+    }
 
   /* 3. staging.  Consecutive frames mostly share a destination: the
    * output port is checked once per run of frames, not once per frame. */

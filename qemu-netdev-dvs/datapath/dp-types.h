@@ -196,6 +196,22 @@ struct dvs_journal {
   struct dvs_journal_out out[DVS_JOURNAL_MAX_OUT];
 };
 
+/* What the forwarding class knows about one port (fwd-class.h,
+ * port_state_save), as the datapath last wrote it into the runtime area: a
+ * pair per area slot, the one with the higher @gen current (0: empty).  The
+ * datapath rewrites the older one, then raises its @gen, whenever the class
+ * learns something new on the port, before the burst commits: a crash
+ * cannot lose a learned MAC.  A port whose state does not fit has both
+ * emptied (its checkpoint is the truth then). */
+#define DVS_FWD_BLOB_BYTES 4080
+struct dvs_fwd_blob {
+  uint64_t gen;
+  uint32_t len;
+  uint16_t version;         /* the class's port_state_version */
+  uint16_t pad;
+  uint8_t data[DVS_FWD_BLOB_BYTES];
+};
+
 /* What the next process still has to settle after a crash, until the ports
  * concerned link up again: hand-overs whose outcome only the receiving
  * port's ring can tell, and the input frames to hand back to the guest. */

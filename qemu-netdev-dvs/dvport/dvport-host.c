@@ -729,10 +729,14 @@ dvs_dvport_host_attach (DvsDvportHost *h, const gchar *switch_id, const gchar *k
         }
       /* Any datapath port will do: the slot only holds the memory. */
       place.rt = dvs_runtime_area_slot (h->area, r->slot);
+      if (place.adopt)
+        place.fwd_state = dvs_runtime_area_fwd_state (h->area, r->slot, &place.fwd_version);
     }
   pol = policy_for_switch (h, switch_id, p);
-  if (!dvs_switch_port_add_full (h->sw, key, socket, server, &p->vlan, pol, r->checkpoint,
-                                 &place, error))
+  gboolean added = dvs_switch_port_add_full (h->sw, key, socket, server, &p->vlan, pol,
+                                             r->checkpoint, &place, error);
+  g_clear_pointer (&place.fwd_state, g_bytes_unref);
+  if (!added)
     {
       release_slot (h, r);
       return FALSE;
@@ -746,8 +750,9 @@ dvs_dvport_host_attach (DvsDvportHost *h, const gchar *switch_id, const gchar *k
   dvport_incoming_attached (h, r, p);
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", key, "MESSAGE",
                     "DVport %s: vNIC %s attached (connection %s)%s", key, socket, connection,
-                    place.adopt ? ", counters and filter states adopted from the runtime "
-                                  "area (the previous dvs-switchd stopped without a checkpoint)"
+                    place.adopt ? ", counters, filter states and learned addresses adopted "
+                                  "from the runtime area (the previous dvs-switchd stopped "
+                                  "without a checkpoint)"
                     : r->checkpoint ? ", state restored from its checkpoint" : "");
   return TRUE;
 }

@@ -32,7 +32,8 @@ typedef struct {
   gchar boot_id[40];
   guint64 journal_size;           /* sizeof (struct dvs_journal) */
   guint64 recovery_size;          /* sizeof (struct dvs_journal_recovery) */
-  guint8 pad[64 - 8 - 4 - 4 - 8 - 8 - 40 - 8 - 8 + 64];
+  guint64 blob_size;              /* sizeof (struct dvs_fwd_blob) */
+  guint8 pad[64 - 8 - 4 - 4 - 8 - 8 - 40 - 8 - 8 - 8 + 64];
 } AreaHeader;
 
 G_STATIC_ASSERT (sizeof (AreaHeader) % 64 == 0);
@@ -45,6 +46,7 @@ struct _DvsRuntimeArea {
   AreaSlot *slots;
   struct dvs_journal *journal;           /* after the slots */
   struct dvs_journal_recovery *recovery;
+  struct dvs_fwd_blob (*blobs)[2];       /* a pair per slot */
   gboolean claimed_now[DVS_MAX_PORTS];   /* claimed by this process */
 };
 
@@ -66,6 +68,7 @@ header_matches (const AreaHeader *h, const gchar *boot_id)
          && h->runtime_size == sizeof (struct dvs_port_runtime)
          && h->journal_size == sizeof (struct dvs_journal)
          && h->recovery_size == sizeof (struct dvs_journal_recovery)
+         && h->blob_size == sizeof (struct dvs_fwd_blob)
          && strncmp (h->boot_id, boot_id, sizeof h->boot_id) == 0;
 }
 
@@ -92,6 +95,8 @@ dvs_runtime_area_journal (DvsRuntimeArea *area, struct dvs_journal_area *out)
     .n_slots = DVS_MAX_PORTS,
     .rt_of = lookup_slot,
     .ctx = area,
+    .blob_base = (uint8_t *) area->blobs,
+    .blob_stride = sizeof area->blobs[0],
   };
 }
 
@@ -147,7 +152,8 @@ dvs_runtime_area_open (const gchar *path, GError **error)
 
   area->path = g_strdup (path);
   area->size = sizeof (AreaHeader) + DVS_MAX_PORTS * sizeof (AreaSlot)
-               + sizeof (struct dvs_journal) + sizeof (struct dvs_journal_recovery);
+               + sizeof (struct dvs_journal) + sizeof (struct dvs_journal_recovery)
+               + DVS_MAX_PORTS * 2 * sizeof (struct dvs_fwd_blob);
   fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0 || fstat (fd, &st) < 0
       || ((gsize) st.st_size != area->size && ftruncate (fd, (off_t) area->size) < 0))
@@ -172,6 +178,7 @@ dvs_runtime_area_open (const gchar *path, GError **error)
   area->slots = (AreaSlot *) ((guint8 *) mem + sizeof (AreaHeader));
   area->journal = (struct dvs_journal *) (area->slots + DVS_MAX_PORTS);
   area->recovery = (struct dvs_journal_recovery *) (area->journal + 1);
+  area->blobs = (struct dvs_fwd_blob (*)[2]) (area->recovery + 1);
   if (!header_matches (area->header, boot_id))
     {
       /* New, from another boot or another layout: start empty. */
@@ -186,6 +193,7 @@ dvs_runtime_area_open (const gchar *path, GError **error)
       area->header->runtime_size = sizeof (struct dvs_port_runtime);
       area->header->journal_size = sizeof (struct dvs_journal);
       area->header->recovery_size = sizeof (struct dvs_journal_recovery);
+      area->header->blob_size = sizeof (struct dvs_fwd_blob);
       g_strlcpy (area->header->boot_id, boot_id, sizeof area->header->boot_id);
     }
   else
@@ -228,6 +236,7 @@ dvs_runtime_area_claim (DvsRuntimeArea *area, const gchar *switch_id,
     return -1;
   AreaSlot *s = &area->slots[free_slot];
   memset (&s->rt, 0, sizeof s->rt);
+  area->blobs[free_slot][0].gen = area->blobs[free_slot][1].gen = 0;
   g_strlcpy (s->switch_id, switch_id, sizeof s->switch_id);
   g_strlcpy (s->key, key, sizeof s->key);
   __atomic_store_n (&s->in_use, 1, __ATOMIC_RELEASE);
@@ -240,6 +249,19 @@ dvs_runtime_area_slot (DvsRuntimeArea *area, gint index)
 {
   g_return_val_if_fail (index >= 0 && index < DVS_MAX_PORTS, NULL);
   return &area->slots[index].rt;
+}
+
+GBytes *
+dvs_runtime_area_fwd_state (DvsRuntimeArea *area, gint index, guint16 *version)
+{
+  const struct dvs_fwd_blob *b;
+
+  g_return_val_if_fail (index >= 0 && index < DVS_MAX_PORTS, NULL);
+  b = dvs_fwd_blob_current (area->blobs[index]);
+  if (b == NULL)
+    return NULL;
+  *version = b->version;
+  return g_bytes_new (b->data, b->len);
 }
 
 void

@@ -5,6 +5,9 @@
  * killed (kill -9, a crash) loses none of them, and the next one maps the
  * same file and adopts every slot still marked in use.
  *
+ * It also holds the datapath's burst journal and, per slot, what the
+ * forwarding class learned on the port (datapath/dp-types.h).
+ *
  * The header records the boot it was written in; after a reboot the area is
  * stale (the checkpoints are the truth) and is reset.  The area is not a
  * store of record: checkpoints are.  It bridges the time between them.
@@ -35,6 +38,9 @@ gint dvs_runtime_area_claim (DvsRuntimeArea *area, const gchar *switch_id,
                              const gchar *key, gboolean *adopted);
 struct dvs_port_runtime *dvs_runtime_area_slot (DvsRuntimeArea *area, gint index);
 void dvs_runtime_area_release (DvsRuntimeArea *area, gint index);
+/* What the forwarding class knew about the slot's port when the datapath
+ * last saw it learn something (struct dvs_fwd_blob), or NULL. */
+GBytes *dvs_runtime_area_fwd_state (DvsRuntimeArea *area, gint index, guint16 *version);
 /* The burst journal and its recovery record, with the slots' layout, for
  * dvs_dp_set_journal (datapath.h).  Opening an area settles what a crashed
  * process left in the journal (logged). */

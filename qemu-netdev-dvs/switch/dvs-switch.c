@@ -168,6 +168,19 @@ dvs_switch_port_add (DvsSwitch *sw, const gchar *name, const gchar *socket,
   return dvs_switch_port_add_full (sw, name, socket, server, vlan, NULL, NULL, NULL, error);
 }
 
+/* The forwarding state the runtime area kept: newer than the checkpoint's,
+ * merged over it. */
+static gboolean
+switch_restore_fwd_blob (DvsSwitch *sw, int idx, const gchar *name,
+                         const DvsPortPlacement *placement, GError **error)
+{
+  DvsPortState st = {
+    .fwd_version = placement->fwd_version,
+    .fwd_state = placement->fwd_state,
+  };
+  return switch_restore_state (sw, idx, name, &st, TRUE, error);
+}
+
 gboolean
 dvs_switch_port_add_full (DvsSwitch *sw, const gchar *name, const gchar *socket,
                           gboolean server, const struct dvs_vlan_config *vlan,
@@ -238,6 +251,8 @@ dvs_switch_port_add_full (DvsSwitch *sw, const gchar *name, const gchar *socket,
   if (err < 0
       || (policy != NULL && !switch_set_policy (sw, name, policy, adopt, error))
       || (restore != NULL && !switch_restore_state (sw, idx, name, restore, adopt, error))
+      || (adopt && placement->fwd_state != NULL
+          && !switch_restore_fwd_blob (sw, idx, name, placement, error))
       || !dvs_vhost_register (socket, server, error))
     {
       if (err >= 0)

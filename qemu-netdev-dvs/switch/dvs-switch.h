@@ -83,6 +83,10 @@ typedef struct {
                                     * datapath's own */
   gboolean adopt;                  /* @rt already holds the port's latest
                                     * counters and filter states */
+  GBytes *fwd_state;               /* adopting: what the forwarding class
+                                    * knew at the crash, loaded after the
+                                    * checkpoint's (may be NULL) */
+  guint16 fwd_version;
 } DvsPortPlacement;
 
 /* As dvs_switch_port_add, with a policy (JSON, may be NULL), a runtime

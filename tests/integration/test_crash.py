@@ -210,6 +210,30 @@ class SwitchCrash(unittest.TestCase):
                 self.assertRegex(out, r"150 packets transmitted", out)
                 self.assert_counters_match_guests(sent_while_down=gap + int(50 * outage) + 5)
 
+    def test_d_mac_learned_just_before_kill(self):
+        """An address learned a moment before a kill -9 (well inside the
+        1 s checkpoint period) is there when the next switch comes up: the
+        datapath keeps what it learns in the runtime area before the frame
+        that taught it reaches anyone."""
+        new_mac = "02:d5:00:00:02:11"
+        g = self.guests["p1"]
+        g.run("ip link set dev eth0 address %s && (ping -c 1 -W 1 %s >/dev/null 2>&1 &)"
+              % (new_mac, GUESTS["p2"][1]), timeout=30)
+        try:
+            # Kill as soon as the switch has learned it: the checkpoint timer
+            # (every 1 s) has had no time to save it.
+            def learned_now():
+                entries = self.sw.call("mac.dump")["entries"]
+                return (new_mac, "p1") in {(e["mac"], e["port"]) for e in entries}
+            dvstest.wait_until(learned_now, 10, "the switch to learn %s" % new_mac, interval=0.01)
+            self.sw.proc.kill(signal.SIGKILL)
+            self.assertFalse(self.sw.alive())
+            self.restart_switch()
+            learned = {(e["mac"], e["port"]) for e in self.sw.call("mac.dump")["entries"]}
+            self.assertIn((new_mac, "p1"), learned)
+        finally:
+            g.run("ip link set dev eth0 address %s" % GUESTS["p1"][0], timeout=30)
+
 
 if __name__ == "__main__":
     dvstest.main()

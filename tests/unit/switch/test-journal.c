@@ -32,6 +32,7 @@ typedef struct {
   uint32_t got[2];           /* frames the port's "guest" received */
   uint16_t rx_pos[2];        /* transmit ring read position per port */
   uint16_t discarded_to[2];  /* rx_discard's @upto, 0: not called */
+  struct dvs_fwd_blob blobs[2][2];
 } Shared;
 
 static Shared *sh;
@@ -83,6 +84,7 @@ static struct dvs_journal_area area;
 
 static const guint8 MAC_A[6] = { 0x02, 0, 0, 0, 0, 0x0a };
 static const guint8 MAC_B[6] = { 0x02, 0, 0, 0, 0, 0x0b };
+static const guint8 MAC_C[6] = { 0x02, 0, 0, 0, 0, 0x0c };
 static const guint8 BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
 static struct rte_mbuf *
@@ -123,6 +125,7 @@ make_dp (void)
     .journal = &sh->journal, .recovery = &sh->recovery,
     .base = (uint8_t *) &sh->rt[0], .stride = sizeof sh->rt[0], .n_slots = 2,
     .rt_of = rt_of, .ctx = sh,
+    .blob_base = (uint8_t *) sh->blobs, .blob_stride = sizeof sh->blobs[0],
   };
   g_assert_cmpint (dvs_dp_set_journal (dp, &area), ==, 0);
   for (uint16_t s = 0; s < 2; s++)
@@ -147,8 +150,9 @@ burst_in_child (struct dvs_datapath *dp)
   if (pid == 0)
     {
       struct rte_mbuf *pkts[BURST];
+      /* The first frame comes from a new address, C, behind port A. */
       for (int i = 0; i < BURST; i++)
-        pkts[i] = frame (MAC_B, MAC_A, 60 + (guint) i);
+        pkts[i] = frame (MAC_B, i == 0 ? MAC_C : MAC_A, 60 + (guint) i);
       sh->rx_pos[0] = (uint16_t) (sh->rx_pos[0] + BURST);
       dvs_dp_process_burst (dp, PORT_A, pkts, BURST);
       _exit (0);
@@ -217,6 +221,37 @@ test_crash_point (gconstpointer data)
   if (got == BURST)
     g_assert_cmpuint (sum3 (sh->rt[1].stats.tx_bytes) - bytes0, ==,
                       BURST * 60 + BURST * (BURST - 1) / 2);
+  /* What was learned before any frame reached a guest is in A's blob: a
+   * fresh datapath loading it forwards to C and A through port A. */
+  const struct dvs_fwd_blob *blob = dvs_fwd_blob_current (sh->blobs[0]);
+  if (c->point == NULL || g_strcmp0 (c->point, "opened") != 0)
+    {
+      static int round;
+      g_autofree gchar *name = g_strdup_printf ("journal-load%d", round++);
+      struct dvs_dp_config cfg = { .name = name, .cpu = -1, .mbufs = 1023, .io = &ring_io };
+      struct dvs_datapath *dp2 = dvs_dp_create (&cfg);
+      struct dvs_vlan_config vlan;
+      struct dvs_mac_entry e[8];
+
+      g_assert_nonnull (dp2);
+      g_assert_nonnull (blob);
+      dvs_vlan_config_init_access (&vlan, 0);
+      g_assert_cmpint (dvs_dp_port_add (dp2, 7, 0, &vlan, NULL), ==, 0);
+      g_assert_cmpint (dvs_dp_port_load_fwd_state (dp2, 7, blob->version, blob->data, blob->len), ==, 0);
+      long n = dvs_dp_mac_dump (dp2, e, G_N_ELEMENTS (e));
+      g_assert_cmpint (n, ==, 2);
+      for (long i = 0; i < n; i++)
+        {
+          g_assert_cmpuint (e[i].port, ==, 7);
+          g_assert_true (memcmp (e[i].mac, MAC_A, 6) == 0 || memcmp (e[i].mac, MAC_C, 6) == 0);
+        }
+      dvs_dp_destroy (dp2);
+    }
+  else
+    g_assert_null (blob);   /* killed before the class saw the burst */
+  /* B's address, learned by the first burst, is in B's blob. */
+  g_assert_nonnull (dvs_fwd_blob_current (sh->blobs[1]));
+
   /* The input ring is handed back where the burst had read it, if the
    * crash left it unpublished. */
   if (c->state != DVS_JOURNAL_IDLE)
