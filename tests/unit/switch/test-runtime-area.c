@@ -25,6 +25,85 @@ remove_area (const gchar *path)
   g_rmdir (dir);
 }
 
+/* A process killed mid-burst left the journal open: the next open settles
+ * it on the slot's runtime (the journal's own logic is tested in
+ * test-journal.c). */
+static void
+test_journal_settled_at_open (void)
+{
+  g_autofree gchar *path = area_path ();
+  g_autoptr (GError) error = NULL;
+  DvsRuntimeArea *a = dvs_runtime_area_open (path, &error);
+  struct dvs_journal_area ja;
+  gboolean adopted;
+  gint s1;
+
+  g_assert_no_error (error);
+  s1 = dvs_runtime_area_claim (a, "dvs0", "p1", &adopted);
+  dvs_runtime_area_journal (a, &ja);
+  g_assert_true ((guint8 *) dvs_runtime_area_slot (a, s1) == ja.base + (gsize) s1 * ja.stride);
+  ja.journal->in_slot = (guint16) s1;
+  ja.journal->n = 2;
+  ja.journal->kind[0] = DVS_PKT_UNICAST;
+  ja.journal->len[0] = 100;
+  ja.journal->kind[1] = DVS_PKT_BROADCAST;
+  ja.journal->len[1] = 60;
+  ja.journal->state = DVS_JOURNAL_OPEN;
+
+  DvsRuntimeArea *b = dvs_runtime_area_open (path, &error);
+  g_assert_no_error (error);
+  struct dvs_port_runtime *rt = dvs_runtime_area_slot (b, s1);
+  g_assert_cmpuint (rt->stats.rx_packets[DVS_PKT_UNICAST], ==, 1);
+  g_assert_cmpuint (rt->stats.rx_bytes[DVS_PKT_UNICAST], ==, 100);
+  g_assert_cmpuint (rt->stats.rx_packets[DVS_PKT_BROADCAST], ==, 1);
+  g_assert_cmpuint (rt->stats.drop_crash, ==, 2);
+  g_assert_cmpuint (ja.journal->state, ==, DVS_JOURNAL_IDLE);
+  dvs_runtime_area_free (a);
+  dvs_runtime_area_free (b);
+  remove_area (path);
+}
+
+/* A slot's forwarding-class blob: the newer of its pair is current, a
+ * fresh claim empties it. */
+static void
+test_fwd_blob (void)
+{
+  g_autofree gchar *path = area_path ();
+  g_autoptr (GError) error = NULL;
+  DvsRuntimeArea *a = dvs_runtime_area_open (path, &error);
+  struct dvs_journal_area ja;
+  struct dvs_fwd_blob *pair;
+  gboolean adopted;
+  guint16 version = 0;
+  gint s1;
+
+  g_assert_no_error (error);
+  s1 = dvs_runtime_area_claim (a, "dvs0", "p1", &adopted);
+  g_assert_null (dvs_runtime_area_fwd_state (a, s1, &version));
+  dvs_runtime_area_journal (a, &ja);
+  pair = (struct dvs_fwd_blob *) (ja.blob_base + (gsize) s1 * ja.blob_stride);
+  memcpy (pair[0].data, "old", 3);
+  pair[0].len = 3;
+  pair[0].version = 1;
+  pair[0].gen = 1;
+  memcpy (pair[1].data, "newer", 5);
+  pair[1].len = 5;
+  pair[1].version = 2;
+  pair[1].gen = 2;
+  g_autoptr (GBytes) cur = dvs_runtime_area_fwd_state (a, s1, &version);
+  g_assert_nonnull (cur);
+  g_assert_cmpuint (g_bytes_get_size (cur), ==, 5);
+  g_assert_cmpuint (version, ==, 2);
+  /* A length beyond the buffer is not trusted. */
+  pair[1].len = DVS_FWD_BLOB_BYTES + 1;
+  g_assert_null (dvs_runtime_area_fwd_state (a, s1, &version));
+  dvs_runtime_area_release (a, s1);
+  s1 = dvs_runtime_area_claim (a, "dvs0", "p9", &adopted);
+  g_assert_null (dvs_runtime_area_fwd_state (a, s1, &version));
+  dvs_runtime_area_free (a);
+  remove_area (path);
+}
+
 static void
 test_claim_adopt_release (void)
 {
@@ -137,6 +216,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/runtime-area/claim-adopt-release", test_claim_adopt_release);
+  g_test_add_func ("/runtime-area/journal-settled-at-open", test_journal_settled_at_open);
+  g_test_add_func ("/runtime-area/fwd-blob", test_fwd_blob);
   g_test_add_func ("/runtime-area/full", test_full);
   g_test_add_func ("/runtime-area/other-boot-resets", test_other_boot_resets);
   g_test_add_func ("/runtime-area/unwritable", test_unwritable);
