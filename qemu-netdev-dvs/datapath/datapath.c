@@ -456,6 +456,8 @@ dp_thread (void *arg)
               dp_pipeline_burst (dp, port, pkts, n, false);
               got += n;
             }
+          if (p->io->rx_done)
+            p->io->rx_done (p->vid);
         }
       end = rte_rdtsc ();
       DP_ADD (dp->stats.polls, 1);

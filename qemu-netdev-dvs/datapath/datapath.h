@@ -30,9 +30,31 @@ struct rte_mempool;
  * up (a vhost device id, an ethdev port id).  All members are called on the
  * datapath thread only, and must not block.
  *
- * Contract of the members (all mandatory):
+ * Contract of the members (mandatory unless marked optional):
  *   rx       frames from the peer; the datapath owns what it gets.  @pool is
  *            the datapath's; an io may take its buffers from its own pool.
+ *            An io with rx_done may keep what rx consumed from the peer
+ *            (descriptors) until rx_done; it may also consume malformed
+ *            input that yields no frame.
+ *   rx_done  optional (NULL: rx hands everything back at once).  The
+ *            datapath has finished with every frame the last rx returned
+ *            (delivered or dropped): the io may now hand the consumed
+ *            descriptors back to the peer (publish used entries, notify the
+ *            guest).  Called once after each rx that returned or consumed
+ *            anything, before the next rx on that vid; the datapath calls
+ *            it after every rx, so it must be cheap when nothing is
+ *            pending.  Consumed-but-malformed descriptor chains (no frame
+ *            returned) are handed back here too.
+ *   rx_position  optional.  The ring position (free-running 16-bit avail
+ *            index) of the next descriptor rx would read; after rx and
+ *            before rx_done it is past what rx consumed, so before rx it
+ *            equals the position handed back (published) so far.
+ *   rx_discard   optional.  At link up after a crash: hands back, without
+ *            reading or delivering them, the descriptors from the current
+ *            position up to ring position @upto, only if
+ *            0 < upto - position <= DVS_BURST (otherwise nothing).  Drops
+ *            the frames a crashed process had already accounted for.  Not
+ *            between rx and rx_done.
  *   tx       delivers up to @n frames, returns how many were accepted.  The
  *            frames stay the caller's, accepted or not: an io whose device
  *            keeps mbufs must send copies (or take references of its own).
@@ -48,9 +70,26 @@ struct dvs_port_io {
   uint32_t (*pending) (int vid);
   int (*kickfd) (int vid);
   void (*notify) (int vid, bool enable);
+  void (*rx_done) (int vid);
+  uint16_t (*rx_position) (int vid);
+  void (*rx_discard) (int vid, uint16_t upto);
 };
 
+/* rte_vhost: frames to the guest through rte_vhost_enqueue_burst; from the
+ * guest by reading its transmit ring (split) directly, handing the
+ * descriptors back in rx_done (dp-vhost-io.c, dp-vring.h). */
 extern const struct dvs_port_io dvs_port_io_vhost;
+/* For rte_vhost's callbacks (vhost/vhost-port.c), on its message thread.
+ * reset: forget what dvs_port_io_vhost knew of device @vid (new_device,
+ * destroy_device: while the datapath does not use it).  pause: keep the
+ * datapath out of @vid's transmit ring while a vhost-user message is
+ * handled; returns false if the datapath was still in it after
+ * @timeout_us (it then goes on regardless).  resume: after the message
+ * (or the next one, or reset); the datapath re-reads the ring, memory
+ * table and features before touching the ring again. */
+void dvs_vhost_io_reset (int vid);
+bool dvs_vhost_io_pause (int vid, uint32_t timeout_us);
+void dvs_vhost_io_resume (int vid);
 /* A DPDK ethdev port (queue 0), e.g. net_af_packet on a kernel interface:
  * rx from its own mempool, tx of copies (dp-ethdev-io.c). */
 extern const struct dvs_port_io dvs_port_io_ethdev;
