@@ -228,6 +228,26 @@ read_chain (const struct dvs_vring *vr, struct frame *f, uint16_t head)
   return CHAIN_OK;
 }
 
+/* Prefetches the start of a descriptor's buffer (a hint: nothing is
+ * trusted, a bad descriptor is found when the chain is read). */
+static inline void
+prefetch_buffer (const struct dvs_vring *vr, const struct vring_desc *desc)
+{
+  struct vring_desc d;
+  uint64_t l = 128;
+  const uint8_t *p;
+
+  read_desc (desc, &d);
+  if (d.flags & VRING_DESC_F_INDIRECT)
+    return;
+  p = vr->translate (vr->ctx, d.addr, &l);
+  if (p == NULL)
+    return;
+  rte_prefetch0 (p);
+  if (l > 64 && d.len > 64)
+    rte_prefetch0 (p + 64);
+}
+
 /* Makes @m an empty single buffer again. */
 static void
 mbuf_clear (struct rte_mbuf *m)
@@ -256,12 +276,18 @@ dvs_vring_peek (struct dvs_vring *vr, struct rte_mempool *pool,
   n = RTE_MIN (n, dvs_vring_pending (vr));
   if (n == 0 || rte_pktmbuf_alloc_bulk (pool, bufs, n) != 0)
     return 0;
+  /* The guest wrote descriptors and buffers from another core: start all
+   * their cache misses before waiting for any (descriptors, then the
+   * buffers of direct heads; the rest is found as the chain is read). */
   for (i = 0; i < n; i++)
     {
       heads[i] = avail_entry (vr, (uint16_t) (vr->last_avail + i));
       if (likely (heads[i] < vr->size))
         rte_prefetch0 (&vr->desc[heads[i]]);
     }
+  for (i = 0; i < n; i++)
+    if (likely (heads[i] < vr->size))
+      prefetch_buffer (vr, &vr->desc[heads[i]]);
   for (i = 0; i < n; i++)
     {
       struct frame f = {
