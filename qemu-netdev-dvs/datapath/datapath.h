@@ -30,9 +30,31 @@ struct rte_mempool;
  * up (a vhost device id, an ethdev port id).  All members are called on the
  * datapath thread only, and must not block.
  *
- * Contract of the members (all mandatory):
+ * Contract of the members (mandatory unless marked optional):
  *   rx       frames from the peer; the datapath owns what it gets.  @pool is
  *            the datapath's; an io may take its buffers from its own pool.
+ *            An io with rx_done may keep what rx consumed from the peer
+ *            (descriptors) until rx_done; it may also consume malformed
+ *            input that yields no frame.
+ *   rx_done  optional (NULL: rx hands everything back at once).  The
+ *            datapath has finished with every frame the last rx returned
+ *            (delivered or dropped): the io may now hand the consumed
+ *            descriptors back to the peer (publish used entries, notify the
+ *            guest).  Called once after each rx that returned or consumed
+ *            anything, before the next rx on that vid; the datapath calls
+ *            it after every rx, so it must be cheap when nothing is
+ *            pending.  Consumed-but-malformed descriptor chains (no frame
+ *            returned) are handed back here too.
+ *   rx_position  optional.  The ring position (free-running 16-bit avail
+ *            index) of the next descriptor rx would read; after rx and
+ *            before rx_done it is past what rx consumed, so before rx it
+ *            equals the position handed back (published) so far.
+ *   rx_discard   optional.  At link up after a crash: hands back, without
+ *            reading or delivering them, the descriptors from the current
+ *            position up to ring position @upto, only if
+ *            0 < upto - position <= DVS_BURST (otherwise nothing).  Drops
+ *            the frames a crashed process had already accounted for.  Not
+ *            between rx and rx_done.
  *   tx       delivers up to @n frames, returns how many were accepted.  The
  *            frames stay the caller's, accepted or not: an io whose device
  *            keeps mbufs must send copies (or take references of its own).
@@ -41,22 +63,13 @@ struct rte_mempool;
  *            a port without one is polled while the datapath idles (the
  *            idle wait is bounded by dvs_dp_config.poll_ms).
  *   notify   ask the peer to kick (true) or not to (false) when it sends.
- *
- * Optional members (NULL: the io cannot), for the burst journal
- * (dp-journal.c): what a crash leaves half done is settled from the rings.
- *   rx_done      the datapath is finished with every frame the last rx
- *                returned: only now may the io hand the descriptors back
- *                to the peer.  Called after every rx, before the next.
- *   rx_position  ring position (free-running 16-bit) of the next
- *                descriptor rx would read.
- *   rx_discard   at link up after a crash: hand back to the peer, unread,
- *                what lies between the current position and @upto (only if
- *                0 < upto - position <= DVS_BURST).
- *   tx_position  ring position of the peer's receive ring (its used index):
- *                where the next frames tx delivers will land.
- *   tx_delivered at link up after a crash: of @n frames of lengths @len
- *                handed to tx when the ring stood at @before, how many the
- *                ring shows delivered (a prefix); 0 when it cannot tell. */
+ *   tx_position  optional, for the burst journal (dp-journal.c).  Ring
+ *            position of the peer's receive ring (its used index): where
+ *            the next frames tx delivers will land.
+ *   tx_delivered optional, likewise.  At link up after a crash: of @n
+ *            frames of lengths @len handed to tx when the ring stood at
+ *            @before, how many the ring shows delivered (a prefix); 0 when
+ *            it cannot tell. */
 struct dvs_port_io {
   uint16_t (*rx) (int vid, struct rte_mempool *pool, struct rte_mbuf **pkts,
                   uint16_t n);
@@ -72,7 +85,21 @@ struct dvs_port_io {
                        uint16_t n);
 };
 
+/* rte_vhost: frames to the guest through rte_vhost_enqueue_burst; from the
+ * guest by reading its transmit ring (split) directly, handing the
+ * descriptors back in rx_done (dp-vhost-io.c, dp-vring.h). */
 extern const struct dvs_port_io dvs_port_io_vhost;
+/* For rte_vhost's callbacks (vhost/vhost-port.c), on its message thread.
+ * reset: forget what dvs_port_io_vhost knew of device @vid (new_device,
+ * destroy_device: while the datapath does not use it).  pause: keep the
+ * datapath out of @vid's transmit ring while a vhost-user message is
+ * handled; returns false if the datapath was still in it after
+ * @timeout_us (it then goes on regardless).  resume: after the message
+ * (or the next one, or reset); the datapath re-reads the ring, memory
+ * table and features before touching the ring again. */
+void dvs_vhost_io_reset (int vid);
+bool dvs_vhost_io_pause (int vid, uint32_t timeout_us);
+void dvs_vhost_io_resume (int vid);
 /* A DPDK ethdev port (queue 0), e.g. net_af_packet on a kernel interface:
  * rx from its own mempool, tx of copies (dp-ethdev-io.c). */
 extern const struct dvs_port_io dvs_port_io_ethdev;

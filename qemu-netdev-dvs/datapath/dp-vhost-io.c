@@ -1,7 +1,39 @@
-/* Port I/O through DPDK rte_vhost (the production dvs_port_io). */
+/* Port I/O through DPDK rte_vhost (the production dvs_port_io).
+ *
+ * To the guest (its receive queue): rte_vhost_enqueue_burst.  From the
+ * guest (its transmit queue): the switch reads the split ring itself
+ * (dp-vring.c) and hands the descriptors back in rx_done, once the datapath
+ * has delivered the burst, never before: a switch killed meanwhile leaves
+ * them offered, and its successor reads them again (docs/datapath.md,
+ * "Reading the guests' transmit rings").
+ *
+ * The ring, the guest memory map and the features belong to rte_vhost's
+ * message thread, which changes them while handling vhost-user messages.
+ * It pauses us first (vhost-port.c, pre_msg_handle -> dvs_vhost_io_pause):
+ * the datapath works on a transmit ring only inside a window (busy) opened
+ * while not paused, and re-reads everything (stale) after each message.
+ * Inside a window of device X the datapath never calls an rte_vhost
+ * function that takes X's vring lock (rte_vhost_rx_queue_count,
+ * rte_vhost_enable_guest_notification, rte_vhost_vring_call): the message
+ * thread may hold it while waiting for the window to close. */
 #include "datapath.h"
+#include "dp-vring.h"
 
+#include <linux/vhost_types.h>
+#include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_common.h>
+#include <rte_cycles.h>
 #include <rte_vhost.h>
 
 /* Queue numbers from the back-end's point of view: the guest's receive
@@ -9,10 +41,246 @@
 #define GUEST_RXQ 0
 #define GUEST_TXQ 1
 
+/* Seconds between two log lines about a guest's malformed chains. */
+#define MALFORMED_LOG_INTERVAL 10
+
+/* The guest transmit queue of one vhost device. */
+struct txq {
+  /* Shared with rte_vhost's message thread; sequentially consistent (the
+   * datapath sets busy then reads paused, the message thread sets paused
+   * then reads busy: one of them sees the other). */
+  atomic_bool busy;                   /* datapath inside a window */
+  atomic_bool paused;                 /* a message is being handled */
+  atomic_bool stale;                  /* re-read ring, memory, features */
+
+  /* Datapath thread only (reset by the message thread while the datapath
+   * does not use the device: before link up, after link down). */
+  bool ready;                         /* vr describes the current ring */
+  bool notify;                        /* kicks wanted (last notify()) */
+  bool discard_pending;
+  uint16_t discard_upto;
+  int vid;
+  int callfd;
+  struct rte_vhost_memory *mem;
+  const struct rte_vhost_mem_region *last;  /* last translation's region */
+  uint64_t malformed_logged;
+  uint64_t malformed_log_tsc;
+  struct dvs_vring vr;
+} __rte_cache_aligned;
+
+static struct txq txqs[RTE_MAX_VHOST_DEVICE];
+
+static inline struct txq *
+txq_of (int vid)
+{
+  return (unsigned) vid < RTE_MAX_VHOST_DEVICE ? &txqs[vid] : NULL;
+}
+
+static void *
+translate (void *ctx, uint64_t gpa, uint64_t *len)
+{
+  struct txq *q = ctx;
+  const struct rte_vhost_mem_region *r = q->last;
+  uint64_t off;
+
+  if (unlikely (r == NULL || gpa - r->guest_phys_addr >= r->size))
+    {
+      r = NULL;
+      for (uint32_t i = 0; i < q->mem->nregions; i++)
+        if (gpa - q->mem->regions[i].guest_phys_addr < q->mem->regions[i].size)
+          {
+            r = &q->mem->regions[i];
+            break;
+          }
+      if (r == NULL)
+        return NULL;
+      q->last = r;
+    }
+  off = gpa - r->guest_phys_addr;
+  if (*len > r->size - off)
+    *len = r->size - off;
+  return (void *) (uintptr_t) (r->host_user_addr + off);
+}
+
+static void
+log_used (void *ctx, uint64_t offset, uint64_t len)
+{
+  struct txq *q = ctx;
+
+  rte_vhost_log_used_vring (q->vid, GUEST_TXQ, offset, len);
+}
+
+/* Re-reads what rte_vhost knows of the device (inside a window).  rte_vhost
+ * keeps the ring positions we set after each publish; after a reconnect it
+ * has reset them to the guest's used index. */
+static void
+refresh (struct txq *q, int vid)
+{
+  struct rte_vhost_vring vring;
+  uint64_t features, malformed = q->vr.malformed;
+  uint16_t last_avail, last_used, hdr_len;
+
+  q->ready = false;
+  q->last = NULL;
+  free (q->mem);
+  q->mem = NULL;
+  if (rte_vhost_get_vhost_vring (vid, GUEST_TXQ, &vring) != 0
+      || vring.desc == NULL || vring.avail == NULL || vring.used == NULL
+      || rte_vhost_get_negotiated_features (vid, &features) != 0
+      || rte_vhost_get_vring_base (vid, GUEST_TXQ, &last_avail, &last_used) != 0
+      || rte_vhost_get_mem_table (vid, &q->mem) != 0)
+    {
+      q->mem = NULL;                  /* not usable yet: the next window retries */
+      return;
+    }
+  hdr_len = (features & ((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_NET_F_MRG_RXBUF)))
+            ? sizeof (struct virtio_net_hdr_mrg_rxbuf) : sizeof (struct virtio_net_hdr);
+  if (dvs_vring_init (&q->vr, vring.desc, vring.avail, vring.used, vring.size,
+                      last_avail, last_used, hdr_len,
+                      (features & (1ULL << VIRTIO_RING_F_EVENT_IDX)) != 0,
+                      translate, q) != 0)
+    return;
+  q->vr.malformed = malformed;
+  q->vr.log = (features & (1ULL << VHOST_F_LOG_ALL)) ? log_used : NULL;
+  q->vid = vid;
+  q->callfd = vring.callfd;
+  q->ready = true;
+  dvs_vring_set_notify (&q->vr, q->notify);
+}
+
+/* Opens a window on the ring: false (window closed) if the message thread
+ * paused the device or the ring is not usable. */
+static inline bool
+ring_enter (struct txq *q, int vid)
+{
+  atomic_store (&q->busy, true);
+  if (unlikely (atomic_load (&q->paused)))
+    {
+      atomic_store_explicit (&q->busy, false, memory_order_release);
+      return false;
+    }
+  if (unlikely (atomic_load_explicit (&q->stale, memory_order_relaxed))
+      && atomic_exchange (&q->stale, false))
+    refresh (q, vid);
+  else if (unlikely (!q->ready))
+    refresh (q, vid);                 /* never set up, or failed: retry */
+  if (unlikely (!q->ready))
+    {
+      atomic_store_explicit (&q->busy, false, memory_order_release);
+      return false;
+    }
+  return true;
+}
+
+static inline void
+ring_leave (struct txq *q)
+{
+  atomic_store_explicit (&q->busy, false, memory_order_release);
+}
+
+static void
+log_malformed (struct txq *q)
+{
+  uint64_t now = rte_rdtsc ();
+  char name[256];
+
+  if (q->malformed_log_tsc != 0
+      && now - q->malformed_log_tsc < MALFORMED_LOG_INTERVAL * rte_get_tsc_hz ())
+    return;
+  if (rte_vhost_get_ifname (q->vid, name, sizeof name) != 0)
+    snprintf (name, sizeof name, "vhost device %d", q->vid);
+  fprintf (stderr, "dvs datapath: %s: %" PRIu64 " malformed transmit descriptor "
+           "chain(s) from the guest dropped (handed back unread); a guest "
+           "driver bug or a hostile guest\n", name, q->vr.malformed - q->malformed_logged);
+  q->malformed_logged = q->vr.malformed;
+  q->malformed_log_tsc = now;
+}
+
+/* Hands the consumed chains back (inside a window), tells rte_vhost the new
+ * positions (what QEMU's GET_VRING_BASE reports at stop and migration) and
+ * signals the guest if it asked for it. */
+static void
+publish (struct txq *q)
+{
+  if (dvs_vring_publish (&q->vr) && q->callfd >= 0)
+    eventfd_write (q->callfd, 1);
+  rte_vhost_set_vring_base (q->vid, GUEST_TXQ, q->vr.last_avail, q->vr.last_used);
+  if (unlikely (q->vr.malformed != q->malformed_logged))
+    log_malformed (q);
+}
+
+static void
+apply_discard (struct txq *q)
+{
+  q->discard_pending = false;
+  if (dvs_vring_discard (&q->vr, q->discard_upto) > 0)
+    publish (q);
+}
+
 static uint16_t
 vhost_rx (int vid, struct rte_mempool *pool, struct rte_mbuf **pkts, uint16_t n)
 {
-  return rte_vhost_dequeue_burst (vid, GUEST_TXQ, pool, pkts, n);
+  struct txq *q = txq_of (vid);
+  uint16_t got;
+
+  if (q == NULL || !ring_enter (q, vid))
+    return 0;
+  if (unlikely (q->discard_pending))
+    apply_discard (q);
+  got = dvs_vring_peek (&q->vr, pool, pkts, n);
+  /* Nothing to hand back: rx_done has nothing to do, close the window. */
+  if (dvs_vring_unpublished (&q->vr) == 0)
+    ring_leave (q);
+  return got;
+}
+
+static void
+vhost_rx_done (int vid)
+{
+  struct txq *q = txq_of (vid);
+
+  /* Chains consumed: rx left the window open. */
+  if (q == NULL || dvs_vring_unpublished (&q->vr) == 0)
+    return;
+  publish (q);
+  ring_leave (q);
+}
+
+static uint16_t
+vhost_rx_position (int vid)
+{
+  struct txq *q = txq_of (vid);
+  uint16_t last_avail = 0, last_used;
+
+  if (q == NULL)
+    return 0;
+  if (dvs_vring_unpublished (&q->vr) > 0)
+    return q->vr.last_avail;          /* between rx and rx_done */
+  if (ring_enter (q, vid))
+    {
+      last_avail = q->vr.last_avail;
+      ring_leave (q);
+      return last_avail;
+    }
+  rte_vhost_get_vring_base (vid, GUEST_TXQ, &last_avail, &last_used);
+  return last_avail;
+}
+
+static void
+vhost_rx_discard (int vid, uint16_t upto)
+{
+  struct txq *q = txq_of (vid);
+
+  if (q == NULL)
+    return;
+  q->discard_upto = upto;
+  q->discard_pending = true;
+  /* Not usable now (paused, not set up): the next rx does it first. */
+  if (dvs_vring_unpublished (&q->vr) == 0 && ring_enter (q, vid))
+    {
+      apply_discard (q);
+      ring_leave (q);
+    }
 }
 
 static uint16_t
@@ -24,7 +292,19 @@ vhost_tx (int vid, struct rte_mbuf **pkts, uint16_t n)
 static uint32_t
 vhost_pending (int vid)
 {
-  return rte_vhost_rx_queue_count (vid, GUEST_TXQ);
+  struct txq *q = txq_of (vid);
+  uint32_t n;
+
+  if (q == NULL)
+    return 0;
+  if (dvs_vring_unpublished (&q->vr) > 0)
+    return dvs_vring_pending (&q->vr);
+  if (!ring_enter (q, vid))
+    /* Paused: unknown, look again soon.  Unusable: nothing to read. */
+    return atomic_load (&q->paused) ? 1 : 0;
+  n = dvs_vring_pending (&q->vr);
+  ring_leave (q);
+  return n;
 }
 
 static int
@@ -40,7 +320,19 @@ vhost_kickfd (int vid)
 static void
 vhost_notify (int vid, bool enable)
 {
-  rte_vhost_enable_guest_notification (vid, GUEST_TXQ, enable);
+  struct txq *q = txq_of (vid);
+
+  if (q == NULL)
+    return;
+  /* Not usable now: refresh() applies it. */
+  q->notify = enable;
+  if (dvs_vring_unpublished (&q->vr) > 0)
+    dvs_vring_set_notify (&q->vr, enable);
+  else if (ring_enter (q, vid))
+    {
+      dvs_vring_set_notify (&q->vr, enable);
+      ring_leave (q);
+    }
 }
 
 /* The guest's receive ring: its used index is where frames land. */
@@ -97,11 +389,81 @@ vhost_tx_delivered (int vid, uint16_t before, const uint32_t *len, uint16_t n)
 }
 
 const struct dvs_port_io dvs_port_io_vhost = {
-  .tx_position = vhost_tx_position,
-  .tx_delivered = vhost_tx_delivered,
   .rx = vhost_rx,
   .tx = vhost_tx,
   .pending = vhost_pending,
   .kickfd = vhost_kickfd,
   .notify = vhost_notify,
+  .rx_done = vhost_rx_done,
+  .rx_position = vhost_rx_position,
+  .rx_discard = vhost_rx_discard,
+  .tx_position = vhost_tx_position,
+  .tx_delivered = vhost_tx_delivered,
 };
+
+void
+dvs_vhost_io_reset (int vid)
+{
+  struct txq *q = txq_of (vid);
+
+  if (q == NULL)
+    return;
+  free (q->mem);
+  q->mem = NULL;
+  q->last = NULL;
+  q->ready = false;
+  q->notify = true;
+  q->discard_pending = false;
+  q->vid = vid;
+  q->callfd = -1;
+  q->malformed_logged = 0;
+  q->malformed_log_tsc = 0;
+  memset (&q->vr, 0, sizeof q->vr);
+  atomic_store (&q->busy, false);
+  atomic_store (&q->stale, true);
+  atomic_store (&q->paused, false);
+}
+
+static uint64_t
+monotonic_us (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+bool
+dvs_vhost_io_pause (int vid, uint32_t timeout_us)
+{
+  struct txq *q = txq_of (vid);
+  uint64_t start;
+
+  if (q == NULL)
+    return true;
+  atomic_store (&q->paused, true);
+  if (!atomic_load (&q->busy))
+    return true;
+  start = monotonic_us ();
+  for (unsigned spins = 0; atomic_load (&q->busy); spins++)
+    {
+      if (monotonic_us () - start >= timeout_us)
+        return false;
+      if (spins < 1000)
+        sched_yield ();
+      else
+        usleep (50);
+    }
+  return true;
+}
+
+void
+dvs_vhost_io_resume (int vid)
+{
+  struct txq *q = txq_of (vid);
+
+  if (q == NULL)
+    return;
+  atomic_store (&q->stale, true);
+  atomic_store (&q->paused, false);
+}

@@ -2,12 +2,14 @@
 #include "vhost-port.h"
 
 #include <errno.h>
+#include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <rte_vhost.h>
 
+#include "datapath/datapath.h"
 #include "dvs-jsonrpc.h"
 
 static const DvsVhostListener *listener;
@@ -31,6 +33,8 @@ on_new_device (int vid)
 {
   char path[PATH_MAX];
 
+  /* A fresh start for the datapath's reader of the guest's TX ring. */
+  dvs_vhost_io_reset (vid);
   if (!path_of (vid, path, sizeof path) || listener == NULL)
     return -1;
   return listener->ready (listener_ctx, path, vid) ? 0 : -1;
@@ -43,6 +47,8 @@ on_destroy_device (int vid)
 
   if (path_of (vid, path, sizeof path) && listener != NULL)
     listener->gone (listener_ctx, path, vid);
+  /* The datapath no longer uses @vid. */
+  dvs_vhost_io_reset (vid);
 }
 
 static int
@@ -55,13 +61,62 @@ on_vring_state_changed (int vid, uint16_t queue_id, int enable)
   return 0;
 }
 
+/* The pause handshake (docs/datapath.md, "Reading the guests' transmit
+ * rings").  The datapath reads each guest's transmit ring itself, through
+ * pointers into guest memory that a vhost-user message may unmap or move
+ * (SET_MEM_TABLE, SET_VRING_ADDR, ...), with features and a dirty log that
+ * messages change.  Before rte_vhost handles any message of a device (with,
+ * for most, all its vring locks held) the datapath is kept out of that
+ * device's ring; after it, the datapath re-reads all it knows.  Messages
+ * are rare: every one pauses.  rte_vhost skips post_msg_handle when a
+ * handler fails: the next message, new_device or destroy_device resume. */
+#define DVS_PAUSE_TIMEOUT_US 1000000
+
+static enum rte_vhost_msg_result
+on_pre_msg (int vid, void *msg)
+{
+  uint32_t request;
+
+  if (!dvs_vhost_io_pause (vid, DVS_PAUSE_TIMEOUT_US))
+    {
+      char path[PATH_MAX];
+
+      memcpy (&request, msg, sizeof request);   /* the first field */
+      if (!path_of (vid, path, sizeof path))
+        g_strlcpy (path, "(unknown socket)", sizeof path);
+      g_warning ("vhost-user %s: the datapath did not leave the guest's "
+                 "transmit ring within %d ms; handling message %u anyway",
+                 path, DVS_PAUSE_TIMEOUT_US / 1000, request);
+    }
+  return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+}
+
+static enum rte_vhost_msg_result
+on_post_msg (int vid, void *msg)
+{
+  dvs_vhost_io_resume (vid);
+  return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+}
+
+static const struct rte_vhost_user_extern_ops vhost_extern_ops = {
+  .pre_msg_handle = on_pre_msg,
+  .post_msg_handle = on_post_msg,
+};
+
 static int
 on_new_connection (int vid)
 {
   char path[PATH_MAX];
 
-  if (path_of (vid, path, sizeof path))
-    g_info ("vhost-user connection established on %s", path);
+  if (!path_of (vid, path, sizeof path))
+    g_strlcpy (path, "(unknown socket)", sizeof path);
+  g_info ("vhost-user connection established on %s", path);
+  if (rte_vhost_extern_callback_register (vid, &vhost_extern_ops, NULL) != 0)
+    {
+      g_warning ("vhost-user %s: rte_vhost refused the message callbacks; "
+                 "refusing the connection", path);
+      return -1;
+    }
   return 0;
 }
 
@@ -83,9 +138,14 @@ static const struct rte_vhost_device_ops vhost_ops = {
 };
 
 /* Offloads make Linux guests send multi-segment, partially checksummed
- * frames; a switch that forwards to other VMs and uplinks wants plain ones. */
+ * frames; a switch that forwards to other VMs and uplinks wants plain ones.
+ * The datapath reads guests' transmit rings itself, split rings only, with
+ * guest-physical addresses: no packed rings, no IOMMU (rte_vhost offers
+ * IOMMU_PLATFORM only with RTE_VHOST_USER_IOMMU_SUPPORT, which we don't
+ * ask for; disabled here as well). */
 #define DVS_DISABLED_FEATURES \
-  ((1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) \
+  ((1ULL << VIRTIO_F_RING_PACKED) | (1ULL << VIRTIO_F_IOMMU_PLATFORM) \
+   | (1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) \
    | (1ULL << VIRTIO_NET_F_HOST_ECN) | (1ULL << VIRTIO_NET_F_HOST_UFO) \
    | (1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) \
    | (1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6) \
