@@ -456,6 +456,11 @@ dp_thread (void *arg)
       uint32_t got = 0;
 
       dp_run_commands (dp);
+      if (unlikely (atomic_load_explicit (&dp->rx_paused, memory_order_relaxed)))
+        {
+          usleep (1000);   /* bounded by the caller (a restart: < 1 s) */
+          continue;
+        }
       start = rte_rdtsc ();
       for (uint16_t i = 0; i < dp->n_polled; i++)
         {
@@ -685,6 +690,12 @@ dvs_dp_link_up_io (struct dvs_datapath *dp, uint16_t port,
 {
   return (int) dp_cmd_run (dp, DP_CMD (.type = DP_CMD_LINK_UP, .port = port, .arg = vid,
                                        .config = io));
+}
+
+void
+dvs_dp_set_rx_paused (struct dvs_datapath *dp, bool paused)
+{
+  atomic_store (&dp->rx_paused, paused);
 }
 
 int

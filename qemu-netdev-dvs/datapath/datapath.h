@@ -209,6 +209,12 @@ int dvs_dp_port_announce (struct dvs_datapath *dp, uint16_t port,
 #define DVS_RARP_FRAME_LEN 60
 void dvs_dp_rarp_frame (const uint8_t mac[6], uint8_t out[DVS_RARP_FRAME_LEN]);
 
+/* While paused the thread takes no frame from any port (it still runs
+ * commands and brings links up): a restarting switch reads nothing until
+ * every DVport it restores is back, so that nothing is forwarded into a
+ * domain half rebuilt.  Any thread. */
+void dvs_dp_set_rx_paused (struct dvs_datapath *dp, bool paused);
+
 /* The burst journal (dp-journal.c, docs/datapath.md "Crashes").
  * It and its recovery record live in memory that outlives the process (the
  * runtime area), next to an array of runtimes: @n_slots of them, @stride

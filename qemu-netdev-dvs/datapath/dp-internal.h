@@ -64,6 +64,7 @@ struct dvs_datapath {
   pthread_t thread;
   bool running;                       /* changed by the control thread only */
   atomic_bool stop;
+  atomic_bool rx_paused;              /* dvs_dp_set_rx_paused */
   uint32_t now;                       /* seconds, for the forwarding class */
   uint64_t tsc_hz;
 

@@ -3,9 +3,9 @@
  * To the guest (its receive queue): rte_vhost_enqueue_burst.  From the
  * guest (its transmit queue): the switch reads the split ring itself
  * (dp-vring.c) and hands the descriptors back in rx_done, once the datapath
- * has delivered the burst, never before: a switch killed meanwhile leaves
- * them offered, and its successor reads them again (docs/datapath.md,
- * "Reading the guests' transmit rings").
+ * has delivered and counted the burst, never before: nothing the guest sees
+ * taken escapes the burst journal (docs/datapath.md, "Reading the guests'
+ * transmit rings").
  *
  * The ring, the guest memory map and the features belong to rte_vhost's
  * message thread, which changes them while handling vhost-user messages.

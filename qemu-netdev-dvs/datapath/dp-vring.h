@@ -3,11 +3,10 @@
  * mbufs and hands the descriptors back (the used ring) only when told to.
  *
  * Why: DPDK's rte_vhost_dequeue_burst marks descriptors used as it copies
- * them, before the switch has delivered the frames; a switch killed in
- * between loses them.  Here peek() consumes and publish() hands back, so a
- * caller publishes after delivery and a restarted switch finds what it had
- * not finished still offered in the ring (docs/datapath.md, "Reading the
- * guests' transmit rings").
+ * them, before the switch has counted the frames; a switch killed in
+ * between loses them without a trace.  Here peek() consumes and publish()
+ * hands back, so a caller publishes after delivery and accounting
+ * (docs/datapath.md, "Reading the guests' transmit rings").
  *
  * Plain C and rte_mbuf only: no rte_vhost, no GLib, no locks, no system
  * calls (signalling the guest is the caller's: publish() says whether to).

@@ -127,6 +127,43 @@ restore_switch (DvsDvportHost *h, const gchar *id, SwitchFiles *f)
              id, sw->spec->ports->len, g_hash_table_size (f->checkpoints));
 }
 
+/* How long a restart waits for re-attached vNICs before forwarding. */
+#define RESTORE_LINK_WAIT_MS 500
+
+/* Waits (at most @ms) until the vNIC of every attached, ungated DVport is
+ * there: links come up on rte_vhost's thread, not this one. */
+static void
+wait_attached_up (DvsDvportHost *h, guint ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) ms * 1000;
+
+  for (;;)
+    {
+      GHashTableIter it;
+      gpointer value;
+      guint missing = 0;
+
+      g_hash_table_iter_init (&it, h->rt);
+      while (g_hash_table_iter_next (&it, NULL, &value))
+        {
+          DvportRuntime *r = value;
+          if (!r->attached || r->gated)
+            continue;
+          g_autoptr (DvsPortInfo) info = dvs_switch_port_info (h->sw, r->key, NULL);
+          missing += info != NULL && !info->device_ready;
+        }
+      if (missing == 0)
+        return;
+      if (g_get_monotonic_time () >= deadline)
+        {
+          g_message ("%u re-attached vNIC(s) not back after %u ms; forwarding "
+                     "starts without them", missing, ms);
+          return;
+        }
+      g_usleep (2000);
+    }
+}
+
 void
 dvs_dvport_host_restore (DvsDvportHost *h)
 {
@@ -143,10 +180,16 @@ dvs_dvport_host_restore (DvsDvportHost *h)
       g_warning ("local store: %s", error->message);
       return;
     }
+  /* Frames that waited in the guests' rings while no switch ran are read
+   * once every DVport is back, not into a half-restored DVswitch (a frame
+   * for a port not attached yet would flood to nobody). */
+  dvs_switch_set_rx_paused (h->sw, TRUE);
   ids = g_list_sort (g_hash_table_get_keys (switches), (GCompareFunc) g_strcmp0);
   for (GList *l = ids; l != NULL; l = l->next)
     restore_switch (h, l->data, g_hash_table_lookup (switches, l->data));
   /* Slots of DVports nobody re-attached held state already checkpointed. */
   if (h->area != NULL)
     dvs_runtime_area_release_unclaimed (h->area);
+  wait_attached_up (h, RESTORE_LINK_WAIT_MS);
+  dvs_switch_set_rx_paused (h->sw, FALSE);
 }

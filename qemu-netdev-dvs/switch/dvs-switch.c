@@ -568,6 +568,12 @@ dvs_switch_dp_stats (DvsSwitch *sw, struct dvs_dp_stats *out)
 }
 
 void
+dvs_switch_set_rx_paused (DvsSwitch *sw, gboolean paused)
+{
+  dvs_dp_set_rx_paused (sw->dp, paused);
+}
+
+void
 dvs_switch_set_journal (DvsSwitch *sw, const struct dvs_journal_area *area)
 {
   dvs_dp_set_journal (sw->dp, area);

@@ -194,6 +194,8 @@ guint dvs_switch_mac_aging (DvsSwitch *sw);
 guint dvs_switch_n_ports (DvsSwitch *sw);
 gsize dvs_switch_mac_count (DvsSwitch *sw);
 void dvs_switch_dp_stats (DvsSwitch *sw, struct dvs_dp_stats *out);
+/* No frame is taken from any port while paused (datapath.h). */
+void dvs_switch_set_rx_paused (DvsSwitch *sw, gboolean paused);
 /* The datapath's burst journal (datapath.h, dvs_dp_set_journal). */
 void dvs_switch_set_journal (DvsSwitch *sw, const struct dvs_journal_area *area);
 
