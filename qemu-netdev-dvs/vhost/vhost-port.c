@@ -68,20 +68,52 @@ on_vring_state_changed (int vid, uint16_t queue_id, int enable)
  * messages change.  Before rte_vhost handles any message of a device (with,
  * for most, all its vring locks held) the datapath is kept out of that
  * device's ring; after it, the datapath re-reads all it knows.  Messages
- * are rare: every one pauses.  rte_vhost skips post_msg_handle when a
- * handler fails: the next message, new_device or destroy_device resume. */
+ * are rare: every one pauses, except those that change nothing the reader
+ * uses.  GET_VRING_BASE and RESET_OWNER stop the device: rte_vhost calls
+ * destroy_device first, whose link down returns once the datapath has left
+ * the port, so the frames still in the ring are read until then (as
+ * rte_vhost itself does: it takes no vring lock for them).  rte_vhost
+ * skips post_msg_handle when a handler fails: the next message,
+ * new_device or destroy_device resume. */
 #define DVS_PAUSE_TIMEOUT_US 1000000
+
+/* vhost-user request codes (the vhost-user protocol). */
+enum {
+  VU_GET_FEATURES = 1,
+  VU_RESET_OWNER = 4,
+  VU_GET_VRING_BASE = 11,
+  VU_GET_PROTOCOL_FEATURES = 15,
+  VU_GET_QUEUE_NUM = 17,
+  VU_GET_CONFIG = 24,
+};
+
+static gboolean
+request_pauses (uint32_t request)
+{
+  switch (request)
+    {
+    case VU_GET_FEATURES:
+    case VU_RESET_OWNER:
+    case VU_GET_VRING_BASE:
+    case VU_GET_PROTOCOL_FEATURES:
+    case VU_GET_QUEUE_NUM:
+    case VU_GET_CONFIG:
+      return FALSE;
+    default:
+      return TRUE;
+    }
+}
 
 static enum rte_vhost_msg_result
 on_pre_msg (int vid, void *msg)
 {
   uint32_t request;
 
-  if (!dvs_vhost_io_pause (vid, DVS_PAUSE_TIMEOUT_US))
+  memcpy (&request, msg, sizeof request);   /* the first field */
+  if (request_pauses (request) && !dvs_vhost_io_pause (vid, DVS_PAUSE_TIMEOUT_US))
     {
       char path[PATH_MAX];
 
-      memcpy (&request, msg, sizeof request);   /* the first field */
       if (!path_of (vid, path, sizeof path))
         g_strlcpy (path, "(unknown socket)", sizeof path);
       g_warning ("vhost-user %s: the datapath did not leave the guest's "

@@ -346,7 +346,13 @@ def held_switch(sw, uuid):
     listed = sw.call("switch.list")["switches"]
     if not any(s["id"] == uuid for s in listed):
         return None
-    return sw.call("switch.get", {"id": uuid})
+    try:
+        return sw.call("switch.get", {"id": uuid})
+    except dvstest.RpcError as e:
+        # removed between the two calls
+        if "is not on this host" in str(e):
+            return None
+        raise
 
 
 def group_vlan(doc, pg_uuid):
