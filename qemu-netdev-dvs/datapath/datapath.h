@@ -245,6 +245,7 @@ struct dvs_journal_summary {
   bool committed;          /* its shadows were copied back again */
   uint32_t pending;        /* hand-overs to settle at their ports' link up */
   uint32_t crash_drops;    /* frames counted in drop_crash (for now) */
+  uint32_t rings;          /* ports whose ring is checked at link up */
 };
 /* The current blob of a slot's pair (NULL: none), for adopting it. */
 const struct dvs_fwd_blob *dvs_fwd_blob_current (const struct dvs_fwd_blob pair[2]);

@@ -23,6 +23,12 @@
  * read it, when the input port links up, unless QEMU already did (it takes
  * a ring over while its back-end is gone).
  *
+ * And for every port (even with the journal IDLE: most crashes come
+ * between bursts) the next process compares, at the port's first link up,
+ * the ring's position with where the switch had taken it to: the frames
+ * QEMU dropped from the ring while no switch ran are counted in
+ * dropped_while_down.
+ *
  * Plain C, datapath thread only (and the recovery, on the caller's thread
  * before the datapath uses the area). */
 #include "dp-internal.h"
@@ -229,9 +235,17 @@ dp_journal_commit (struct dvs_datapath *dp)
 void
 dp_journal_close (struct dvs_datapath *dp)
 {
+  struct dvs_journal *j = dp->jarea.journal;
+
   if (!dp->journal_open)
     return;
-  set_state (dp->jarea.journal, DVS_JOURNAL_IDLE);
+  /* The burst is handed back: the ring is taken and accounted up to here. */
+  if (j->has_pos)
+    {
+      j->ring_pos[j->in_slot] = j->pos_after;
+      j->ring_pos_valid[j->in_slot] = 1;
+    }
+  set_state (j, DVS_JOURNAL_IDLE);
   dp->journal_open = false;
 }
 
@@ -294,6 +308,19 @@ dvs_journal_recover (const struct dvs_journal_area *a, struct dvs_journal_summar
 
   memset (sum, 0, sizeof *sum);
   sum->state = state;
+  /* Whatever an earlier recovery left unsettled: its ports never came back.
+   * Its frames stay counted as crash drops. */
+  memset (r, 0, sizeof *r);
+  /* Every port's ring is compared at its first link up with where the
+   * switch had taken it to: what QEMU did with it meanwhile. */
+  for (uint32_t s = 0; s < a->n_slots && s < DVS_MAX_PORTS; s++)
+    if (j->ring_pos_valid[s] && a->rt_of (a->ctx, (uint16_t) s) != NULL)
+      {
+        r->check_ring[s] = 1;
+        r->ring_taken[s] = j->ring_pos[s];
+        sum->rings++;
+        r->active = 1;
+      }
   if (state == DVS_JOURNAL_IDLE)
     return 0;
   if (state != DVS_JOURNAL_OPEN && state != DVS_JOURNAL_COMMIT)
@@ -309,13 +336,15 @@ dvs_journal_recover (const struct dvs_journal_area *a, struct dvs_journal_summar
     }
   sum->in_slot = j->in_slot;
   sum->frames = j->n;
-  /* Whatever an earlier recovery left unsettled: its ports never came back.
-   * Its frames stay counted as crash drops. */
-  memset (r, 0, sizeof *r);
   r->in_slot = j->in_slot;
-  r->pos_after = j->pos_after;
-  r->discard_pending = j->has_pos;
   memcpy (r->kind, j->kind, sizeof r->kind);
+  /* The burst's frames are accounted for below: the ring was taken up to
+   * its end. */
+  if (j->has_pos && a->rt_of (a->ctx, j->in_slot) != NULL)
+    {
+      r->check_ring[j->in_slot] = 1;
+      r->ring_taken[j->in_slot] = j->pos_after;
+    }
 
   if (state == DVS_JOURNAL_COMMIT)
     {
@@ -368,7 +397,7 @@ dvs_journal_recover (const struct dvs_journal_area *a, struct dvs_journal_summar
       if (in != NULL)
         add_counter (&in->stats.drop_crash, (int64_t) sum->crash_drops);
     }
-  r->active = r->discard_pending || sum->pending > 0;
+  r->active = r->active || sum->pending > 0;
   set_state (j, DVS_JOURNAL_IDLE);
   return 1;
 }
@@ -383,11 +412,23 @@ dp_journal_port_up (struct dvs_datapath *dp, struct dp_port *p, uint16_t port)
   (void) port;
   if (r == NULL || !r->active || (slot = slot_of (&dp->jarea, p->rt)) < 0)
     return;
-  if (slot == r->in_slot && r->discard_pending)
+  if (r->check_ring[slot])
     {
-      if (p->io->rx_discard != NULL)
-        p->io->rx_discard (p->vid, r->pos_after);
-      r->discard_pending = 0;
+      /* QEMU restarts the ring where the guest's used index is: behind
+       * what we had taken if the crash left a burst not handed back (hand
+       * it back unread: it is accounted for), ahead of it by what QEMU
+       * dropped from the ring while no switch ran. */
+      if (p->io->rx_position != NULL)
+        {
+          uint16_t base = p->io->rx_position (p->vid);
+          uint16_t behind = (uint16_t) (r->ring_taken[slot] - base);
+          uint16_t ahead = (uint16_t) (base - r->ring_taken[slot]);
+          if (behind > 0 && behind <= DVS_BURST && p->io->rx_discard != NULL)
+            p->io->rx_discard (p->vid, r->ring_taken[slot]);
+          else if (ahead > 0 && ahead <= DVS_JOURNAL_MAX_RING)
+            add_counter (&p->rt->stats.dropped_while_down, ahead);
+        }
+      r->check_ring[slot] = 0;
     }
   for (uint32_t k = 0; k < r->n_out && k < DVS_JOURNAL_MAX_OUT; k++)
     {
@@ -412,6 +453,8 @@ dp_journal_port_up (struct dvs_datapath *dp, struct dp_port *p, uint16_t port)
         add_counter (&in->stats.drop_crash, -(int64_t) fresh);
       r->pending[k] = 0;
     }
-  if (!left && !r->discard_pending)
+  for (uint32_t s = 0; s < DVS_MAX_PORTS && !left; s++)
+    left = r->check_ring[s] != 0;
+  if (!left)
     __atomic_store_n (&r->active, 0, __ATOMIC_RELEASE);
 }

@@ -102,6 +102,10 @@ struct dvs_port_stats {
   uint64_t drop_crash;          /* frames received from this port that a
                                  * crashed process had not delivered
                                  * anywhere (the burst journal, below) */
+  uint64_t dropped_while_down;  /* frames the guest had queued that QEMU
+                                 * dropped while no switch ran (not
+                                 * received: counted by the next switch
+                                 * from the ring positions) */
 };
 
 /* A port's runtime state that must outlive the process: its counters and
@@ -160,6 +164,7 @@ struct dvs_mac_entry {
 #define DVS_JOURNAL_KIND_RUNT 0xff   /* a frame shorter than an Ethernet header */
 #define DVS_JOURNAL_NO_SLOT 0xffff
 #define DVS_JOURNAL_MAX_OUT (2 * DVS_MAX_PORTS)
+#define DVS_JOURNAL_MAX_RING 32768  /* largest virtqueue */
 
 struct dvs_journal_shadow {
   uint64_t slot;                       /* the runtime's slot in the area */
@@ -194,6 +199,10 @@ struct dvs_journal {
   uint32_t n_out;
   struct dvs_journal_shadow shadow[DVS_MAX_PORTS];
   struct dvs_journal_out out[DVS_JOURNAL_MAX_OUT];
+  /* per slot: the input ring position up to which the switch has taken
+   * and accounted for the guest's frames (the burst in flight excepted) */
+  uint16_t ring_pos[DVS_MAX_PORTS];
+  uint8_t ring_pos_valid[DVS_MAX_PORTS];
 };
 
 /* What the forwarding class knows about one port (fwd-class.h,
@@ -218,12 +227,14 @@ struct dvs_fwd_blob {
 struct dvs_journal_recovery {
   uint32_t active;          /* 1: something left to settle */
   uint16_t in_slot;
-  uint16_t pos_after;       /* hand back the input ring up to here */
-  uint8_t discard_pending;  /* the input's ring is still to be handed back */
-  uint8_t pad[7];
+  uint8_t pad[10];
   uint8_t kind[DVS_BURST];
   uint64_t delivered;       /* bit per frame: delivered somewhere */
   uint32_t n_out;
   uint8_t pending[DVS_JOURNAL_MAX_OUT];   /* out[i] still to settle */
   struct dvs_journal_out out[DVS_JOURNAL_MAX_OUT];
+  /* per slot, until the port's first link up: where the crashed process
+   * had taken its guest's ring to (check_ring: compare with the ring) */
+  uint8_t check_ring[DVS_MAX_PORTS];
+  uint16_t ring_taken[DVS_MAX_PORTS];
 };

@@ -69,6 +69,7 @@ dvs_port_stats_to_json (const struct dvs_port_stats *s)
   add_int (b, "mirrored", s->mirrored);
   add_int (b, "held", s->held);
   add_int (b, "hold_dropped", s->hold_dropped);
+  add_int (b, "dropped_while_down", s->dropped_while_down);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -134,7 +135,9 @@ dvs_port_stats_from_json (JsonNode *node, struct dvs_port_stats *s, GError **err
   if ((json_object_has_member (o, "held")
        && !get_counter (o, "counters", "held", &r.held, error))
       || (json_object_has_member (o, "hold_dropped")
-          && !get_counter (o, "counters", "hold_dropped", &r.hold_dropped, error)))
+          && !get_counter (o, "counters", "hold_dropped", &r.hold_dropped, error))
+      || (json_object_has_member (o, "dropped_while_down")
+          && !get_counter (o, "counters", "dropped_while_down", &r.dropped_while_down, error)))
     return FALSE;
   *s = r;
   return TRUE;
