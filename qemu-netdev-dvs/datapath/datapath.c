@@ -482,6 +482,8 @@ dp_thread (void *arg)
             dp_journal_close (dp);
         }
       end = rte_rdtsc ();
+      if (unlikely (dp->n_blob_dirty))
+        dp_journal_flush_fwd (dp, got == 0);
       DP_ADD (dp->stats.polls, 1);
       if (got)
         {

@@ -50,6 +50,8 @@ struct dp_port {
   uint64_t cur_seq;                   /* burst cur belongs to */
   uint64_t fwd_saved;                 /* class's port_changes at the last
                                        * blob write (dp_journal_save_fwd) */
+  uint64_t blob_tsc;                  /* when the blob was last written */
+  bool blob_dirty;                    /* queued in blob_dirty[] */
 };
 
 struct dvs_datapath {
@@ -81,6 +83,8 @@ struct dvs_datapath {
   struct dvs_journal_area jarea;      /* jarea.journal NULL: none */
   bool journal_open;                  /* this burst is journaled */
   uint64_t burst_seq;                 /* bursts processed (dp_rt) */
+  uint16_t blob_dirty[DVS_MAX_PORTS]; /* ports whose blob waits (dp-journal.c) */
+  uint16_t n_blob_dirty;
   int crash_at;                       /* enum dp_crash_point: tests only */
   long crash_countdown;
 };
@@ -115,8 +119,11 @@ struct dvs_journal_out *dp_journal_out_begin (struct dvs_datapath *dp,
 void dp_journal_out_end (struct dvs_datapath *dp, struct dvs_journal_out *o,
                          uint16_t sent);
 void dp_journal_commit (struct dvs_datapath *dp);
-/* Writes the input port's forwarding-class blob if the class learned news. */
+/* Writes the input port's forwarding-class blob if the class learned news
+ * (at most every 10 ms per port; later ones wait for flush). */
 void dp_journal_save_fwd (struct dvs_datapath *dp, uint16_t in_port);
+/* Writes the blobs that waited their interval out, or all of them. */
+void dp_journal_flush_fwd (struct dvs_datapath *dp, bool all);
 void dp_journal_close (struct dvs_datapath *dp);
 void dp_journal_port_up (struct dvs_datapath *dp, struct dp_port *p, uint16_t port);
 

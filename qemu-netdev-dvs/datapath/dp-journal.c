@@ -33,6 +33,7 @@
  * before the datapath uses the area). */
 #include "dp-internal.h"
 
+#include <rte_cycles.h>
 #include <rte_mbuf.h>
 #include <string.h>
 
@@ -177,25 +178,23 @@ dvs_fwd_blob_current (const struct dvs_fwd_blob pair[2])
   return b;
 }
 
-void
-dp_journal_save_fwd (struct dvs_datapath *dp, uint16_t in_port)
+/* Writes port @port's blob now. */
+static void
+write_fwd_blob (struct dvs_datapath *dp, uint16_t port, uint64_t changes)
 {
   const struct dvs_journal_area *a = &dp->jarea;
   const struct dvs_fwd_class *fc = dp->fwd_class;
-  struct dp_port *ip = &dp->ports[in_port];
-  uint64_t changes;
-  int slot;
+  struct dp_port *ip = &dp->ports[port];
+  int slot = slot_of (a, ip->rt);
 
-  if (a->blob_base == NULL || fc->port_changes == NULL || fc->port_state_save == NULL)
-    return;
-  changes = fc->port_changes (dp->fwd[ip->domain], in_port);
-  if (__builtin_expect (changes == ip->fwd_saved, 1)
-      || (slot = slot_of (a, ip->rt)) < 0)
+  ip->fwd_saved = changes;
+  ip->blob_tsc = rte_rdtsc ();
+  if (slot < 0)
     return;
   struct dvs_fwd_blob *pair = (struct dvs_fwd_blob *) (a->blob_base + (size_t) slot * a->blob_stride);
   uint64_t g0 = pair[0].gen, g1 = pair[1].gen;
   struct dvs_fwd_blob *b = g0 <= g1 ? &pair[0] : &pair[1];   /* the older one */
-  long n = fc->port_state_save (dp->fwd[ip->domain], in_port, dp->now, b->data,
+  long n = fc->port_state_save (dp->fwd[ip->domain], port, dp->now, b->data,
                                 sizeof b->data);
 
   if (n < 0)
@@ -210,7 +209,61 @@ dp_journal_save_fwd (struct dvs_datapath *dp, uint16_t in_port)
       b->version = fc->port_state_version;
       __atomic_store_n (&b->gen, (g0 > g1 ? g0 : g1) + 1, __ATOMIC_RELEASE);
     }
-  ip->fwd_saved = changes;
+}
+
+/* Saving walks the class's table: a port whose addresses keep moving (a
+ * MAC flapping between two ports, a guest forging sources) would pay it
+ * every burst.  So a port's blob is written at once when it has not been
+ * for DP_BLOB_INTERVAL_US, else marked and written by dp_journal_flush_fwd
+ * when the interval is over (or the datapath goes idle). */
+#define DP_BLOB_INTERVAL_US 10000
+
+void
+dp_journal_save_fwd (struct dvs_datapath *dp, uint16_t in_port)
+{
+  const struct dvs_fwd_class *fc = dp->fwd_class;
+  struct dp_port *ip = &dp->ports[in_port];
+  uint64_t changes;
+
+  if (dp->jarea.blob_base == NULL || fc->port_changes == NULL || fc->port_state_save == NULL)
+    return;
+  changes = fc->port_changes (dp->fwd[ip->domain], in_port);
+  if (__builtin_expect (changes == ip->fwd_saved, 1) || ip->blob_dirty)
+    return;
+  if (rte_rdtsc () - ip->blob_tsc >= dp->tsc_hz / 1000000 * DP_BLOB_INTERVAL_US)
+    {
+      write_fwd_blob (dp, in_port, changes);
+      return;
+    }
+  ip->blob_dirty = true;
+  dp->blob_dirty[dp->n_blob_dirty++] = in_port;
+}
+
+void
+dp_journal_flush_fwd (struct dvs_datapath *dp, bool all)
+{
+  const struct dvs_fwd_class *fc = dp->fwd_class;
+  uint64_t now = rte_rdtsc (), interval = dp->tsc_hz / 1000000 * DP_BLOB_INTERVAL_US;
+  uint16_t kept = 0;
+
+  for (uint16_t i = 0; i < dp->n_blob_dirty; i++)
+    {
+      uint16_t port = dp->blob_dirty[i];
+      struct dp_port *p = &dp->ports[port];
+      if (!p->in_use)
+        {
+          p->blob_dirty = false;
+          continue;
+        }
+      if (!all && now - p->blob_tsc < interval)
+        {
+          dp->blob_dirty[kept++] = port;
+          continue;
+        }
+      p->blob_dirty = false;
+      write_fwd_blob (dp, port, fc->port_changes (dp->fwd[p->domain], port));
+    }
+  dp->n_blob_dirty = kept;
 }
 
 void
