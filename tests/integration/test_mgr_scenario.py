@@ -124,6 +124,12 @@ class ManagerScenario(unittest.TestCase):
                            "live means live: counting on")
         self.pmd.cmd("stop")
         sent = self.pmd.stats()[0]["tx_packets"]
+        # testpmd counts a frame as sent when it is in the ring; the switch
+        # takes the last ring's worth a moment later (on a loaded machine,
+        # possibly after testpmd would have quit).
+        wait_until(lambda: self.hosts["h1"].call("dvport.show", {"switch": self.sw, "port": key})
+                   ["stats"]["rx"]["packets"] == sent, 10,
+                   "the switch to take every frame testpmd sent")
         self.pmd.stop()
         type(self).pmd = None
         wait_until(lambda: self.mgr.port(key)["Link"] == "down", 20, "the manager sees link down")
