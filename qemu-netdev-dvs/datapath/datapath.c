@@ -197,16 +197,6 @@ load_filter (struct dvs_datapath *dp, struct dp_port *p, int id,
                          version, data, len, rte_rdtsc (), dp->tsc_hz);
 }
 
-static void
-copy_relaxed_to_port (struct dp_port *p, const void *stats)
-{
-  const uint64_t *src = stats;
-  uint64_t *dst = (uint64_t *) &p->rt->stats;
-
-  for (size_t i = 0; i < sizeof p->rt->stats / sizeof (uint64_t); i++)
-    __atomic_store_n (&dst[i], src[i], __ATOMIC_RELAXED);
-}
-
 /* Runs on the datapath thread (or the caller's when it is not running). */
 static long
 dp_cmd_execute (struct dvs_datapath *dp, struct dp_cmd *c)
@@ -272,7 +262,7 @@ dp_cmd_execute (struct dvs_datapath *dp, struct dp_cmd *c)
       /* Busy-polling: the guest need not kick us. */
       p->io->notify (p->vid, false);
       /* A crashed process's half-done burst: settled from the rings. */
-      dp_journal_port_up (dp, p, c->port);
+      dp_journal_port_up (dp, p);
       /* What was held for the port goes first, in order. */
       dp_hold_release (dp, p);
       dp->polled[dp->n_polled++] = c->port;
@@ -363,7 +353,7 @@ dp_cmd_execute (struct dvs_datapath *dp, struct dp_cmd *c)
     case DP_CMD_LOAD_STATS:
       if (p == NULL || !p->in_use)
         return -ENOENT;
-      copy_relaxed_to_port (p, c->config);
+      dp_store_relaxed (&p->rt->stats, c->config, sizeof p->rt->stats);
       return 0;
     case DP_CMD_SET_HOLD:
       if (p == NULL || !p->in_use)

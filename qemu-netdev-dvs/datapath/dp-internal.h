@@ -125,7 +125,7 @@ void dp_journal_save_fwd (struct dvs_datapath *dp, uint16_t in_port);
 /* Writes the blobs that waited their interval out, or all of them. */
 void dp_journal_flush_fwd (struct dvs_datapath *dp, bool all);
 void dp_journal_close (struct dvs_datapath *dp);
-void dp_journal_port_up (struct dvs_datapath *dp, struct dp_port *p, uint16_t port);
+void dp_journal_port_up (struct dvs_datapath *dp, struct dp_port *p);
 
 /* The runtime a burst writes for port @p: in a journaled burst, a shadow
  * of an area-backed port's runtime; otherwise the runtime itself. */
@@ -135,6 +135,18 @@ dp_rt (struct dvs_datapath *dp, struct dp_port *p)
   if (__builtin_expect (p->cur_seq == dp->burst_seq, 1))
     return p->cur;
   return dp_journal_shadow (dp, p);
+}
+
+/* Copies @bytes (a multiple of 8) of counters word by word with relaxed
+ * atomic stores: readers on other threads never see a torn counter. */
+static inline void
+dp_store_relaxed (void *dst, const void *src, size_t bytes)
+{
+  const uint64_t *s = src;
+  uint64_t *d = dst;
+
+  for (size_t i = 0; i < bytes / sizeof (uint64_t); i++)
+    __atomic_store_n (&d[i], s[i], __ATOMIC_RELAXED);
 }
 
 /* Relaxed single-writer counter update: the datapath is the only writer. */

@@ -37,18 +37,6 @@
 #include <rte_mbuf.h>
 #include <string.h>
 
-static void
-copy_runtime (struct dvs_port_runtime *dst, const struct dvs_port_runtime *src)
-{
-  const uint64_t *s = (const uint64_t *) src;
-  uint64_t *d = (uint64_t *) dst;
-
-  /* Word by word, relaxed-atomic: readers on other threads never see a
-   * torn counter. */
-  for (size_t i = 0; i < sizeof *dst / sizeof (uint64_t); i++)
-    __atomic_store_n (&d[i], s[i], __ATOMIC_RELAXED);
-}
-
 static inline void
 set_state (struct dvs_journal *j, uint32_t state)
 {
@@ -277,7 +265,8 @@ dp_journal_commit (struct dvs_datapath *dp)
   set_state (j, DVS_JOURNAL_COMMIT);
   for (uint32_t k = 0; k < j->n_shadow; k++)
     {
-      copy_runtime (slot_rt (&dp->jarea, j->shadow[k].slot), &j->shadow[k].rt);
+      dp_store_relaxed (slot_rt (&dp->jarea, j->shadow[k].slot), &j->shadow[k].rt,
+                        sizeof j->shadow[k].rt);
       if (k == 0)
         DP_CRASH_POINT (dp, DP_CRASH_COMMITTING);
     }
@@ -406,7 +395,7 @@ dvs_journal_recover (const struct dvs_journal_area *a, struct dvs_journal_summar
           struct dvs_port_runtime *rt = j->shadow[k].slot < a->n_slots
                                           ? a->rt_of (a->ctx, (uint16_t) j->shadow[k].slot) : NULL;
           if (rt != NULL)
-            copy_runtime (rt, &j->shadow[k].rt);
+            dp_store_relaxed (rt, &j->shadow[k].rt, sizeof *rt);
         }
       sum->committed = true;
     }
@@ -456,13 +445,12 @@ dvs_journal_recover (const struct dvs_journal_area *a, struct dvs_journal_summar
 }
 
 void
-dp_journal_port_up (struct dvs_datapath *dp, struct dp_port *p, uint16_t port)
+dp_journal_port_up (struct dvs_datapath *dp, struct dp_port *p)
 {
   struct dvs_journal_recovery *r = dp->jarea.recovery;
   bool left = false;
   int slot;
 
-  (void) port;
   if (r == NULL || !r->active || (slot = slot_of (&dp->jarea, p->rt)) < 0)
     return;
   if (r->check_ring[slot])

@@ -82,6 +82,17 @@ static struct dvs_journal_area area;
 #define PORT_A 5
 #define PORT_B 3
 
+static void
+set_area (void)
+{
+  area = (struct dvs_journal_area) {
+    .journal = &sh->journal, .recovery = &sh->recovery,
+    .base = (uint8_t *) &sh->rt[0], .stride = sizeof sh->rt[0], .n_slots = 2,
+    .rt_of = rt_of, .ctx = sh,
+    .blob_base = (uint8_t *) sh->blobs, .blob_stride = sizeof sh->blobs[0],
+  };
+}
+
 static const guint8 MAC_A[6] = { 0x02, 0, 0, 0, 0, 0x0a };
 static const guint8 MAC_B[6] = { 0x02, 0, 0, 0, 0, 0x0b };
 static const guint8 MAC_C[6] = { 0x02, 0, 0, 0, 0, 0x0c };
@@ -121,12 +132,7 @@ make_dp (void)
 
   g_assert_nonnull (dp);
   dvs_vlan_config_init_access (&vlan, 0);
-  area = (struct dvs_journal_area) {
-    .journal = &sh->journal, .recovery = &sh->recovery,
-    .base = (uint8_t *) &sh->rt[0], .stride = sizeof sh->rt[0], .n_slots = 2,
-    .rt_of = rt_of, .ctx = sh,
-    .blob_base = (uint8_t *) sh->blobs, .blob_stride = sizeof sh->blobs[0],
-  };
+  set_area ();
   g_assert_cmpint (dvs_dp_set_journal (dp, &area), ==, 0);
   for (uint16_t s = 0; s < 2; s++)
     {
@@ -317,11 +323,7 @@ test_damaged (void)
   struct dvs_journal_summary sum;
 
   memset (sh, 0, sizeof *sh);
-  area = (struct dvs_journal_area) {
-    .journal = &sh->journal, .recovery = &sh->recovery,
-    .base = (uint8_t *) &sh->rt[0], .stride = sizeof sh->rt[0], .n_slots = 2,
-    .rt_of = rt_of, .ctx = sh,
-  };
+  set_area ();
   sh->journal.state = 7;
   g_assert_cmpint (dvs_journal_recover (&area, &sum), ==, -1);
   g_assert_cmpuint (sh->journal.state, ==, DVS_JOURNAL_IDLE);
