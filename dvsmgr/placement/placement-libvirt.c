@@ -8,7 +8,14 @@
  * cache.  LvHost is reference-counted: a worker holds a reference while it
  * runs; once the host is gone (unregistered, URI changed, manager
  * stopping) its late results are dropped.  The connection pointer is
- * guarded by a mutex held only to swap or reference it. */
+ * guarded by a mutex held only to swap or reference it.
+ *
+ * A host whose libvirt cannot be reached (libvirtd not started yet or
+ * restarting, a refused connection) is retried with exponential backoff,
+ * BACKOFF_MIN_MS doubling up to BACKOFF_MAX_MS (and never more often than
+ * the refresh period), each retry logged with its delay: a fleet's managers
+ * do not hammer a libvirtd that is coming up, and the operator sees when
+ * the next attempt is. */
 #define G_LOG_DOMAIN "dvsmgr-libvirt"
 
 #include "placement/placement-private.h"
@@ -18,6 +25,8 @@
 #include <libvirt/virterror.h>
 
 #define MAX_DOMAINS 4096
+#define BACKOFF_MIN_MS 250
+#define BACKOFF_MAX_MS 30000
 
 struct _LvHost {
   gint ref;
@@ -31,6 +40,8 @@ struct _LvHost {
   GArray *domains;              /* MgrDomainInfo */
   gchar *error;                 /* last failure, "" none */
   gboolean busy;                /* a refresh is running */
+  guint failures;               /* refreshes failed in a row */
+  gint64 next_try;              /* monotonic µs: no refresh before (backoff) */
 };
 
 typedef struct {
@@ -96,7 +107,8 @@ last_error (const gchar *what)
 
 /* ---- the worker ------------------------------------------------------- */
 
-/* A live connection, opened when needed; a reference for the caller. */
+/* A live connection, opened when needed; a reference for the caller.
+ * Any thread. */
 static virConnectPtr
 lv_connect (LvHost *lv, gchar **error)
 {
@@ -241,15 +253,27 @@ refresh_done (GObject *source, GAsyncResult *res, gpointer data)
     {
       if (r->error)
         {
+          guint shift = MIN (lv->failures, 16u);
+          guint delay_ms = MIN ((guint64) BACKOFF_MIN_MS << shift, (guint64) BACKOFF_MAX_MS);
+
+          lv->failures++;
+          lv->next_try = g_get_monotonic_time () + (gint64) delay_ms * 1000;
           if (g_strcmp0 (lv->error, r->error) != 0)
-            g_warning ("host %s: libvirt %s: %s", lv->name, lv->uri, r->error);
+            g_warning ("host %s: libvirt %s: %s; retrying in %.2f s", lv->name, lv->uri,
+                       r->error, delay_ms / 1000.0);
+          else
+            g_info ("host %s: libvirt %s still unreachable after %u attempts; retrying in %.2f s",
+                    lv->name, lv->uri, lv->failures, delay_ms / 1000.0);
           g_free (lv->error);
           lv->error = g_steal_pointer (&r->error);
         }
       else
         {
           if (lv->error && *lv->error)
-            g_info ("host %s: libvirt %s connected again", lv->name, lv->uri);
+            g_info ("host %s: libvirt %s connected again after %u failed attempts", lv->name,
+                    lv->uri, lv->failures);
+          lv->failures = 0;
+          lv->next_try = 0;
           g_free (lv->error);
           lv->error = g_strdup ("");
           lv->have_node = TRUE;
@@ -273,7 +297,7 @@ lv_start_refresh (MgrPlacement *pl, LvHost *lv)
 {
   g_autoptr (GTask) task = NULL;
 
-  if (lv->busy)
+  if (lv->busy || g_get_monotonic_time () < lv->next_try)
     return;
   lv->busy = TRUE;
   pl->lv_pending++;
@@ -421,6 +445,46 @@ mgr_lv_conn_ref (DvsMgr *mgr, const gchar *host)
     virConnectRef (conn);
   g_mutex_unlock (&lv->lock);
   return conn;
+}
+
+gpointer
+mgr_lv_host_ref (DvsMgr *mgr, const gchar *host)
+{
+  LvHost *lv = g_hash_table_lookup (dvs_mgr_placement_get (mgr)->lv, host);
+
+  return lv ? lv_ref (lv) : NULL;
+}
+
+void
+mgr_lv_host_unref (gpointer lv)
+{
+  if (lv)
+    lv_unref (lv);
+}
+
+gpointer
+mgr_lv_host_connect (gpointer data, guint attempts, gchar **error)
+{
+  LvHost *lv = data;
+  guint delay_ms = BACKOFF_MIN_MS;
+
+  for (guint i = 1;; i++)
+    {
+      g_autofree gchar *why = NULL;
+      virConnectPtr conn = lv_connect (lv, &why);
+      if (conn)
+        return conn;
+      if (i >= attempts)
+        {
+          *error = g_strdup_printf ("host %s's libvirt %s: %s (%u attempts)", lv->name, lv->uri,
+                                    why, attempts);
+          return NULL;
+        }
+      g_info ("host %s: libvirt %s: %s; attempt %u of %u in %.2f s", lv->name, lv->uri, why,
+              i + 1, attempts, delay_ms / 1000.0);
+      g_usleep ((gulong) delay_ms * 1000);
+      delay_ms = MIN (delay_ms * 2, BACKOFF_MAX_MS);
+    }
 }
 
 /* ---- reading the cache ------------------------------------------------ */

@@ -19,12 +19,14 @@
 
 #define PROGRESS_POLL_US (200 * 1000)
 #define FINISHED_KEEP_S 600
+#define CONNECT_ATTEMPTS 5      /* 0.25 + 0.5 + 1 + 2 s between them */
 
 struct _MigJob {
   gint ref;
   MgrPlacement *pl;             /* NULL once the manager stops */
   gchar *path, *vm_uuid, *vm_name, *source, *dest, *migrate_uri;
   virConnectPtr sconn, dconn;
+  gpointer slv, dlv;            /* the hosts' connection holders (LvHost) */
   DvsObjectSkeleton *object;
   DvsMigration1 *iface;
   gint done;                    /* atomic: the migration call returned */
@@ -48,6 +50,8 @@ job_unref (MigJob *j)
     virConnectClose (j->sconn);
   if (j->dconn)
     virConnectClose (j->dconn);
+  mgr_lv_host_unref (j->slv);
+  mgr_lv_host_unref (j->dlv);
   g_clear_object (&j->iface);
   g_clear_object (&j->object);
   g_free (j->path);
@@ -168,22 +172,52 @@ poll_thread (gpointer data)
   return NULL;
 }
 
+static gboolean
+conn_answers (virConnectPtr conn)
+{
+  unsigned long version;
+
+  return virConnectIsAlive (conn) == 1 && virConnectGetLibVersion (conn, &version) == 0;
+}
+
+/* The job's connections: those the refresher holds, else opened here with
+ * retries (a libvirtd restarting, or not yet seen since it came back). */
+static gboolean
+job_connect (MigJob *j, gchar **error)
+{
+  g_autofree gchar *why = NULL;
+
+  /* One the refresher held may have died since (libvirtd restarted):
+   * a round trip tells (virConnectIsAlive only knows after an I/O error). */
+  if (j->sconn && !conn_answers (j->sconn))
+    g_clear_pointer (&j->sconn, virConnectClose);
+  if (j->dconn && !conn_answers (j->dconn))
+    g_clear_pointer (&j->dconn, virConnectClose);
+  if (j->sconn == NULL && !(j->sconn = mgr_lv_host_connect (j->slv, CONNECT_ATTEMPTS, &why)))
+    *error = g_strdup_printf ("libvirt: cannot connect to the source, %s", why);
+  else if (j->dconn == NULL
+           && !(j->dconn = mgr_lv_host_connect (j->dlv, CONNECT_ATTEMPTS, &why)))
+    *error = g_strdup_printf ("libvirt: cannot connect to the destination, %s", why);
+  return *error == NULL;
+}
+
 static gpointer
 migrate_thread (gpointer data)
 {
   MigJob *j = data;
-  virDomainPtr dom = virDomainLookupByUUIDString (j->sconn, j->vm_uuid);
+  virDomainPtr dom = NULL;
   virDomainPtr moved = NULL;
   virTypedParameterPtr params = NULL;
   gint nparams = 0, maxparams = 0;
   g_autofree gchar *error = NULL;
-  Poll poll = { j, dom };
+  Poll poll = { j, NULL };
   GThread *poller = NULL;
 
-  if (dom == NULL)
+  if (job_connect (j, &error)
+      && !(poll.dom = dom = virDomainLookupByUUIDString (j->sconn, j->vm_uuid)))
     error = g_strdup_printf ("VM %s is not on host %s any more: %s", j->vm_name, j->source,
                              virGetLastErrorMessage ());
-  else
+  if (dom)
     {
       if (j->migrate_uri)
         virTypedParamsAddString (&params, &nparams, &maxparams, VIR_MIGRATE_PARAM_URI,
@@ -303,14 +337,18 @@ dvs_mgr_migrate_vm (DvsMgr *mgr, const gchar *vm, const gchar *host, GError **er
   j = g_new0 (MigJob, 1);
   j->ref = 1;
   j->pl = pl;
+  /* A connection the refresher does not hold now is opened by the job's
+   * thread, with retries: it may be down between two refreshes. */
   j->sconn = mgr_lv_conn_ref (mgr, src->name);
   j->dconn = mgr_lv_conn_ref (mgr, dst->name);
-  if (j->sconn == NULL || j->dconn == NULL)
+  j->slv = mgr_lv_host_ref (mgr, src->name);
+  j->dlv = mgr_lv_host_ref (mgr, dst->name);
+  if ((j->sconn == NULL && j->slv == NULL) || (j->dconn == NULL && j->dlv == NULL))
     {
+      gboolean src_missing = j->sconn == NULL && j->slv == NULL;
       g_set_error (error, DVS_MGR_ERROR, DVS_MGR_ERROR_HOST_UNREACHABLE,
-                   "the manager has no libvirt connection to host %s (%s)",
-                   j->sconn ? dst->name : src->name,
-                   dvs_mgr_libvirt_error (mgr, j->sconn ? dst->name : src->name));
+                   "the manager has no libvirt connection to host %s yet (its URI was just "
+                   "set?); try again in a moment", src_missing ? src->name : dst->name);
       job_unref (j);
       return NULL;
     }

@@ -40,6 +40,14 @@ void mgr_lv_free_all (MgrPlacement *pl);
 /* A new reference to @host's libvirt connection (virConnectPtr as
  * gpointer), NULL when not connected.  Any thread. */
 gpointer mgr_lv_conn_ref (DvsMgr *mgr, const gchar *host);
+/* A reference to @host's libvirt connection holder (LvHost), NULL when the
+ * host has no libvirt URI.  Main loop; unref from any thread. */
+gpointer mgr_lv_host_ref (DvsMgr *mgr, const gchar *host);
+void mgr_lv_host_unref (gpointer lv);
+/* A live connection of @lv (virConnectPtr, a reference for the caller),
+ * opened if needed, up to @attempts tries with backoff between them; NULL
+ * with *@error set when none worked.  Blocks: worker threads only. */
+gpointer mgr_lv_host_connect (gpointer lv, guint attempts, gchar **error);
 
 /* placement-migrate.c */
 void mgr_migrate_free_all (MgrPlacement *pl);

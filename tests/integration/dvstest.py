@@ -621,6 +621,22 @@ class TestPmd:
             raise HarnessError("cannot parse testpmd %s port stats:\n%s" % (self.label, text))
         return res
 
+    def wait_rx(self, want, timeout=10):
+        """Wait (while forwarding) until each port i's RX-packets reaches
+        WANT[i]: the frames the switch counted as put in that port's ring.
+        The receiver is a busy poller on a loaded 2-core machine and may be
+        descheduled for a while; how long it takes is no test's business,
+        so this is a readiness check, not a sleep.  Returns the last stats
+        whether or not they got there (the caller's assertions then say
+        exactly what differs)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            st = self.stats()
+            if all(st[i]["rx_packets"] >= n for i, n in want.items()) \
+                    or time.monotonic() >= deadline:
+                return st
+            time.sleep(0.05)
+
     def kill(self, sig=signal.SIGKILL):
         rc = self.proc.kill(sig)
         self._clean_runtime()

@@ -16,8 +16,12 @@ connected on h1.
   2  libvirtd stops: the check still answers at once (the criterion is
      skipped, nothing blocks); libvirtd back: dvsmgr reconnects and the
      CPU/memory reasons return
-  3  MigrateVM of smallvm: a job through the real libvirtd that fails
-     cleanly (the domain is not running), the port staying on h1
+  2  the refused connection is retried with backoff and logged so
+  3  MigrateVM of smallvm right after libvirtd restarted: a job through
+     the real libvirtd (connecting itself if the refresher has not yet)
+     that fails cleanly (the domain is not running), the port on h1
+  4  MigrateVM with libvirtd down: the job retries 5 times with backoff,
+     then fails saying it cannot connect
 Run as root: python3 tests/integration/test_placement_libvirtd.py
 """
 
@@ -144,9 +148,12 @@ class PlacementLibvirtd(unittest.TestCase):
             self.libvirt.start()
         wait_until(lambda: len(self.resource_reasons()) == 2, 30,
                    "dvsmgr reconnected to libvirtd")
-        self.assertIn("libvirt", self.mgr.log())
+        log = self.mgr.log()
+        self.assertRegex(log, r"host h2: libvirt \S+: cannot connect: .*; retrying in [0-9.]+ s",
+                         "the refused connection and its retry are logged")
+        self.assertRegex(log, r"host h2: libvirt \S+ connected again after \d+ failed attempts")
 
-    def test_03_migrate_job_fails_cleanly(self):
+    def migrate_smallvm(self):
         job = str(self.mgr.call(ROOT, "Manager1", "MigrateVM", "smallvm", "h2"))
         wait_until(lambda: self.mgr.props(job, "Migration1")["State"] != "running", 60,
                    "the migration job ends")
@@ -155,6 +162,30 @@ class PlacementLibvirtd(unittest.TestCase):
         self.assertTrue(props["Error"].startswith("libvirt: "), props["Error"])
         self.assertEqual((props["Vm"], props["Source"], props["Destination"]), (SMALL, "h1", "h2"))
         self.assertEqual(self.mgr.port(self.small_key)["Host"], "h1")
+        return props["Error"]
+
+    def test_03_migrate_job_fails_cleanly(self):
+        # Right after libvirtd restarts, before the refresher has (maybe)
+        # reconnected: the job opens what it needs itself and reaches
+        # libvirt, which refuses to migrate a domain that is not running.
+        self.libvirt.stop()
+        self.libvirt.start()
+        error = self.migrate_smallvm()
+        self.assertNotIn("cannot connect", error)
+
+    def test_04_migrate_job_with_libvirtd_down_retries_then_fails(self):
+        self.libvirt.stop()
+        try:
+            t0 = time.monotonic()
+            error = self.migrate_smallvm()
+            self.assertRegex(error, r"^libvirt: cannot connect to the (source|destination), "
+                             r"host h[12]'s libvirt .*\(5 attempts\)$")
+            self.assertGreater(time.monotonic() - t0, 3.0, "5 attempts with backoff take ~4 s")
+            self.assertRegex(self.mgr.log(), r"attempt 5 of 5 in 2\.00 s")
+        finally:
+            self.libvirt.start()
+        wait_until(lambda: len(self.resource_reasons()) == 2, 30,
+                   "dvsmgr reconnected to libvirtd")
 
 
 if __name__ == "__main__":

@@ -139,7 +139,9 @@ class TestpmdPeers(unittest.TestCase):
         time.sleep(seconds)
         self.tx.cmd("stop")
         after = self.settle()
-        time.sleep(0.3)                 # the receiver polls its rings dry
+        # The receiver has taken every frame the switch put in its rings.
+        self.rx.wait_rx({i: after[p]["tx"]["packets"] - before[p]["tx"]["packets"]
+                         for i, p in enumerate(("b", "c"))})
         self.rx.cmd("stop")
         d = {p: delta(after[p], before[p]) for p in PORTS}
         return d, self.tx.stats()[0], self.rx.stats()
