@@ -598,7 +598,10 @@ class DVports(unittest.TestCase):
             self.drain()
             self.rx.cmd("start")
             self.tx.cmd("start")
-            time.sleep(0.5)             # the initial burst is spent
+            # The initial burst is spent: a full committed bucket drains
+            # at peak - average.
+            spare_kbps = shaping["peak_kbps"] - shaping["average_kbps"]
+            time.sleep(0.5 + (shaping["burst_kbytes"] * 8.192 / spare_kbps if spare_kbps else 0))
 
             def sample():
                 t0 = time.monotonic()
@@ -635,7 +638,14 @@ class DVports(unittest.TestCase):
         return mbps, d1, d2, tb - ta
 
     def test_09_ingress_shaper_delivers_the_average_rate_to_a_saturating_sender(self):
-        n_kbps = 50000
+        # A token bucket refills only up to its burst: a datapath thread
+        # descheduled for longer than burst/rate loses credit, which is the
+        # scheduler's doing, not the shaper's.  At 2 Mbit/s a 32 KB burst
+        # holds 131 ms, far beyond the gaps of 2 shared, loaded cores (at
+        # 50 Mbit/s it held 5 ms: that failed on a busy machine).  Rates
+        # from 64 kbit/s to 25 Gbit/s are checked on a synthetic clock by
+        # the filters unit test.
+        n_kbps = 2000
         n = n_kbps / 1000
         # peak = average is vSphere's default relation (and what "shaped to
         # N" means with no peak); peak = 2N with a 128 KB burst lets the
