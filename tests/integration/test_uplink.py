@@ -245,7 +245,7 @@ class Uplinks(unittest.TestCase):
         # learned on a1 on host 1 too
         self.assertIn((ANNOUNCED, "a1"), [(e["mac"], e["port"])
                                           for e in self.hosts[0].call("mac.dump")["entries"]])
-        time.sleep(0.5)
+        self.rx.wait_rx({0: 1})
         self.rx.cmd("stop")
         rx = self.rx.stats()
         self.assertEqual((rx[0]["rx_packets"], rx[1]["rx_packets"]), (1, 0),
