@@ -6,7 +6,7 @@
  * thread calls virDomainMigrate3 (VIR_MIGRATE_LIVE, client-managed: the
  * manager holds both connections, as `virsh migrate --live` does) while a
  * second thread polls virDomainGetJobInfo every 200 ms for the progress.
- * Results go back to the main loop with g_main_context_invoke; the hooks
+ * Results go back to the main loop in idle sources; the hooks
  * on both hosts do the DVport handover as for any libvirt migration. */
 #define G_LOG_DOMAIN "dvsmgr-migrate"
 
@@ -137,14 +137,20 @@ static void
 post (MigJob *j, gboolean finished, gboolean ok, gdouble progress, const gchar *error)
 {
   JobEvent *e = g_new0 (JobEvent, 1);
+  GSource *idle = g_idle_source_new ();
 
   e->job = job_ref (j);
   e->finished = finished;
   e->ok = ok;
   e->progress = progress;
   e->error = g_strdup (error);
-  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, on_job_event, e,
-                              (GDestroyNotify) job_event_free);
+  /* Not g_main_context_invoke: when no thread owns the main context at
+   * that moment (a test between iterations) it runs the callback here, on
+   * the job's own thread, which then joins itself. */
+  g_source_set_priority (idle, G_PRIORITY_DEFAULT);
+  g_source_set_callback (idle, on_job_event, e, (GDestroyNotify) job_event_free);
+  g_source_attach (idle, NULL);
+  g_source_unref (idle);
 }
 
 /* ---- the threads ------------------------------------------------------ */

@@ -666,7 +666,25 @@ class TestPmd:
         HarnessError if it did not exit within TIMEOUT s."""
         if self.proc is None:
             return None
-        rc = self.proc.kill(signal.SIGINT, timeout)
+        # testpmd's handler asks its command line to quit, but the command
+        # line notices only when its read() of stdin returns: when the
+        # signal lands on a forwarding thread (or read() restarts) it sits
+        # there until the next input.  A person would press Enter; so do we,
+        # every 0.5 s, until it exits.
+        self.proc.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + timeout
+        rc = None
+        while rc is None and time.monotonic() < deadline:
+            rc = self.proc.wait(0.5)
+            if rc is None:
+                try:
+                    self.proc.popen.stdin.write(b"\n")
+                    self.proc.popen.stdin.flush()
+                except (BrokenPipeError, OSError, ValueError):
+                    pass
+        if rc is None:
+            raise HarnessError("%s (pid %d) did not exit within %ss of SIGINT"
+                               % (self.proc.label, self.proc.pid, timeout))
         self._clean_runtime()
         return rc
 
