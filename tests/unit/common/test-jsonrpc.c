@@ -149,8 +149,10 @@ test_malformed (void)
       g_autoptr(GError) error = NULL;
       g_autoptr(JsonNode) id_out = NULL;
       g_autoptr(DvsJsonrpcRequest) req = NULL;
+      g_autofree gchar *shown = g_strescape (m->line, NULL);
 
-      g_test_message ("line: %s", m->line);
+      /* escaped: the TAP stream must stay valid UTF-8 */
+      g_test_message ("line: %s", shown);
       req = parse (m->line, &id_out, &error);
       g_assert_null (req);
       g_assert_error (error, DVS_JSONRPC_ERROR, m->code);

@@ -293,8 +293,12 @@ assert_survives_reload (Fixture *f)
 static void
 assert_error (GError **error, DvsMgrErrorCode code, const gchar *needle)
 {
+  g_autofree gchar *shown = NULL;
+
   g_assert_nonnull (*error);
-  g_test_message ("refused as expected: %s", (*error)->message);
+  /* escaped: the TAP stream must stay valid UTF-8 */
+  shown = g_strescape ((*error)->message, NULL);
+  g_test_message ("refused as expected: %s", shown);
   g_assert_error (*error, DVS_MGR_ERROR, (gint) code);
   if (needle != NULL && strstr ((*error)->message, needle) == NULL)
     g_error ("\"%s\" not in \"%s\"", needle, (*error)->message);
