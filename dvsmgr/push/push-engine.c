@@ -140,6 +140,10 @@ schedule (MgrPush *push, Target *t)
       t->dirty = TRUE;
       if (!t->inflight)
         g_queue_push_tail (&push->pending, t);
+      /* Host1.InSync turns false now, not when the pump gets to it: a
+       * client that changes something and waits for InSync must not see
+       * the host's state from before its change. */
+      refresh_host (push, t->host);
     }
   if (push->pump_id == 0)
     push->pump_id = g_idle_add (pump, push);
