@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #define AREA_MAGIC "DVSRTA01"
-#define AREA_VERSION 3   /* 2: port counters gained held, hold_dropped;
-                          * 3: drop_crash, the burst journal */
+#define AREA_VERSION 4   /* 2: port counters gained held, hold_dropped;
+                          * 3: drop_crash, the burst journal;
+                          * 4: per-queue counters, ring positions per
+                          *    queue (multi-queue vNICs) */
 
 typedef struct {
   guint64 in_use;                 /* 1: claimed */

@@ -39,7 +39,7 @@ static Shared *sh;
 static struct rte_mempool *pool;
 
 static uint16_t
-io_tx (int vid, struct rte_mbuf **pkts, uint16_t n)
+io_tx (int vid, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
 {
   int port = vid - 100;
   (void) pkts;
@@ -48,16 +48,16 @@ io_tx (int vid, struct rte_mbuf **pkts, uint16_t n)
   return n;
 }
 
-static uint16_t io_rx (int vid, struct rte_mempool *p, struct rte_mbuf **pkts, uint16_t n) { return 0; }
-static uint32_t io_pending (int vid) { return 0; }
-static int io_kickfd (int vid) { return -1; }
-static void io_notify (int vid, bool enable) { }
-static uint16_t io_rx_position (int vid) { return sh->rx_pos[vid - 100]; }
-static void io_rx_discard (int vid, uint16_t upto) { sh->discarded_to[vid - 100] = upto; }
-static uint16_t io_tx_position (int vid) { return sh->ring[vid - 100]; }
+static uint16_t io_rx (int vid, uint16_t q, struct rte_mempool *p, struct rte_mbuf **pkts, uint16_t n) { return 0; }
+static uint32_t io_pending (int vid, uint16_t q) { return 0; }
+static int io_kickfd (int vid, uint16_t q) { return -1; }
+static void io_notify (int vid, uint16_t q, bool enable) { }
+static uint16_t io_rx_position (int vid, uint16_t q) { return sh->rx_pos[vid - 100]; }
+static void io_rx_discard (int vid, uint16_t q, uint16_t upto) { sh->discarded_to[vid - 100] = upto; }
+static uint16_t io_tx_position (int vid, uint16_t q) { return sh->ring[vid - 100]; }
 
 static int
-io_tx_delivered (int vid, uint16_t before, const uint32_t *len, uint16_t n)
+io_tx_delivered (int vid, uint16_t q, uint16_t before, const uint32_t *len, uint16_t n)
 {
   uint16_t d = (uint16_t) (sh->ring[vid - 100] - before);
   (void) len;
