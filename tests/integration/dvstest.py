@@ -543,9 +543,10 @@ class TestPmd:
 
     PROMPT = r"testpmd> "
 
-    def __init__(self, workdir, label, ports, fwd="rxonly", lcores=None):
+    def __init__(self, workdir, label, ports, fwd="rxonly", lcores=None, queues=1):
         self.workdir = workdir
         self.label = label
+        self.queues = queues            # queue pairs per virtio-user port
         self.ports = list(ports)
         self.fwd = fwd
         self.lcores = lcores
@@ -569,10 +570,12 @@ class TestPmd:
                 os.unlink(sock)         # a stale socket from a killed run
             except FileNotFoundError:
                 pass
-            argv += ["--vdev", "net_virtio_user%d,path=%s,server=1,queues=1,mac=%s"
-                     % (i, sock, mac)]
+            argv += ["--vdev", "net_virtio_user%d,path=%s,server=1,queues=%d,mac=%s"
+                     % (i, sock, self.queues, mac)]
         argv += ["--", "-i", "--total-num-mbufs=16384", "--nb-cores=1",
                  "--forward-mode=" + self.fwd]
+        if self.queues > 1:
+            argv += ["--rxq=%d" % self.queues, "--txq=%d" % self.queues]
         register_log("testpmd %s" % self.label, self.logpath)
         _dpdk_prefixes.append(self.prefix)
         self.proc = Proc("testpmd " + self.label, argv, stdin=subprocess.PIPE,
@@ -620,6 +623,13 @@ class TestPmd:
         if len(res) != len(self.ports):
             raise HarnessError("cannot parse testpmd %s port stats:\n%s" % (self.label, text))
         return res
+
+    def xstats(self, port):
+        """{name: value} from `show port xstats PORT` (the virtio PMD's
+        per-queue counters: rx_q0_good_packets, tx_q1_good_bytes, ...)."""
+        text = self.cmd("show port xstats %d" % port)
+        return {m.group(1): int(m.group(2))
+                for m in re.finditer(r"^\s*(\w+):\s+(\d+)\s*$", text, re.M)}
 
     def kill(self, sig=signal.SIGKILL):
         rc = self.proc.kill(sig)

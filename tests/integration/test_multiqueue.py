@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Multi-queue vNICs: dvs-switchd against DPDK virtio-user peers with two
+queue pairs each (testpmd queues=2, --rxq=2 --txq=2).
+
+    a  <- sender testpmd (txonly), sends on both of its queues
+    b  <- receiver testpmd (rxonly), receives on both of its queues
+    c  <- receiver testpmd (rxonly), one queue pair: frames from both of a's
+          queues fold onto its only queue
+
+The switch reads both of a's transmit vrings and delivers a frame taken from
+queue q into queue q of b (docs/datapath.md, "Multi-queue").  Every count is
+checked against testpmd's own per-queue counters (xstats), per queue and in
+total.  Run as root: python3 tests/integration/test_multiqueue.py
+"""
+
+import os
+import sys
+import time
+import unittest
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dvstest  # noqa: E402
+from dvstest import wait_until  # noqa: E402
+
+MAC_A = "02:d5:00:00:00:2a"
+MAC_B = "02:d5:00:00:00:2b"
+MAC_C = "02:d5:00:00:00:2c"
+UNKNOWN = "02:d5:00:00:ff:02"   # never sent from: always flooded
+PORTS = ("a", "b", "c")
+FRAME = 64                      # testpmd txonly frame size
+QUEUES = 2
+
+
+def delta(after, before):
+    if isinstance(after, dict):
+        return {k: delta(after[k], before.get(k, 0) if isinstance(before, dict) else 0)
+                for k in after}
+    return after - (before if isinstance(before, int) else 0)
+
+
+def queue(stats, q):
+    """Per-queue counters of a port.show "stats" delta (zeros if absent)."""
+    zero = {"rx_packets": 0, "rx_bytes": 0, "tx_packets": 0, "tx_bytes": 0}
+    return stats.get("queues", {}).get(str(q), zero)
+
+
+class MultiQueue(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        dvstest.require_root()
+        cls.tmp = dvstest.tempdir()
+        cls.sock = {p: os.path.join(cls.tmp, p + ".sock") for p in PORTS}
+        cls.sw = dvstest.Switch(cls.tmp).start()
+        for p in PORTS:
+            cls.sw.call("port.add", {"name": p, "socket": cls.sock[p]})
+        cls.tx = dvstest.TestPmd(cls.tmp, "tx", [(cls.sock["a"], MAC_A)], fwd="txonly",
+                                 lcores="0@0,1@0", queues=QUEUES).start(wait=False)
+        cls.rx = dvstest.TestPmd(cls.tmp, "rx", [(cls.sock["b"], MAC_B)], fwd="rxonly",
+                                 lcores="0@1,1@1", queues=QUEUES).start(wait=False)
+        cls.rx1 = dvstest.TestPmd(cls.tmp, "rx1", [(cls.sock["c"], MAC_C)], fwd="rxonly",
+                                  lcores="0@1,1@1").start(wait=False)
+        for pmd in (cls.tx, cls.rx, cls.rx1):
+            pmd.wait_ready()
+        for p in PORTS:
+            cls.sw.wait_link(p, "up")
+        # virtio-user enables its second pair when its port starts.
+        wait_until(lambda: all(cls.sw.port_show(p)["queues"] == QUEUES for p in ("a", "b")),
+                   15, "ports a and b to use %d queue pairs" % QUEUES)
+
+    @classmethod
+    def tearDownClass(cls):
+        for pmd in ("tx", "rx", "rx1"):
+            if getattr(cls, pmd, None) is not None:
+                getattr(cls, pmd).stop()
+        if getattr(cls, "sw", None) is not None:
+            rc = cls.sw.stop()
+            if rc != 0:
+                raise AssertionError("dvs-switchd did not exit 0 on SIGTERM: %r" % rc)
+
+    def stats(self):
+        return {p: self.sw.port_show(p)["stats"] for p in PORTS}
+
+    def settle(self, timeout=15):
+        last = [None]
+
+        def stable():
+            now = self.stats()
+            same = now == last[0]
+            last[0] = now
+            return same
+        wait_until(stable, timeout, "the switch's counters to settle", interval=0.3)
+        return last[0]
+
+    def pmd_queue(self, pmd, direction, q, what="packets"):
+        return pmd.xstats(0)["%s_q%d_good_%s" % (direction, q, what)]
+
+    def test_a_ports_show_their_queues(self):
+        self.assertEqual(self.sw.port_show("a")["queues"], QUEUES)
+        self.assertEqual(self.sw.port_show("b")["queues"], QUEUES)
+        self.assertEqual(self.sw.port_show("c")["queues"], 1)
+        out = self.sw.switchctl("port", "show", "a").stdout
+        self.assertRegex(out, r"(?m)^queues:\s+2$")
+
+    def test_b_flood_over_both_queues_counted_exactly(self):
+        self.tx.cmd("set eth-peer 0 " + UNKNOWN)
+        for pmd in (self.tx, self.rx, self.rx1):
+            pmd.cmd("clear port xstats all")
+            pmd.cmd("clear port stats all")
+        before = self.settle()
+        self.rx.cmd("start")
+        self.rx1.cmd("start")
+        self.tx.cmd("start")
+        time.sleep(1.0)
+        self.tx.cmd("stop")
+        after = self.settle()
+        time.sleep(0.3)                 # the receivers poll their rings dry
+        self.rx.cmd("stop")
+        self.rx1.cmd("stop")
+        d = {p: delta(after[p], before[p]) for p in PORTS}
+        txs = self.tx.stats()[0]
+        n = txs["tx_packets"]
+        self.assertGreater(n, 1000, "the sender sent almost nothing")
+
+        # Port a: every frame the sender put on either queue, per queue.
+        self.assertEqual(d["a"]["rx"]["packets"], n)
+        self.assertEqual(d["a"]["rx"]["bytes"], n * FRAME)
+        self.assertEqual(sum(d["a"]["drops"].values()), 0, d["a"]["drops"])
+        for q in range(QUEUES):
+            sent = self.pmd_queue(self.tx, "tx", q)
+            self.assertGreater(sent, 0, "the sender sent nothing on its queue %d" % q)
+            self.assertEqual(queue(d["a"], q)["rx_packets"], sent,
+                             "port a queue %d rx vs testpmd tx_q%d" % (q, q))
+            self.assertEqual(queue(d["a"], q)["rx_bytes"], sent * FRAME)
+        self.assertEqual(sum(queue(d["a"], q)["rx_packets"] for q in range(QUEUES)), n)
+
+        # Port b: what its guest got on each queue, and the same queue as
+        # the frames came in on a; delivered + dropped = every frame.
+        rxs = self.rx.stats()[0]
+        self.assertEqual(d["b"]["tx"]["packets"], rxs["rx_packets"])
+        self.assertEqual(d["b"]["tx"]["bytes"], rxs["rx_bytes"])
+        self.assertEqual(d["b"]["tx"]["packets"] + sum(d["b"]["drops"].values()), n)
+        for q in range(QUEUES):
+            got = self.pmd_queue(self.rx, "rx", q)
+            self.assertGreater(got, 0, "the receiver got nothing on its queue %d" % q)
+            self.assertEqual(queue(d["b"], q)["tx_packets"], got,
+                             "port b queue %d tx vs testpmd rx_q%d" % (q, q))
+            self.assertEqual(queue(d["b"], q)["tx_bytes"], self.pmd_queue(self.rx, "rx", q, "bytes"))
+            self.assertLessEqual(got, queue(d["a"], q)["rx_packets"],
+                                 "queue %d of b got more than queue %d of a sent" % (q, q))
+        self.assertEqual(sum(queue(d["b"], q)["tx_packets"] for q in range(QUEUES)),
+                         d["b"]["tx"]["packets"])
+
+        # Port c has one queue pair: both of a's queues fold onto it.
+        rxs1 = self.rx1.stats()[0]
+        self.assertEqual(d["c"]["tx"]["packets"], rxs1["rx_packets"])
+        self.assertEqual(queue(d["c"], 0)["tx_packets"], rxs1["rx_packets"])
+        self.assertEqual(queue(d["c"], 1)["tx_packets"], 0)
+        self.assertEqual(d["c"]["tx"]["packets"] + sum(d["c"]["drops"].values()), n)
+
+        out = self.sw.switchctl("port", "show", "b").stdout
+        self.assertRegex(out, r"(?m)^queue 1 tx\s+\d+\s+\d+$")
+
+
+if __name__ == "__main__":
+    dvstest.main()
