@@ -697,8 +697,12 @@ class Guest:
     QEMU waits at start-up until the switch has connected to SOCK.
     """
 
-    def __init__(self, workdir, name, sock, mac, ip=None, memory=256, extra_append=""):
+    def __init__(self, workdir, name, sock, mac, ip=None, memory=256, extra_append="",
+                 queues=1):
         self.workdir = workdir
+        # Queue pairs of the NIC: Linux virtio_net uses as many as the guest
+        # has CPUs, so a multi-queue guest gets one vCPU per pair.
+        self.queues = queues
         self.name = name
         self.sock = sock
         self.mac = mac
@@ -719,13 +723,15 @@ class Guest:
         if self.extra_append:
             append += " " + self.extra_append
         return [QEMU, "-accel", "tcg", "-nodefaults", "-no-user-config",
-                "-display", "none", "-no-reboot", "-smp", "1", "-m", "%dM" % self.memory,
+                "-display", "none", "-no-reboot", "-smp", str(self.queues),
+                "-m", "%dM" % self.memory,
                 "-object", "memory-backend-memfd,id=mem,size=%dM,share=on" % self.memory,
                 "-numa", "node,memdev=mem",
                 "-kernel", kernel, "-initrd", initrd, "-append", append,
                 "-chardev", "socket,id=c0,path=%s,server=on,wait=off" % self.sock,
-                "-netdev", "vhost-user,id=n0,chardev=c0",
-                "-device", "virtio-net-pci,netdev=n0,vectors=0,romfile=,mac=" + self.mac,
+                "-netdev", "vhost-user,id=n0,chardev=c0,queues=%d" % self.queues,
+                "-device", "virtio-net-pci,netdev=n0,vectors=0,romfile=,mac=%s%s"
+                % (self.mac, ",mq=on" if self.queues > 1 else ""),
                 "-chardev", "stdio,id=ser0,signal=off", "-serial", "chardev:ser0"]
 
     def start(self):

@@ -163,5 +163,77 @@ class MultiQueue(unittest.TestCase):
         self.assertRegex(out, r"(?m)^queue 1 tx\s+\d+\s+\d+$")
 
 
+GUESTS = {  # name: (MAC, address)
+    "g1": ("02:d5:00:00:02:01", "10.0.2.1"),
+    "g2": ("02:d5:00:00:02:02", "10.0.2.2"),
+}
+
+
+class GuestMultiQueue(unittest.TestCase):
+    """Two QEMU guests with two queue pairs each (queues=2, mq=on, -smp 2:
+    Linux virtio_net uses one pair per CPU) ping each other from each of
+    their CPUs: Linux sends on the queue of the CPU (XPS), the switch
+    delivers on the same queue number."""
+
+    @classmethod
+    def setUpClass(cls):
+        dvstest.require_root()
+        dvstest.guest_images()
+        cls.tmp = dvstest.tempdir()
+        cls.sock = {g: os.path.join(cls.tmp, g + ".sock") for g in GUESTS}
+        cls.sw = dvstest.Switch(cls.tmp, ports=["%s=%s" % (g, cls.sock[g]) for g in GUESTS]).start()
+        cls.guests = {}
+        for g, (mac, ip) in GUESTS.items():
+            cls.guests[g] = dvstest.Guest(cls.tmp, g, cls.sock[g], mac, ip + "/24",
+                                          queues=QUEUES).start()
+        for g in cls.guests.values():
+            g.wait_ready(timeout=180)
+        for g in GUESTS:
+            cls.sw.wait_link(g, "up", timeout=30)
+
+    @classmethod
+    def tearDownClass(cls):
+        for g in getattr(cls, "guests", {}).values():
+            g.stop()
+        if getattr(cls, "sw", None) is not None:
+            rc = cls.sw.stop()
+            if rc != 0:
+                raise AssertionError("dvs-switchd did not exit 0 on SIGTERM: %r" % rc)
+
+    def test_ping_from_each_cpu(self):
+        for g in GUESTS:
+            rc, out = self.guests[g].run("ls /sys/class/net/eth0/queues")
+            self.assertEqual(rc, 0, out)
+            self.assertEqual(sorted(out.split()), ["rx-0", "rx-1", "tx-0", "tx-1"],
+                             "guest %s does not use 2 queue pairs" % g)
+            wait_until(lambda: self.sw.port_show(g)["queues"] == QUEUES, 15,
+                       "port %s to use %d queue pairs" % (g, QUEUES))
+        self.guests["g1"].run("ping -c 1 -W 3 %s" % GUESTS["g2"][1], timeout=30)   # ARP
+        before = {g: self.sw.port_show(g)["stats"] for g in GUESTS}
+        for cpu in range(QUEUES):
+            rc, out = self.guests["g1"].run("taskset %d ping -c 5 -i 0.2 -W 2 %s"
+                                            % (1 << cpu, GUESTS["g2"][1]), timeout=60)
+            self.assertEqual(rc, 0, "ping from g1's CPU %d failed:\n%s" % (cpu, out))
+            self.assertRegex(out, r"(?<![0-9])0% packet loss", out)
+        after = {g: self.sw.port_show(g)["stats"] for g in GUESTS}
+        d = {g: delta(after[g], before[g]) for g in GUESTS}
+        for g in GUESTS:
+            for direction in ("rx", "tx"):
+                self.assertEqual(sum(queue(d[g], q)[direction + "_packets"] for q in range(QUEUES)),
+                                 d[g][direction]["packets"],
+                                 "port %s: %s per queue does not add up: %r" % (g, direction, d[g]))
+                self.assertEqual(sum(queue(d[g], q)[direction + "_bytes"] for q in range(QUEUES)),
+                                 d[g][direction]["bytes"])
+        self.assertGreaterEqual(d["g1"]["rx"]["packets"], 10)
+        self.assertGreaterEqual(d["g2"]["tx"]["packets"], 10)
+        # g1's echo requests left from the queue of the CPU ping ran on;
+        # g2 got them on the same queue number.
+        for q in range(QUEUES):
+            self.assertGreaterEqual(queue(d["g1"], q)["rx_packets"], 5,
+                                    "g1 sent nothing on queue %d: %r" % (q, d["g1"]))
+            self.assertGreaterEqual(queue(d["g2"], q)["tx_packets"], 5,
+                                    "g2 got nothing on queue %d: %r" % (q, d["g2"]))
+
+
 if __name__ == "__main__":
     dvstest.main()
