@@ -948,11 +948,20 @@ dvs_dp_fwd_class_name (const struct dvs_datapath *dp)
 }
 
 void
+dvs_dp_process_burst_queue (struct dvs_datapath *dp, uint16_t in_port,
+                            uint16_t q, struct rte_mbuf **pkts, uint16_t n)
+{
+  dp->in_queue = q;
+  dp_pipeline_burst (dp, in_port, pkts, n, false);
+  dp->in_queue = 0;
+  dp_journal_close (dp);
+}
+
+void
 dvs_dp_process_burst (struct dvs_datapath *dp, uint16_t in_port,
                       struct rte_mbuf **pkts, uint16_t n)
 {
-  dp_pipeline_burst (dp, in_port, pkts, n, false);
-  dp_journal_close (dp);
+  dvs_dp_process_burst_queue (dp, in_port, 0, pkts, n);
 }
 
 void

@@ -294,4 +294,7 @@ const char *dvs_dp_fwd_class_name (const struct dvs_datapath *dp);
  * thread would (the datapath takes the frames), and set its clock. */
 void dvs_dp_process_burst (struct dvs_datapath *dp, uint16_t in_port,
                            struct rte_mbuf **pkts, uint16_t n);
+/* The same, as if taken from the port's rx queue @q. */
+void dvs_dp_process_burst_queue (struct dvs_datapath *dp, uint16_t in_port,
+                                 uint16_t q, struct rte_mbuf **pkts, uint16_t n);
 void dvs_dp_set_now (struct dvs_datapath *dp, uint32_t now);
