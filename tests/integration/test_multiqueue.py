@@ -22,6 +22,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dvstest  # noqa: E402
 from dvstest import wait_until  # noqa: E402
+import test_crash  # noqa: E402
 
 MAC_A = "02:d5:00:00:00:2a"
 MAC_B = "02:d5:00:00:00:2b"
@@ -164,8 +165,8 @@ class MultiQueue(unittest.TestCase):
 
 
 GUESTS = {  # name: (MAC, address)
-    "g1": ("02:d5:00:00:02:01", "10.0.2.1"),
-    "g2": ("02:d5:00:00:02:02", "10.0.2.2"),
+    "g1": ("02:d5:00:00:03:01", "10.0.3.1"),
+    "g2": ("02:d5:00:00:03:02", "10.0.3.2"),
 }
 
 
@@ -233,6 +234,55 @@ class GuestMultiQueue(unittest.TestCase):
                                     "g1 sent nothing on queue %d: %r" % (q, d["g1"]))
             self.assertGreaterEqual(queue(d["g2"], q)["tx_packets"], 5,
                                     "g2 got nothing on queue %d: %r" % (q, d["g2"]))
+
+
+class MultiQueueCrash(test_crash.SwitchCrash):
+    """test_crash's kill -9 under traffic, clean restart, crash at every
+    point of a burst and learned address, with two queue pairs per vNIC and
+    traffic on both (a ping from each vCPU of p1): the journal's ring
+    positions and hand-overs are per queue, the per-queue counters add up
+    to the totals after every crash, and the totals still equal the
+    guests' own counters."""
+    QUEUES = 2
+
+    def traffic(self, count):
+        for cpu in range(self.QUEUES):
+            rc, out = self.guests["p1"].run(
+                "taskset %d ping -c %d -i 0.02 -W 1 %s > /tmp/ping%d.log 2>&1 &"
+                % (1 << cpu, count, test_crash.GUESTS["p2"][1], cpu))
+            self.assertEqual(rc, 0, out)
+
+    def wait_traffic_done(self, timeout=60):
+        logs = " ".join("/tmp/ping%d.log" % cpu for cpu in range(self.QUEUES))
+
+        def done():
+            rc, out = self.guests["p1"].run("cat %s | grep -c 'packet loss'" % logs, timeout=20)
+            return out.strip().startswith(str(self.QUEUES))
+        dvstest.wait_until(done, timeout, "the background pings to finish", interval=0.5)
+        rc, out = self.guests["p1"].run("tail -q -n 3 %s" % logs)
+        return out
+
+    def assert_counters_match_guests(self):
+        c = super().assert_counters_match_guests()
+        for k, v in c.items():
+            st = v[4]
+            for direction in ("rx", "tx"):
+                for what in ("packets", "bytes"):
+                    self.assertEqual(
+                        sum(q["%s_%s" % (direction, what)] for q in st["queues"].values()),
+                        st[direction][what],
+                        "%s: %s %s per queue do not add up: %r" % (k, direction, what, st))
+        return c
+
+    def test_e_both_queues_used(self):
+        self.traffic(20)
+        self.wait_traffic_done()
+        c = self.assert_counters_match_guests()
+        for q in range(self.QUEUES):
+            self.assertGreater(queue(c["p1"][4], q)["rx_packets"], 0,
+                               "p1 sent nothing on queue %d: %r" % (q, c["p1"][4]))
+            self.assertGreater(queue(c["p2"][4], q)["tx_packets"], 0,
+                               "p2 got nothing on queue %d: %r" % (q, c["p2"][4]))
 
 
 if __name__ == "__main__":
