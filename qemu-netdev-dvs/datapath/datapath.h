@@ -262,6 +262,7 @@ int dvs_dp_set_journal (struct dvs_datapath *dp, const struct dvs_journal_area *
 struct dvs_journal_summary {
   uint32_t state;          /* what the crashed process left: DVS_JOURNAL_* */
   uint16_t in_slot;
+  uint16_t in_queue;       /* its rx queue */
   uint16_t frames;         /* frames of the burst in flight */
   bool committed;          /* its shadows were copied back again */
   uint32_t pending;        /* hand-overs to settle at their ports' link up */

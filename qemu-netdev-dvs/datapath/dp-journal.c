@@ -384,6 +384,7 @@ dvs_journal_recover (const struct dvs_journal_area *a, struct dvs_journal_summar
       return -1;
     }
   sum->in_slot = j->in_slot;
+  sum->in_queue = j->in_queue;
   sum->frames = j->n;
   r->in_slot = j->in_slot;
   r->in_queue = j->in_queue;
