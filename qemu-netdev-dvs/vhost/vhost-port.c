@@ -117,8 +117,9 @@ request_pauses (uint32_t request)
  * (GET_QUEUE_NUM, with VHOST_USER_PROTOCOL_F_MQ).  rte_vhost 22.11 answers
  * 128 and has no call to lower it (rte_vhost_driver_set_max_queue_num came
  * in 23.07); the datapath serves DVS_MAX_QUEUES, so answer that: QEMU then
- * refuses queues=N beyond it with a clear error, instead of a guest whose
- * frames on the higher queues nobody reads. */
+ * refuses the back-end for queues=N beyond it, with a clear error ("you
+ * are asking more queues than supported"), instead of running a guest
+ * whose frames on the higher queues nobody reads. */
 static enum rte_vhost_msg_result
 reply_queue_num (void *msg)
 {
