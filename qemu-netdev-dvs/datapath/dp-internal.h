@@ -148,6 +148,9 @@ void dp_port_queues_update (struct dvs_datapath *dp, struct dp_port *p);
  * enabled tx queues.  A flow that its sender keeps on one queue (Linux
  * does, by flow hash or CPU) stays on one queue, in order, on the other
  * side; no per-frame hashing in the burst. */
+_Static_assert ((DVS_MAX_QUEUES & (DVS_MAX_QUEUES - 1)) == 0 && 2 * DVS_MAX_QUEUES <= 32,
+                "queue numbers are masked, vrings are bits of a uint32_t");
+
 static inline uint16_t
 dp_txq (const struct dvs_datapath *dp, const struct dp_port *p)
 {
