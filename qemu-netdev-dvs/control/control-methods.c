@@ -31,6 +31,8 @@ port_to_json (const DvsPortInfo *info, gboolean with_stats)
   add_str (b, "socket", info->socket);
   add_str (b, "mode", info->server ? "server" : "client");
   add_str (b, "link", info->link_up ? "up" : "down");
+  json_builder_set_member_name (b, "queues");
+  json_builder_add_int_value (b, info->queues);
   json_builder_set_member_name (b, "gated");
   json_builder_add_boolean_value (b, info->gated);
   json_builder_set_member_name (b, "hold");

@@ -94,9 +94,38 @@ do_link_down (struct dvs_datapath *dp, struct dp_port *p, uint16_t port)
     return 0;
   dp_sleep_forget_port (dp, p);
   __atomic_store_n (&p->vid, -1, __ATOMIC_RELAXED);
+  __atomic_store_n (&p->vrings, 0, __ATOMIC_RELAXED);
+  p->n_rxq = 0;
   port_list_remove (dp->polled, &dp->n_polled, port);
   update_active (dp, p, port);
   return 0;
+}
+
+void
+dp_port_queues_update (struct dvs_datapath *dp, struct dp_port *p)
+{
+  uint32_t was = p->vrings;
+  uint32_t m = (p->io->queues != NULL ? p->io->queues (p->vid) : 0) | 3u;
+  uint8_t tx[DVS_MAX_QUEUES], n_tx = 0;
+
+  p->n_rxq = 0;
+  for (uint8_t q = 0; q < DVS_MAX_QUEUES; q++)
+    {
+      if (m & (1u << (2 * q)))
+        tx[n_tx++] = q;
+      if (m & (2u << (2 * q)))
+        {
+          p->rxq[p->n_rxq++] = q;
+          /* Busy-polling: the guest need not kick us on a new queue. */
+          if (!(was & (2u << (2 * q))))
+            p->io->notify (p->vid, q, false);
+        }
+    }
+  for (uint8_t i = 0; i < DVS_MAX_QUEUES; i++)
+    p->txq_for[i] = tx[i % n_tx];
+  __atomic_store_n (&p->vrings, m, __ATOMIC_RELAXED);
+  if (m & ~was)
+    dp_journal_port_up (dp, p);
 }
 
 static void
@@ -259,10 +288,11 @@ dp_cmd_execute (struct dvs_datapath *dp, struct dp_cmd *c)
       p->io = c->config ? (const struct dvs_port_io *) c->config : dp->io;
       __atomic_store_n (&p->vid, c->arg, __ATOMIC_RELAXED);
       atomic_store (&p->kick_dirty, true);
-      /* Busy-polling: the guest need not kick us. */
-      p->io->notify (p->vid, false);
-      /* A crashed process's half-done burst: settled from the rings. */
-      dp_journal_port_up (dp, p);
+      atomic_store (&p->queues_dirty, false);
+      /* Its queues; busy-polling, so the guest need not kick us on them;
+       * and what a crashed process's half-done burst left, settled from
+       * the rings. */
+      dp_port_queues_update (dp, p);
       /* What was held for the port goes first, in order. */
       dp_hold_release (dp, p);
       dp->polled[dp->n_polled++] = c->port;
@@ -454,22 +484,32 @@ dp_thread (void *arg)
       start = rte_rdtsc ();
       for (uint16_t i = 0; i < dp->n_polled; i++)
         {
-          struct rte_mbuf *pkts[DVS_BURST];
           uint16_t port = dp->polled[i];
           struct dp_port *p = &dp->ports[port];
-          uint16_t n = p->io->rx (p->vid, dp->pool, pkts, DVS_BURST);
-          if (n)
+
+          if (unlikely (atomic_load_explicit (&p->queues_dirty, memory_order_relaxed))
+              && atomic_exchange (&p->queues_dirty, false))
+            dp_port_queues_update (dp, p);
+          for (uint8_t qi = 0; qi < p->n_rxq; qi++)
             {
-              dp_pipeline_burst (dp, port, pkts, n, false);
-              got += n;
-              DP_CRASH_POINT (dp, DP_CRASH_BEFORE_PUBLISH);
+              struct rte_mbuf *pkts[DVS_BURST];
+              uint16_t q = p->rxq[qi];
+              uint16_t n = p->io->rx (p->vid, q, dp->pool, pkts, DVS_BURST);
+              if (n)
+                {
+                  dp->in_queue = q;
+                  dp_pipeline_burst (dp, port, pkts, n, false);
+                  dp->in_queue = 0;
+                  got += n;
+                  DP_CRASH_POINT (dp, DP_CRASH_BEFORE_PUBLISH);
+                }
+              /* The frames are delivered and counted: the guest may have
+               * its descriptors back. */
+              if (p->io->rx_done != NULL)
+                p->io->rx_done (p->vid, q);
+              if (n)
+                dp_journal_close (dp);
             }
-          /* The frames are delivered and counted: the guest may have its
-           * descriptors back. */
-          if (p->io->rx_done != NULL)
-            p->io->rx_done (p->vid);
-          if (n)
-            dp_journal_close (dp);
         }
       end = rte_rdtsc ();
       if (unlikely (dp->n_blob_dirty))
@@ -540,7 +580,8 @@ dvs_dp_create (const struct dvs_dp_config *config)
     {
       dp->ports[i].vid = -1;
       dp->ports[i].io = dp->io;
-      dp->ports[i].kick_fd = dp->ports[i].kick_src = -1;
+      for (int q = 0; q < DVS_MAX_QUEUES; q++)
+        dp->ports[i].kick_fd[q] = dp->ports[i].kick_src[q] = -1;
     }
 
   snprintf (name, sizeof name, "dvs_mb_%s", config->name);
@@ -834,7 +875,10 @@ void
 dvs_dp_kick (struct dvs_datapath *dp, uint16_t port)
 {
   if (port < DVS_MAX_PORTS)
-    atomic_store (&dp->ports[port].kick_dirty, true);
+    {
+      atomic_store (&dp->ports[port].queues_dirty, true);
+      atomic_store (&dp->ports[port].kick_dirty, true);
+    }
   if (dp->running)
     dp_wake (dp);
 }
@@ -872,6 +916,12 @@ dvs_dp_port_stats (const struct dvs_datapath *dp, uint16_t port,
                 sizeof *out / sizeof (uint64_t));
 }
 
+uint32_t
+dvs_dp_port_queues (const struct dvs_datapath *dp, uint16_t port)
+{
+  return port < DVS_MAX_PORTS ? __atomic_load_n (&dp->ports[port].vrings, __ATOMIC_RELAXED) : 0;
+}
+
 bool
 dvs_dp_link_is_up (const struct dvs_datapath *dp, uint16_t port)
 {
@@ -898,11 +948,20 @@ dvs_dp_fwd_class_name (const struct dvs_datapath *dp)
 }
 
 void
+dvs_dp_process_burst_queue (struct dvs_datapath *dp, uint16_t in_port,
+                            uint16_t q, struct rte_mbuf **pkts, uint16_t n)
+{
+  dp->in_queue = q;
+  dp_pipeline_burst (dp, in_port, pkts, n, false);
+  dp->in_queue = 0;
+  dp_journal_close (dp);
+}
+
+void
 dvs_dp_process_burst (struct dvs_datapath *dp, uint16_t in_port,
                       struct rte_mbuf **pkts, uint16_t n)
 {
-  dp_pipeline_burst (dp, in_port, pkts, n, false);
-  dp_journal_close (dp);
+  dvs_dp_process_burst_queue (dp, in_port, 0, pkts, n);
 }
 
 void

@@ -30,21 +30,32 @@ struct rte_mempool;
  * up (a vhost device id, an ethdev port id).  All members are called on the
  * datapath thread only, and must not block.
  *
+ * Queues: a port has one or more queue pairs (multi-queue vNICs).  Every
+ * member but queues takes the queue @q it is about: rx, rx_done,
+ * rx_position, rx_discard, pending, kickfd and notify the port's rx queue q
+ * (what the peer sends on its transmit queue q), tx, tx_position and
+ * tx_delivered its tx queue q (the peer's receive queue q).  The datapath
+ * only uses queues that queues() reports enabled, and always queue 0.
+ *
  * Contract of the members (mandatory unless marked optional):
+ *   queues   optional (NULL: one queue pair, q is always 0).  The queues
+ *            the peer has enabled: bit 2q for tx queue q, bit 2q + 1 for rx
+ *            queue q (a vhost-user vring index), q < DVS_MAX_QUEUES.  The
+ *            datapath reads it at link up and again after dvs_dp_kick().
  *   rx       frames from the peer; the datapath owns what it gets.  @pool is
  *            the datapath's; an io may take its buffers from its own pool.
  *            An io with rx_done may keep what rx consumed from the peer
  *            (descriptors) until rx_done; it may also consume malformed
  *            input that yields no frame.
  *   rx_done  optional (NULL: rx hands everything back at once).  The
- *            datapath has finished with every frame the last rx returned
- *            (delivered or dropped): the io may now hand the consumed
- *            descriptors back to the peer (publish used entries, notify the
- *            guest).  Called once after each rx that returned or consumed
- *            anything, before the next rx on that vid; the datapath calls
- *            it after every rx, so it must be cheap when nothing is
- *            pending.  Consumed-but-malformed descriptor chains (no frame
- *            returned) are handed back here too.
+ *            datapath has finished with every frame the last rx of queue
+ *            @q returned (delivered or dropped): the io may now hand the
+ *            consumed descriptors back to the peer (publish used entries,
+ *            notify the guest).  Called once after each rx that returned or
+ *            consumed anything, before the next rx on that vid (any
+ *            queue); the datapath calls it after every rx, so it must be
+ *            cheap when nothing is pending.  Consumed-but-malformed
+ *            descriptor chains (no frame returned) are handed back here too.
  *   rx_position  optional.  The ring position (free-running 16-bit avail
  *            index) of the next descriptor rx would read; after rx and
  *            before rx_done it is past what rx consumed, so before rx it
@@ -71,18 +82,19 @@ struct rte_mempool;
  *            @before, how many the ring shows delivered (a prefix); 0 when
  *            it cannot tell. */
 struct dvs_port_io {
-  uint16_t (*rx) (int vid, struct rte_mempool *pool, struct rte_mbuf **pkts,
-                  uint16_t n);
-  uint16_t (*tx) (int vid, struct rte_mbuf **pkts, uint16_t n);
-  uint32_t (*pending) (int vid);
-  int (*kickfd) (int vid);
-  void (*notify) (int vid, bool enable);
-  void (*rx_done) (int vid);
-  uint16_t (*rx_position) (int vid);
-  void (*rx_discard) (int vid, uint16_t upto);
-  uint16_t (*tx_position) (int vid);
-  int (*tx_delivered) (int vid, uint16_t before, const uint32_t *len,
-                       uint16_t n);
+  uint16_t (*rx) (int vid, uint16_t q, struct rte_mempool *pool,
+                  struct rte_mbuf **pkts, uint16_t n);
+  uint16_t (*tx) (int vid, uint16_t q, struct rte_mbuf **pkts, uint16_t n);
+  uint32_t (*pending) (int vid, uint16_t q);
+  int (*kickfd) (int vid, uint16_t q);
+  void (*notify) (int vid, uint16_t q, bool enable);
+  void (*rx_done) (int vid, uint16_t q);
+  uint16_t (*rx_position) (int vid, uint16_t q);
+  void (*rx_discard) (int vid, uint16_t q, uint16_t upto);
+  uint16_t (*tx_position) (int vid, uint16_t q);
+  int (*tx_delivered) (int vid, uint16_t q, uint16_t before,
+                       const uint32_t *len, uint16_t n);
+  uint32_t (*queues) (int vid);
 };
 
 /* rte_vhost: frames to the guest through rte_vhost_enqueue_burst; from the
@@ -96,7 +108,12 @@ extern const struct dvs_port_io dvs_port_io_vhost;
  * handled; returns false if the datapath was still in it after
  * @timeout_us (it then goes on regardless).  resume: after the message
  * (or the next one, or reset); the datapath re-reads the ring, memory
- * table and features before touching the ring again. */
+ * table and features before touching the ring again.  vring_state: the
+ * vring_state_changed callback (DPDK 22.11 has no call to ask whether a
+ * vring is enabled: the io keeps what the callbacks said, reported by its
+ * queues member); connection: a new connection on @vid, no vring enabled. */
+void dvs_vhost_io_vring_state (int vid, uint16_t vring, bool enabled);
+void dvs_vhost_io_connection (int vid);
 void dvs_vhost_io_reset (int vid);
 bool dvs_vhost_io_pause (int vid, uint32_t timeout_us);
 void dvs_vhost_io_resume (int vid);
@@ -183,6 +200,10 @@ int dvs_dp_link_down (struct dvs_datapath *dp, uint16_t port);
 /* Wakes the thread to look at its ports again (a vring changed state).
  * Never blocks: safe from rte_vhost callbacks that hold vring locks. */
 void dvs_dp_kick (struct dvs_datapath *dp, uint16_t port);
+/* The port's queues the datapath uses (the io's queues() as last read, bit
+ * 2q: tx queue q, bit 2q + 1: rx queue q); 0 while the link is down.  Any
+ * thread, no command. */
+uint32_t dvs_dp_port_queues (const struct dvs_datapath *dp, uint16_t port);
 
 /* Migration support (docs/datapath.md, "Hold, announce").
  *
@@ -241,6 +262,7 @@ int dvs_dp_set_journal (struct dvs_datapath *dp, const struct dvs_journal_area *
 struct dvs_journal_summary {
   uint32_t state;          /* what the crashed process left: DVS_JOURNAL_* */
   uint16_t in_slot;
+  uint16_t in_queue;       /* its rx queue */
   uint16_t frames;         /* frames of the burst in flight */
   bool committed;          /* its shadows were copied back again */
   uint32_t pending;        /* hand-overs to settle at their ports' link up */
@@ -273,4 +295,7 @@ const char *dvs_dp_fwd_class_name (const struct dvs_datapath *dp);
  * thread would (the datapath takes the frames), and set its clock. */
 void dvs_dp_process_burst (struct dvs_datapath *dp, uint16_t in_port,
                            struct rte_mbuf **pkts, uint16_t n);
+/* The same, as if taken from the port's rx queue @q. */
+void dvs_dp_process_burst_queue (struct dvs_datapath *dp, uint16_t in_port,
+                                 uint16_t q, struct rte_mbuf **pkts, uint16_t n);
 void dvs_dp_set_now (struct dvs_datapath *dp, uint32_t now);

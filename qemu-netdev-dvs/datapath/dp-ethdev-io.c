@@ -15,11 +15,13 @@
 #include <rte_mbuf.h>
 
 static uint16_t
-ethdev_rx (int vid, struct rte_mempool *pool, struct rte_mbuf **pkts, uint16_t n)
+ethdev_rx (int vid, uint16_t q, struct rte_mempool *pool, struct rte_mbuf **pkts,
+           uint16_t n)
 {
   uint16_t got = rte_eth_rx_burst ((uint16_t) vid, 0, pkts, n);
 
   (void) pool;
+  (void) q;           /* no queues member: always 0 */
   for (uint16_t i = 0; i < got; i++)
     if (unlikely (pkts[i]->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED)
         && rte_vlan_insert (&pkts[i]) != 0)
@@ -28,10 +30,12 @@ ethdev_rx (int vid, struct rte_mempool *pool, struct rte_mbuf **pkts, uint16_t n
 }
 
 static uint16_t
-ethdev_tx (int vid, struct rte_mbuf **pkts, uint16_t n)
+ethdev_tx (int vid, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
 {
   struct rte_mbuf *copies[DVS_BURST];
   uint16_t made = 0, sent = 0;
+
+  (void) q;
 
   while (sent < n)
     {
@@ -55,23 +59,26 @@ ethdev_tx (int vid, struct rte_mbuf **pkts, uint16_t n)
 }
 
 static uint32_t
-ethdev_pending (int vid)
+ethdev_pending (int vid, uint16_t q)
 {
   (void) vid;
+  (void) q;
   return 0;
 }
 
 static int
-ethdev_kickfd (int vid)
+ethdev_kickfd (int vid, uint16_t q)
 {
   (void) vid;
+  (void) q;
   return -1;
 }
 
 static void
-ethdev_notify (int vid, bool enable)
+ethdev_notify (int vid, uint16_t q, bool enable)
 {
   (void) vid;
+  (void) q;
   (void) enable;
 }
 

@@ -83,12 +83,15 @@ dp_hold_release (struct dvs_datapath *dp, struct dp_port *p)
             if (pass & (UINT64_C (1) << i))
               out[cnt++] = out[i];
         }
-      sent = cnt ? p->io->tx (p->vid, out, cnt) : 0;
+      uint16_t q = dp_txq (dp, p);
+      sent = cnt ? p->io->tx (p->vid, q, out, cnt) : 0;
       for (uint16_t i = 0; i < sent; i++)
         {
           enum dvs_pkt_kind kind = dp_pkt_kind (rte_pktmbuf_mtod (out[i], uint8_t *));
           DP_ADD (p->rt->stats.tx_packets[kind], 1);
           DP_ADD (p->rt->stats.tx_bytes[kind], rte_pktmbuf_pkt_len (out[i]));
+          DP_ADD (p->rt->stats.txq_packets[q], 1);
+          DP_ADD (p->rt->stats.txq_bytes[q], rte_pktmbuf_pkt_len (out[i]));
         }
       if (sent < cnt)
         DP_ADD (p->rt->stats.drop_ring_full, cnt - sent);

@@ -41,9 +41,18 @@ struct dp_port {
   uint8_t n_plain, n_tagged;
   uint8_t plain[DVS_BURST];           /* leave untagged */
   uint8_t tagged[DVS_BURST];          /* leave with a tag */
-  /* adaptive polling: our dup of the kick eventfd, and the fd it came from */
-  int kick_fd;
-  int kick_src;
+  /* queues in use (link up): the io's queues() mask, the rx queues to
+   * read, and for each input queue number the tx queue that frames from
+   * it leave by (dp_txq) */
+  uint32_t vrings;                    /* read by dvs_dp_port_queues */
+  uint8_t n_rxq;
+  uint8_t rxq[DVS_MAX_QUEUES];
+  uint8_t txq_for[DVS_MAX_QUEUES];
+  atomic_bool queues_dirty;           /* set by dvs_dp_kick(): re-read */
+  /* adaptive polling: per rx queue, our dup of the kick eventfd, and the fd
+   * it came from */
+  int kick_fd[DVS_MAX_QUEUES];
+  int kick_src[DVS_MAX_QUEUES];
   atomic_bool kick_dirty;             /* set by dvs_dp_kick() */
   /* the runtime a burst writes (dp_rt): rt, or its shadow in the journal */
   struct dvs_port_runtime *cur;
@@ -76,6 +85,8 @@ struct dvs_datapath {
   uint16_t polled[DVS_MAX_PORTS];     /* ports with link up */
   uint16_t n_polled;
   uint16_t n_mirrors;                 /* ports with a mirror: enables dedup */
+  uint16_t in_queue;                  /* rx queue of the burst in progress
+                                       * (0: injected, tests) */
 
   struct dvs_dp_stats stats;
 
@@ -125,7 +136,26 @@ void dp_journal_save_fwd (struct dvs_datapath *dp, uint16_t in_port);
 /* Writes the blobs that waited their interval out, or all of them. */
 void dp_journal_flush_fwd (struct dvs_datapath *dp, bool all);
 void dp_journal_close (struct dvs_datapath *dp);
+/* Settles what a crash left for the port's queues that are up now (link
+ * up, and each time more of its queues are enabled). */
 void dp_journal_port_up (struct dvs_datapath *dp, struct dp_port *p);
+
+/* Re-reads the port's enabled queues from its io (link up, dvs_dp_kick). */
+void dp_port_queues_update (struct dvs_datapath *dp, struct dp_port *p);
+
+/* The tx queue of @p that frames of the burst in progress go out by.
+ * Queue selection: the input queue's number, folded onto the port's
+ * enabled tx queues.  A flow that its sender keeps on one queue (Linux
+ * does, by flow hash or CPU) stays on one queue, in order, on the other
+ * side; no per-frame hashing in the burst. */
+_Static_assert ((DVS_MAX_QUEUES & (DVS_MAX_QUEUES - 1)) == 0 && 2 * DVS_MAX_QUEUES <= 32,
+                "queue numbers are masked, vrings are bits of a uint32_t");
+
+static inline uint16_t
+dp_txq (const struct dvs_datapath *dp, const struct dp_port *p)
+{
+  return p->txq_for[dp->in_queue & (DVS_MAX_QUEUES - 1)];
+}
 
 /* The runtime a burst writes for port @p: in a journaled burst, a shadow
  * of an area-backed port's runtime; otherwise the runtime itself. */

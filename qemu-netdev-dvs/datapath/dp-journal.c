@@ -77,9 +77,10 @@ dp_journal_open (struct dvs_datapath *dp, uint16_t in_port,
   if (j == NULL || injected || (slot = slot_of (&dp->jarea, ip->rt)) < 0)
     return;
   j->in_slot = (uint16_t) slot;
+  j->in_queue = (uint8_t) (dp->in_queue & (DVS_MAX_QUEUES - 1));
   j->n = n;
   j->has_pos = ip->io->rx_position != NULL;
-  j->pos_after = j->has_pos ? ip->io->rx_position (ip->vid) : 0;
+  j->pos_after = j->has_pos ? ip->io->rx_position (ip->vid, j->in_queue) : 0;
   for (uint16_t i = 0; i < n; i++)
     {
       const struct rte_mbuf *m = pkts[i];
@@ -131,7 +132,8 @@ dp_journal_out_begin (struct dvs_datapath *dp, struct dp_port *p,
   o->slot = slot >= 0 ? (uint16_t) slot : DVS_JOURNAL_NO_SLOT;
   /* Only a port in the area can be settled later (it is found by slot). */
   o->has_ring = slot >= 0 && p->io->tx_position != NULL && p->io->tx_delivered != NULL;
-  o->ring_before = o->has_ring ? p->io->tx_position (p->vid) : 0;
+  o->queue = (uint8_t) dp_txq (dp, p);
+  o->ring_before = o->has_ring ? p->io->tx_position (p->vid, o->queue) : 0;
   o->n = (uint8_t) n;
   o->done = 0;
   o->sent = 0;
@@ -284,8 +286,8 @@ dp_journal_close (struct dvs_datapath *dp)
   /* The burst is handed back: the ring is taken and accounted up to here. */
   if (j->has_pos)
     {
-      j->ring_pos[j->in_slot] = j->pos_after;
-      j->ring_pos_valid[j->in_slot] = 1;
+      j->ring_pos[j->in_slot][j->in_queue] = j->pos_after;
+      j->ring_pos_valid[j->in_slot][j->in_queue] = 1;
     }
   set_state (j, DVS_JOURNAL_IDLE);
   dp->journal_open = false;
@@ -299,10 +301,14 @@ count_delivered (struct dvs_port_runtime *rt, const uint8_t *kind,
 {
   uint8_t k = kind[o->frame[i]];
 
+  uint8_t q = o->queue & (DVS_MAX_QUEUES - 1);
+
   if (rt == NULL || k >= DVS_PKT_KIND_COUNT)
     return;
   __atomic_store_n (&rt->stats.tx_packets[k], rt->stats.tx_packets[k] + 1, __ATOMIC_RELAXED);
   __atomic_store_n (&rt->stats.tx_bytes[k], rt->stats.tx_bytes[k] + o->len[i], __ATOMIC_RELAXED);
+  __atomic_store_n (&rt->stats.txq_packets[q], rt->stats.txq_packets[q] + 1, __ATOMIC_RELAXED);
+  __atomic_store_n (&rt->stats.txq_bytes[q], rt->stats.txq_bytes[q] + o->len[i], __ATOMIC_RELAXED);
 }
 
 /* Frames of @o the record says reached the port's guest, for a hand-over
@@ -356,13 +362,14 @@ dvs_journal_recover (const struct dvs_journal_area *a, struct dvs_journal_summar
   /* Every port's ring is compared at its first link up with where the
    * switch had taken it to: what QEMU did with it meanwhile. */
   for (uint32_t s = 0; s < a->n_slots && s < DVS_MAX_PORTS; s++)
-    if (j->ring_pos_valid[s] && a->rt_of (a->ctx, (uint16_t) s) != NULL)
-      {
-        r->check_ring[s] = 1;
-        r->ring_taken[s] = j->ring_pos[s];
-        sum->rings++;
-        r->active = 1;
-      }
+    for (uint32_t q = 0; q < DVS_MAX_QUEUES; q++)
+      if (j->ring_pos_valid[s][q] && a->rt_of (a->ctx, (uint16_t) s) != NULL)
+        {
+          r->check_ring[s][q] = 1;
+          r->ring_taken[s][q] = j->ring_pos[s][q];
+          sum->rings++;
+          r->active = 1;
+        }
   if (state == DVS_JOURNAL_IDLE)
     return 0;
   if (state != DVS_JOURNAL_OPEN && state != DVS_JOURNAL_COMMIT)
@@ -371,21 +378,23 @@ dvs_journal_recover (const struct dvs_journal_area *a, struct dvs_journal_summar
       return -1;
     }
   if (j->n > DVS_BURST || j->n_shadow > DVS_MAX_PORTS || j->n_out > DVS_JOURNAL_MAX_OUT
-      || j->in_slot >= a->n_slots)
+      || j->in_slot >= a->n_slots || j->in_queue >= DVS_MAX_QUEUES)
     {
       set_state (j, DVS_JOURNAL_IDLE);
       return -1;
     }
   sum->in_slot = j->in_slot;
+  sum->in_queue = j->in_queue;
   sum->frames = j->n;
   r->in_slot = j->in_slot;
+  r->in_queue = j->in_queue;
   memcpy (r->kind, j->kind, sizeof r->kind);
   /* The burst's frames are accounted for below: the ring was taken up to
    * its end. */
   if (j->has_pos && a->rt_of (a->ctx, j->in_slot) != NULL)
     {
-      r->check_ring[j->in_slot] = 1;
-      r->ring_taken[j->in_slot] = j->pos_after;
+      r->check_ring[j->in_slot][j->in_queue] = 1;
+      r->ring_taken[j->in_slot][j->in_queue] = j->pos_after;
     }
 
   if (state == DVS_JOURNAL_COMMIT)
@@ -413,6 +422,8 @@ dvs_journal_recover (const struct dvs_journal_area *a, struct dvs_journal_summar
             {
               add_counter (&in->stats.rx_packets[k], 1);
               add_counter (&in->stats.rx_bytes[k], j->len[i]);
+              add_counter (&in->stats.rxq_packets[j->in_queue], 1);
+              add_counter (&in->stats.rxq_bytes[j->in_queue], j->len[i]);
             }
         }
       r->n_out = n_out;
@@ -453,36 +464,45 @@ dp_journal_port_up (struct dvs_datapath *dp, struct dp_port *p)
 
   if (r == NULL || !r->active || (slot = slot_of (&dp->jarea, p->rt)) < 0)
     return;
-  if (r->check_ring[slot])
+  /* Each rx queue as it comes up (queue 0 at link up, the others when the
+   * guest enables them). */
+  for (uint8_t i = 0; i < p->n_rxq; i++)
     {
+      uint8_t q = p->rxq[i];
+
+      if (!r->check_ring[slot][q])
+        continue;
       /* QEMU restarts the ring where the guest's used index is: behind
        * what we had taken if the crash left a burst not handed back (hand
        * it back unread: it is accounted for), ahead of it by what QEMU
        * dropped from the ring while no switch ran. */
       if (p->io->rx_position != NULL)
         {
-          uint16_t base = p->io->rx_position (p->vid);
-          uint16_t behind = (uint16_t) (r->ring_taken[slot] - base);
-          uint16_t ahead = (uint16_t) (base - r->ring_taken[slot]);
+          uint16_t base = p->io->rx_position (p->vid, q);
+          uint16_t behind = (uint16_t) (r->ring_taken[slot][q] - base);
+          uint16_t ahead = (uint16_t) (base - r->ring_taken[slot][q]);
           if (behind > 0 && behind <= DVS_BURST && p->io->rx_discard != NULL)
-            p->io->rx_discard (p->vid, r->ring_taken[slot]);
+            p->io->rx_discard (p->vid, q, r->ring_taken[slot][q]);
           else if (ahead > 0 && ahead <= DVS_JOURNAL_MAX_RING)
             add_counter (&p->rt->stats.dropped_while_down, ahead);
         }
-      r->check_ring[slot] = 0;
+      r->check_ring[slot][q] = 0;
     }
   for (uint32_t k = 0; k < r->n_out && k < DVS_JOURNAL_MAX_OUT; k++)
     {
       const struct dvs_journal_out *o = &r->out[k];
+      uint8_t q = o->queue & (DVS_MAX_QUEUES - 1);
+
       if (!r->pending[k])
         continue;
-      if (o->slot != slot)
+      /* Its ring is the port's tx queue @q: settled once that is up. */
+      if (o->slot != slot || !(p->vrings & (1u << (2 * q))))
         {
           left = true;
           continue;
         }
       int d = p->io->tx_delivered != NULL
-                ? p->io->tx_delivered (p->vid, o->ring_before, o->len, o->n) : 0;
+                ? p->io->tx_delivered (p->vid, q, o->ring_before, o->len, o->n) : 0;
       if (d > o->n)
         d = 0;
       for (int i = 0; i < d; i++)
@@ -495,7 +515,8 @@ dp_journal_port_up (struct dvs_datapath *dp, struct dp_port *p)
       r->pending[k] = 0;
     }
   for (uint32_t s = 0; s < DVS_MAX_PORTS && !left; s++)
-    left = r->check_ring[s] != 0;
+    for (uint32_t q = 0; q < DVS_MAX_QUEUES && !left; q++)
+      left = r->check_ring[s][q] != 0;
   if (!left)
     __atomic_store_n (&r->active, 0, __ATOMIC_RELEASE);
 }

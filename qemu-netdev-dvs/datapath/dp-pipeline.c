@@ -164,18 +164,27 @@ deliver (struct dvs_datapath *dp, struct dp_port *p, struct burst *b,
     return;
   /* Where the port's ring stands goes to the journal first: after a crash
    * it tells how much of this hand-over reached the guest. */
+  uint16_t q = dp_txq (dp, p);
   struct dvs_journal_out *jo = dp_journal_out_begin (dp, p, out, oi, cnt);
-  sent = p->io->tx (p->vid, out, cnt);
+  sent = p->io->tx (p->vid, q, out, cnt);
   if (jo != NULL)
     dp_journal_out_end (dp, jo, sent);
+  uint64_t qbytes = 0;
   for (uint16_t j = 0; j < sent; j++)
     {
       uint8_t kind = meta[oi[j]].kind;
+      uint32_t len = rte_pktmbuf_pkt_len (out[j]);
       pk[kind]++;
-      by[kind] += rte_pktmbuf_pkt_len (out[j]);
+      by[kind] += len;
+      qbytes += len;
     }
   struct dvs_port_runtime *rt = dp_rt (dp, p);
   add_by_kind (rt->stats.tx_packets, rt->stats.tx_bytes, pk, by);
+  if (sent > 0)
+    {
+      DP_ADD (rt->stats.txq_packets[q], sent);
+      DP_ADD (rt->stats.txq_bytes[q], qbytes);
+    }
   if (sent < cnt)
     DP_ADD (rt->stats.drop_ring_full, cnt - sent);
 }
@@ -225,6 +234,13 @@ ingress (struct dvs_datapath *dp, struct dp_port *ip, struct rte_mbuf **pkts,
   if (unlikely (injected))
     return k;
   add_by_kind (rt->stats.rx_packets, rt->stats.rx_bytes, pk, by);
+  if (k > 0)
+    {
+      uint16_t q = dp->in_queue & (DVS_MAX_QUEUES - 1);
+      DP_ADD (rt->stats.rxq_packets[q], k);
+      DP_ADD (rt->stats.rxq_bytes[q], by[DVS_PKT_UNICAST] + by[DVS_PKT_MULTICAST]
+                                          + by[DVS_PKT_BROADCAST]);
+    }
   if (unlikely (ip->filters.active) && k > 0)
     {
       uint64_t pass = dp_filters_apply (dp, ip, DVS_DIR_FROM_GUEST, fwd, k);

@@ -16,6 +16,11 @@
 #define DVS_VLAN_COUNT 4096
 #define DVS_VLAN_MAX 4094       /* highest usable VID; 0 is the untagged domain */
 #define DVS_HOLD_MAX 256        /* frames a held port queues while its link is down */
+/* Queue pairs per port (multi-queue vNICs, QEMU queues=N): what a port
+ * declares to its vhost-user front-end and counts per queue.  Queue q of a
+ * port is, from the switch's side, rx queue q = the guest's transmit vring
+ * (2q + 1) and tx queue q = the guest's receive vring (2q). */
+#define DVS_MAX_QUEUES 8
 
 enum dvs_vlan_mode {
   DVS_VLAN_ACCESS,   /* untagged at the edge, one VLAN */
@@ -106,6 +111,14 @@ struct dvs_port_stats {
                                  * dropped while no switch ran (not
                                  * received: counted by the next switch
                                  * from the ring positions) */
+  /* Per queue (DVS_MAX_QUEUES): frames and bytes received from the guest on
+   * rx queue q (counted as rx_packets/rx_bytes are: the sums over the
+   * queues equal the totals), and delivered to it on tx queue q (likewise
+   * tx_packets/tx_bytes). */
+  uint64_t rxq_packets[DVS_MAX_QUEUES];
+  uint64_t rxq_bytes[DVS_MAX_QUEUES];
+  uint64_t txq_packets[DVS_MAX_QUEUES];
+  uint64_t txq_bytes[DVS_MAX_QUEUES];
 };
 
 /* A port's runtime state that must outlive the process: its counters and
@@ -180,6 +193,9 @@ struct dvs_journal_out {
   uint8_t done;             /* 1: the hand-over returned, @sent is valid */
   uint8_t sent;             /* frames the port accepted */
   uint8_t has_ring;         /* the port's io can tell what was delivered */
+  uint8_t queue;            /* the port's tx queue (the guest's receive
+                             * vring 2 * queue) that @ring_before is of */
+  uint8_t pad[3];
   uint8_t frame[DVS_BURST]; /* index of each frame in the burst, in order */
   uint32_t len[DVS_BURST];  /* its length as handed over */
 };
@@ -192,17 +208,19 @@ struct dvs_journal {
   uint16_t pos_before;      /* input ring positions (io rx_position) */
   uint16_t pos_after;
   uint8_t has_pos;          /* the input's io has ring positions */
-  uint8_t pad[7];
+  uint8_t in_queue;         /* the input port's rx queue the burst came from */
+  uint8_t pad[6];
   uint8_t kind[DVS_BURST];  /* enum dvs_pkt_kind, or DVS_JOURNAL_KIND_RUNT */
   uint32_t len[DVS_BURST];
   uint32_t n_shadow;
   uint32_t n_out;
   struct dvs_journal_shadow shadow[DVS_MAX_PORTS];
   struct dvs_journal_out out[DVS_JOURNAL_MAX_OUT];
-  /* per slot: the input ring position up to which the switch has taken
-   * and accounted for the guest's frames (the burst in flight excepted) */
-  uint16_t ring_pos[DVS_MAX_PORTS];
-  uint8_t ring_pos_valid[DVS_MAX_PORTS];
+  /* per slot and rx queue: the input ring position up to which the switch
+   * has taken and accounted for the guest's frames (the burst in flight
+   * excepted) */
+  uint16_t ring_pos[DVS_MAX_PORTS][DVS_MAX_QUEUES];
+  uint8_t ring_pos_valid[DVS_MAX_PORTS][DVS_MAX_QUEUES];
 };
 
 /* What the forwarding class knows about one port (fwd-class.h,
@@ -227,14 +245,16 @@ struct dvs_fwd_blob {
 struct dvs_journal_recovery {
   uint32_t active;          /* 1: something left to settle */
   uint16_t in_slot;
-  uint8_t pad[10];
+  uint8_t in_queue;
+  uint8_t pad[9];
   uint8_t kind[DVS_BURST];
   uint64_t delivered;       /* bit per frame: delivered somewhere */
   uint32_t n_out;
   uint8_t pending[DVS_JOURNAL_MAX_OUT];   /* out[i] still to settle */
   struct dvs_journal_out out[DVS_JOURNAL_MAX_OUT];
-  /* per slot, until the port's first link up: where the crashed process
-   * had taken its guest's ring to (check_ring: compare with the ring) */
-  uint8_t check_ring[DVS_MAX_PORTS];
-  uint16_t ring_taken[DVS_MAX_PORTS];
+  /* per slot and rx queue, until the queue is first up again: where the
+   * crashed process had taken its guest's ring to (check_ring: compare
+   * with the ring) */
+  uint8_t check_ring[DVS_MAX_PORTS][DVS_MAX_QUEUES];
+  uint16_t ring_taken[DVS_MAX_PORTS][DVS_MAX_QUEUES];
 };

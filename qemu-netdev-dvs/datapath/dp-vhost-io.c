@@ -15,7 +15,13 @@
  * Inside a window of device X the datapath never calls an rte_vhost
  * function that takes X's vring lock (rte_vhost_rx_queue_count,
  * rte_vhost_enable_guest_notification, rte_vhost_vring_call): the message
- * thread may hold it while waiting for the window to close. */
+ * thread may hold it while waiting for the window to close.
+ *
+ * Multi-queue: a device has up to DVS_MAX_QUEUES queue pairs; queue q is
+ * vring 2q (the guest's receive queue, our tx) and 2q + 1 (its transmit
+ * queue, our rx).  The pause handshake is per device (the datapath is in at
+ * most one of its rings at a time, and a message may change any of them);
+ * each transmit ring has its own reader, re-read after each message. */
 #include "datapath.h"
 #include "dp-vring.h"
 
@@ -36,25 +42,23 @@
 #include <rte_cycles.h>
 #include <rte_vhost.h>
 
-/* Queue numbers from the back-end's point of view: the guest's receive
- * queue is 0, its transmit queue 1. */
-#define GUEST_RXQ 0
-#define GUEST_TXQ 1
+/* vring indexes of queue pair @q from the back-end's point of view: the
+ * guest's receive queue 2q, its transmit queue 2q + 1. */
+#define GUEST_RXQ(q) ((uint16_t) (2 * (q)))
+#define GUEST_TXQ(q) ((uint16_t) (2 * (q) + 1))
 
 /* Seconds between two log lines about a guest's malformed chains. */
 #define MALFORMED_LOG_INTERVAL 10
 
-/* The guest transmit queue of one vhost device. */
-struct txq {
-  /* Shared with rte_vhost's message thread; sequentially consistent (the
-   * datapath sets busy then reads paused, the message thread sets paused
-   * then reads busy: one of them sees the other). */
-  atomic_bool busy;                   /* datapath inside a window */
-  atomic_bool paused;                 /* a message is being handled */
-  atomic_bool stale;                  /* re-read ring, memory, features */
+struct vdev;
 
+/* One guest transmit queue of a vhost device. */
+struct txq {
   /* Datapath thread only (reset by the message thread while the datapath
    * does not use the device: before link up, after link down). */
+  struct vdev *dev;
+  uint16_t queue;                     /* queue pair: vring GUEST_TXQ (queue) */
+  unsigned gen;                       /* dev->gen when last re-read */
   bool ready;                         /* vr describes the current ring */
   bool notify;                        /* kicks wanted (last notify()) */
   bool discard_pending;
@@ -68,12 +72,38 @@ struct txq {
   struct dvs_vring vr;
 } __rte_cache_aligned;
 
-static struct txq txqs[RTE_MAX_VHOST_DEVICE];
+/* One vhost device. */
+struct vdev {
+  /* Shared with rte_vhost's message thread; sequentially consistent (the
+   * datapath sets busy then reads paused, the message thread sets paused
+   * then reads busy: one of them sees the other). */
+  atomic_bool busy;                   /* datapath inside a window */
+  atomic_bool paused;                 /* a message is being handled */
+  atomic_uint gen;                    /* bumped after each message: the
+                                       * rings, memory, features to re-read */
+  atomic_uint enabled;                /* bit per vring, from the
+                                       * vring_state_changed callbacks */
+  struct txq txq[DVS_MAX_QUEUES];
+} __rte_cache_aligned;
 
-static inline struct txq *
-txq_of (int vid)
+static struct vdev vdevs[RTE_MAX_VHOST_DEVICE];
+
+static inline struct vdev *
+dev_of (int vid)
 {
-  return (unsigned) vid < RTE_MAX_VHOST_DEVICE ? &txqs[vid] : NULL;
+  return (unsigned) vid < RTE_MAX_VHOST_DEVICE ? &vdevs[vid] : NULL;
+}
+
+/* NULL before the device's first reset (new_device). */
+static inline struct txq *
+txq_of (int vid, uint16_t q)
+{
+  struct txq *t;
+
+  if ((unsigned) vid >= RTE_MAX_VHOST_DEVICE || q >= DVS_MAX_QUEUES)
+    return NULL;
+  t = &vdevs[vid].txq[q];
+  return likely (t->dev != NULL) ? t : NULL;
 }
 
 static void *
@@ -107,7 +137,7 @@ log_used (void *ctx, uint64_t offset, uint64_t len)
 {
   struct txq *q = ctx;
 
-  rte_vhost_log_used_vring (q->vid, GUEST_TXQ, offset, len);
+  rte_vhost_log_used_vring (q->vid, GUEST_TXQ (q->queue), offset, len);
 }
 
 /* Re-reads what rte_vhost knows of the device (inside a window).  rte_vhost
@@ -124,10 +154,10 @@ refresh (struct txq *q, int vid)
   q->last = NULL;
   free (q->mem);
   q->mem = NULL;
-  if (rte_vhost_get_vhost_vring (vid, GUEST_TXQ, &vring) != 0
+  if (rte_vhost_get_vhost_vring (vid, GUEST_TXQ (q->queue), &vring) != 0
       || vring.desc == NULL || vring.avail == NULL || vring.used == NULL
       || rte_vhost_get_negotiated_features (vid, &features) != 0
-      || rte_vhost_get_vring_base (vid, GUEST_TXQ, &last_avail, &last_used) != 0
+      || rte_vhost_get_vring_base (vid, GUEST_TXQ (q->queue), &last_avail, &last_used) != 0
       || rte_vhost_get_mem_table (vid, &q->mem) != 0)
     {
       q->mem = NULL;                  /* not usable yet: the next window retries */
@@ -153,20 +183,26 @@ refresh (struct txq *q, int vid)
 static inline bool
 ring_enter (struct txq *q, int vid)
 {
-  atomic_store (&q->busy, true);
-  if (unlikely (atomic_load (&q->paused)))
+  struct vdev *d = q->dev;
+  unsigned gen;
+
+  atomic_store (&d->busy, true);
+  if (unlikely (atomic_load (&d->paused)))
     {
-      atomic_store_explicit (&q->busy, false, memory_order_release);
+      atomic_store_explicit (&d->busy, false, memory_order_release);
       return false;
     }
-  if (unlikely (atomic_load_explicit (&q->stale, memory_order_relaxed))
-      && atomic_exchange (&q->stale, false))
-    refresh (q, vid);
+  gen = atomic_load_explicit (&d->gen, memory_order_relaxed);
+  if (unlikely (gen != q->gen))
+    {
+      q->gen = gen;
+      refresh (q, vid);
+    }
   else if (unlikely (!q->ready))
     refresh (q, vid);                 /* never set up, or failed: retry */
   if (unlikely (!q->ready))
     {
-      atomic_store_explicit (&q->busy, false, memory_order_release);
+      atomic_store_explicit (&d->busy, false, memory_order_release);
       return false;
     }
   return true;
@@ -175,7 +211,7 @@ ring_enter (struct txq *q, int vid)
 static inline void
 ring_leave (struct txq *q)
 {
-  atomic_store_explicit (&q->busy, false, memory_order_release);
+  atomic_store_explicit (&q->dev->busy, false, memory_order_release);
 }
 
 static void
@@ -204,7 +240,7 @@ publish (struct txq *q)
 {
   if (dvs_vring_publish (&q->vr) && q->callfd >= 0)
     eventfd_write (q->callfd, 1);
-  rte_vhost_set_vring_base (q->vid, GUEST_TXQ, q->vr.last_avail, q->vr.last_used);
+  rte_vhost_set_vring_base (q->vid, GUEST_TXQ (q->queue), q->vr.last_avail, q->vr.last_used);
   if (unlikely (q->vr.malformed != q->malformed_logged))
     log_malformed (q);
 }
@@ -218,9 +254,10 @@ apply_discard (struct txq *q)
 }
 
 static uint16_t
-vhost_rx (int vid, struct rte_mempool *pool, struct rte_mbuf **pkts, uint16_t n)
+vhost_rx (int vid, uint16_t qid, struct rte_mempool *pool, struct rte_mbuf **pkts,
+          uint16_t n)
 {
-  struct txq *q = txq_of (vid);
+  struct txq *q = txq_of (vid, qid);
   uint16_t got;
 
   if (q == NULL || !ring_enter (q, vid))
@@ -235,9 +272,9 @@ vhost_rx (int vid, struct rte_mempool *pool, struct rte_mbuf **pkts, uint16_t n)
 }
 
 static void
-vhost_rx_done (int vid)
+vhost_rx_done (int vid, uint16_t qid)
 {
-  struct txq *q = txq_of (vid);
+  struct txq *q = txq_of (vid, qid);
 
   /* Chains consumed: rx left the window open. */
   if (q == NULL || dvs_vring_unpublished (&q->vr) == 0)
@@ -247,9 +284,9 @@ vhost_rx_done (int vid)
 }
 
 static uint16_t
-vhost_rx_position (int vid)
+vhost_rx_position (int vid, uint16_t qid)
 {
-  struct txq *q = txq_of (vid);
+  struct txq *q = txq_of (vid, qid);
   uint16_t last_avail = 0, last_used;
 
   if (q == NULL)
@@ -262,14 +299,14 @@ vhost_rx_position (int vid)
       ring_leave (q);
       return last_avail;
     }
-  rte_vhost_get_vring_base (vid, GUEST_TXQ, &last_avail, &last_used);
+  rte_vhost_get_vring_base (vid, GUEST_TXQ (qid), &last_avail, &last_used);
   return last_avail;
 }
 
 static void
-vhost_rx_discard (int vid, uint16_t upto)
+vhost_rx_discard (int vid, uint16_t qid, uint16_t upto)
 {
-  struct txq *q = txq_of (vid);
+  struct txq *q = txq_of (vid, qid);
 
   if (q == NULL)
     return;
@@ -284,15 +321,15 @@ vhost_rx_discard (int vid, uint16_t upto)
 }
 
 static uint16_t
-vhost_tx (int vid, struct rte_mbuf **pkts, uint16_t n)
+vhost_tx (int vid, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
 {
-  return rte_vhost_enqueue_burst (vid, GUEST_RXQ, pkts, n);
+  return rte_vhost_enqueue_burst (vid, GUEST_RXQ (q), pkts, n);
 }
 
 static uint32_t
-vhost_pending (int vid)
+vhost_pending (int vid, uint16_t qid)
 {
-  struct txq *q = txq_of (vid);
+  struct txq *q = txq_of (vid, qid);
   uint32_t n;
 
   if (q == NULL)
@@ -301,26 +338,26 @@ vhost_pending (int vid)
     return dvs_vring_pending (&q->vr);
   if (!ring_enter (q, vid))
     /* Paused: unknown, look again soon.  Unusable: nothing to read. */
-    return atomic_load (&q->paused) ? 1 : 0;
+    return atomic_load (&q->dev->paused) ? 1 : 0;
   n = dvs_vring_pending (&q->vr);
   ring_leave (q);
   return n;
 }
 
 static int
-vhost_kickfd (int vid)
+vhost_kickfd (int vid, uint16_t q)
 {
   struct rte_vhost_vring vring;
 
-  if (rte_vhost_get_vhost_vring (vid, GUEST_TXQ, &vring) != 0)
+  if (rte_vhost_get_vhost_vring (vid, GUEST_TXQ (q), &vring) != 0)
     return -1;
   return vring.kickfd;
 }
 
 static void
-vhost_notify (int vid, bool enable)
+vhost_notify (int vid, uint16_t qid, bool enable)
 {
-  struct txq *q = txq_of (vid);
+  struct txq *q = txq_of (vid, qid);
 
   if (q == NULL)
     return;
@@ -337,11 +374,11 @@ vhost_notify (int vid, bool enable)
 
 /* The guest's receive ring: its used index is where frames land. */
 static uint16_t
-vhost_tx_position (int vid)
+vhost_tx_position (int vid, uint16_t q)
 {
   uint16_t avail, used;
 
-  if (rte_vhost_get_vring_base (vid, GUEST_RXQ, &avail, &used) != 0)
+  if (rte_vhost_get_vring_base (vid, GUEST_RXQ (q), &avail, &used) != 0)
     return 0;
   return used;
 }
@@ -352,13 +389,14 @@ vhost_tx_position (int vid)
  * mergeable buffers as many as its length (header included) needed: the
  * entries' lengths tell. */
 static int
-vhost_tx_delivered (int vid, uint16_t before, const uint32_t *len, uint16_t n)
+vhost_tx_delivered (int vid, uint16_t q, uint16_t before, const uint32_t *len,
+                    uint16_t n)
 {
   struct rte_vhost_vring vring;
   uint64_t features;
   uint16_t avail, used, entries;
 
-  if (rte_vhost_get_vring_base (vid, GUEST_RXQ, &avail, &used) != 0
+  if (rte_vhost_get_vring_base (vid, GUEST_RXQ (q), &avail, &used) != 0
       || rte_vhost_get_negotiated_features (vid, &features) != 0)
     return 0;
   entries = (uint16_t) (used - before);
@@ -366,7 +404,7 @@ vhost_tx_delivered (int vid, uint16_t before, const uint32_t *len, uint16_t n)
     return 0;
   if (!(features & (1ULL << VIRTIO_NET_F_MRG_RXBUF)))
     return entries <= n ? entries : 0;
-  if (rte_vhost_get_vhost_vring (vid, GUEST_RXQ, &vring) != 0 || vring.used == NULL
+  if (rte_vhost_get_vhost_vring (vid, GUEST_RXQ (q), &vring) != 0 || vring.used == NULL
       || vring.size == 0 || entries > vring.size)
     return 0;
   uint16_t frames = 0;
@@ -388,6 +426,16 @@ vhost_tx_delivered (int vid, uint16_t before, const uint32_t *len, uint16_t n)
   return acc == 0 ? frames : 0;
 }
 
+/* Queue pair 0 is always there: rte_vhost reports a device (new_device)
+ * only once it is ready. */
+static uint32_t
+vhost_queues (int vid)
+{
+  struct vdev *d = dev_of (vid);
+
+  return d != NULL ? atomic_load_explicit (&d->enabled, memory_order_relaxed) | 3u : 3u;
+}
+
 const struct dvs_port_io dvs_port_io_vhost = {
   .rx = vhost_rx,
   .tx = vhost_tx,
@@ -399,29 +447,63 @@ const struct dvs_port_io dvs_port_io_vhost = {
   .rx_discard = vhost_rx_discard,
   .tx_position = vhost_tx_position,
   .tx_delivered = vhost_tx_delivered,
+  .queues = vhost_queues,
 };
 
 void
+dvs_vhost_io_vring_state (int vid, uint16_t vring, bool enabled)
+{
+  struct vdev *d = dev_of (vid);
+
+  /* Vrings beyond DVS_MAX_QUEUES pairs are not served (vhost-port.c
+   * declares that many to the front-end). */
+  if (d == NULL || vring >= 2 * DVS_MAX_QUEUES)
+    return;
+  if (enabled)
+    atomic_fetch_or (&d->enabled, 1u << vring);
+  else
+    atomic_fetch_and (&d->enabled, ~(1u << vring));
+}
+
+void
+dvs_vhost_io_connection (int vid)
+{
+  struct vdev *d = dev_of (vid);
+
+  if (d != NULL)
+    atomic_store (&d->enabled, 0);
+}
+
+/* What vring_state_changed said stays: rte_vhost tells it before
+ * new_device, and again whenever a vring's readiness changes. */
+void
 dvs_vhost_io_reset (int vid)
 {
-  struct txq *q = txq_of (vid);
+  struct vdev *d = dev_of (vid);
 
-  if (q == NULL)
+  if (d == NULL)
     return;
-  free (q->mem);
-  q->mem = NULL;
-  q->last = NULL;
-  q->ready = false;
-  q->notify = true;
-  q->discard_pending = false;
-  q->vid = vid;
-  q->callfd = -1;
-  q->malformed_logged = 0;
-  q->malformed_log_tsc = 0;
-  memset (&q->vr, 0, sizeof q->vr);
-  atomic_store (&q->busy, false);
-  atomic_store (&q->stale, true);
-  atomic_store (&q->paused, false);
+  for (uint16_t i = 0; i < DVS_MAX_QUEUES; i++)
+    {
+      struct txq *q = &d->txq[i];
+
+      free (q->mem);
+      q->mem = NULL;
+      q->last = NULL;
+      q->ready = false;
+      q->notify = true;
+      q->discard_pending = false;
+      q->dev = d;
+      q->queue = i;
+      q->vid = vid;
+      q->callfd = -1;
+      q->malformed_logged = 0;
+      q->malformed_log_tsc = 0;
+      memset (&q->vr, 0, sizeof q->vr);
+      q->gen = atomic_load (&d->gen) - 1;   /* re-read at first use */
+    }
+  atomic_store (&d->busy, false);
+  atomic_store (&d->paused, false);
 }
 
 static uint64_t
@@ -436,16 +518,16 @@ monotonic_us (void)
 bool
 dvs_vhost_io_pause (int vid, uint32_t timeout_us)
 {
-  struct txq *q = txq_of (vid);
+  struct vdev *d = dev_of (vid);
   uint64_t start;
 
-  if (q == NULL)
+  if (d == NULL)
     return true;
-  atomic_store (&q->paused, true);
-  if (!atomic_load (&q->busy))
+  atomic_store (&d->paused, true);
+  if (!atomic_load (&d->busy))
     return true;
   start = monotonic_us ();
-  for (unsigned spins = 0; atomic_load (&q->busy); spins++)
+  for (unsigned spins = 0; atomic_load (&d->busy); spins++)
     {
       if (monotonic_us () - start >= timeout_us)
         return false;
@@ -460,10 +542,10 @@ dvs_vhost_io_pause (int vid, uint32_t timeout_us)
 void
 dvs_vhost_io_resume (int vid)
 {
-  struct txq *q = txq_of (vid);
+  struct vdev *d = dev_of (vid);
 
-  if (q == NULL)
+  if (d == NULL)
     return;
-  atomic_store (&q->stale, true);
-  atomic_store (&q->paused, false);
+  atomic_fetch_add (&d->gen, 1);
+  atomic_store (&d->paused, false);
 }

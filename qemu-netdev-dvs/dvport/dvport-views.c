@@ -21,6 +21,8 @@ add_runtime (JsonBuilder *b, DvsDvportHost *h, const gchar *key)
     json_builder_add_null_value (b);
   json_builder_set_member_name (b, "link");
   json_builder_add_string_value (b, info && info->link_up ? "up" : "down");
+  json_builder_set_member_name (b, "queues");
+  json_builder_add_int_value (b, info ? info->queues : 0);
 }
 
 JsonNode *

@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #define AREA_MAGIC "DVSRTA01"
-#define AREA_VERSION 3   /* 2: port counters gained held, hold_dropped;
-                          * 3: drop_crash, the burst journal */
+#define AREA_VERSION 4   /* 2: port counters gained held, hold_dropped;
+                          * 3: drop_crash, the burst journal;
+                          * 4: per-queue counters, ring positions per
+                          *    queue (multi-queue vNICs) */
 
 typedef struct {
   guint64 in_use;                 /* 1: claimed */
@@ -130,14 +132,16 @@ settle_journal (DvsRuntimeArea *area)
                area->path, sum.state);
   else if (r > 0 && sum.committed)
     g_message ("runtime area %s: the burst in flight at the crash (%u "
-               "frame(s) from %s) was complete; its counters are applied",
-               area->path, sum.frames, slot_name (area, sum.in_slot, name, sizeof name));
+               "frame(s) from %s, queue %u) was complete; its counters are applied",
+               area->path, sum.frames, slot_name (area, sum.in_slot, name, sizeof name),
+               sum.in_queue);
   else if (r > 0)
     g_message ("runtime area %s: the burst in flight at the crash (%u "
-               "frame(s) from %s) is accounted for: %u counted as crash "
-               "drops, %u hand-over(s) to settle when their ports link up",
+               "frame(s) from %s, queue %u) is accounted for: %u counted as "
+               "crash drops, %u hand-over(s) to settle when their ports' "
+               "queues are up again",
                area->path, sum.frames, slot_name (area, sum.in_slot, name, sizeof name),
-               sum.crash_drops, sum.pending);
+               sum.in_queue, sum.crash_drops, sum.pending);
 }
 
 

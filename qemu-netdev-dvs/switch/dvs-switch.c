@@ -431,6 +431,9 @@ info_of (DvsSwitch *sw, int idx)
   info->gated = p->gated;
   info->device_ready = p->ready_vid >= 0;
   info->hold = dvs_dp_port_hold (sw->dp, (guint16) idx);
+  /* A pair counts once its transmit vring (our rx queue) is enabled. */
+  info->queues = (guint) __builtin_popcount (dvs_dp_port_queues (sw->dp, (guint16) idx)
+                                             & 0xaaaaaaaau);
   dvs_dp_port_stats (sw->dp, (guint16) idx, &info->stats);
   return info;
 }

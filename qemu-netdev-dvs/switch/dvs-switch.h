@@ -30,6 +30,7 @@ typedef struct {
   gboolean device_ready;        /* a vhost-user device runs on the socket
                                  * (its link is up, or gated) */
   gboolean hold;                /* dvs_switch_port_set_hold */
+  guint queues;                 /* queue pairs the guest enabled (link up) */
   struct dvs_vlan_config vlan;
   DvsPortPolicy policy;
   struct dvs_port_stats stats;

@@ -53,6 +53,33 @@ add_direction (JsonBuilder *b, const gchar *name, const guint64 *packets,
   json_builder_end_object (b);
 }
 
+/* "queues": {"0": {"rx_packets", "rx_bytes", "tx_packets", "tx_bytes"},
+ * ...}, queue 0 up to the highest that counted anything. */
+static void
+add_queues (JsonBuilder *b, const struct dvs_port_stats *s)
+{
+  int last = 0;
+
+  for (int q = 0; q < DVS_MAX_QUEUES; q++)
+    if (s->rxq_packets[q] || s->rxq_bytes[q] || s->txq_packets[q] || s->txq_bytes[q])
+      last = q;
+  json_builder_set_member_name (b, "queues");
+  json_builder_begin_object (b);
+  for (int q = 0; q <= last; q++)
+    {
+      g_autofree gchar *name = g_strdup_printf ("%d", q);
+
+      json_builder_set_member_name (b, name);
+      json_builder_begin_object (b);
+      add_int (b, "rx_packets", s->rxq_packets[q]);
+      add_int (b, "rx_bytes", s->rxq_bytes[q]);
+      add_int (b, "tx_packets", s->txq_packets[q]);
+      add_int (b, "tx_bytes", s->txq_bytes[q]);
+      json_builder_end_object (b);
+    }
+  json_builder_end_object (b);
+}
+
 JsonNode *
 dvs_port_stats_to_json (const struct dvs_port_stats *s)
 {
@@ -70,6 +97,7 @@ dvs_port_stats_to_json (const struct dvs_port_stats *s)
   add_int (b, "held", s->held);
   add_int (b, "hold_dropped", s->hold_dropped);
   add_int (b, "dropped_while_down", s->dropped_while_down);
+  add_queues (b, s);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -96,6 +124,40 @@ member_object (JsonObject *o, const gchar *name)
 {
   JsonNode *n = json_object_get_member (o, name);
   return n != NULL && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+}
+
+/* Newer: absent from checkpoints written before multi-queue (all 0). */
+static gboolean
+get_queues (JsonObject *o, struct dvs_port_stats *r, GError **error)
+{
+  JsonNode *n = json_object_get_member (o, "queues");
+  JsonObject *qs;
+
+  if (n == NULL)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_OBJECT (n))
+    {
+      g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INVALID_PARAMS,
+                   "counters: queues must be an object");
+      return FALSE;
+    }
+  qs = json_node_get_object (n);
+  for (int q = 0; q < DVS_MAX_QUEUES; q++)
+    {
+      g_autofree gchar *name = g_strdup_printf ("%d", q);
+      g_autofree gchar *what = g_strdup_printf ("queues.%d", q);
+      JsonObject *qo;
+
+      if (!json_object_has_member (qs, name))
+        continue;
+      qo = member_object (qs, name);
+      if (!get_counter (qo, what, "rx_packets", &r->rxq_packets[q], error)
+          || !get_counter (qo, what, "rx_bytes", &r->rxq_bytes[q], error)
+          || !get_counter (qo, what, "tx_packets", &r->txq_packets[q], error)
+          || !get_counter (qo, what, "tx_bytes", &r->txq_bytes[q], error))
+        return FALSE;
+    }
+  return TRUE;
 }
 
 gboolean
@@ -137,7 +199,8 @@ dvs_port_stats_from_json (JsonNode *node, struct dvs_port_stats *s, GError **err
       || (json_object_has_member (o, "hold_dropped")
           && !get_counter (o, "counters", "hold_dropped", &r.hold_dropped, error))
       || (json_object_has_member (o, "dropped_while_down")
-          && !get_counter (o, "counters", "dropped_while_down", &r.dropped_while_down, error)))
+          && !get_counter (o, "counters", "dropped_while_down", &r.dropped_while_down, error))
+      || !get_queues (o, &r, error))
     return FALSE;
   *s = r;
   return TRUE;

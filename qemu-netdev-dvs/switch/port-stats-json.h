@@ -10,8 +10,8 @@ G_BEGIN_DECLS
 JsonNode *dvs_port_stats_to_json (const struct dvs_port_stats *s);
 /* Reads what dvs_port_stats_to_json wrote; the totals ("packets", "bytes")
  * are derived and ignored.  A missing counter is an error naming it,
- * except "held", "hold_dropped", "dropped_while_down" and drops "crash"
- * (newer: 0 when absent). */
+ * except "held", "hold_dropped", "dropped_while_down", drops "crash" and
+ * "queues" (newer: 0 when absent). */
 gboolean dvs_port_stats_from_json (JsonNode *node, struct dvs_port_stats *s,
                                    GError **error);
 

@@ -439,10 +439,37 @@ add_counter_group_rows (DvsTable *table, JsonObject *group, const gchar *label)
     }
 }
 
+/* "queue 0 rx", "queue 0 tx", ... from "queues": {"0": {rx_packets, ...}}. */
+static void
+add_queue_rows (DvsTable *table, JsonObject *queues)
+{
+  g_autoptr(GList) members = json_object_get_members (queues);
+
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      JsonObject *q = dvs_json_get_object (queues, l->data);
+      static const gchar *const dirs[] = { "rx", "tx" };
+
+      if (q == NULL)
+        continue;
+      for (gsize d = 0; d < G_N_ELEMENTS (dirs); d++)
+        {
+          g_autofree gchar *label = g_strdup_printf ("queue %s %s", (const gchar *) l->data,
+                                                     dirs[d]);
+          g_autofree gchar *pm = g_strconcat (dirs[d], "_packets", NULL);
+          g_autofree gchar *bm = g_strconcat (dirs[d], "_bytes", NULL);
+          g_autofree gchar *packets = ctl_member_text (q, pm);
+          g_autofree gchar *bytes = ctl_member_text (q, bm);
+
+          dvs_table_add_row (table, (const gchar *[]) { label, packets, bytes });
+        }
+    }
+}
+
 void
 ctl_print_port_stats (JsonObject *stats)
 {
-  static const gchar *const known[] = { "rx", "tx", "drops", NULL };
+  static const gchar *const known[] = { "rx", "tx", "drops", "queues", NULL };
   g_autoptr(DvsTable) table = dvs_table_new (
       0, (const gchar *const[]) { "", "packets", "bytes", NULL },
       DVS_TABLE_NONE);
@@ -450,6 +477,7 @@ ctl_print_port_stats (JsonObject *stats)
   JsonObject *rx = dvs_json_get_object (stats, "rx");
   JsonObject *tx = dvs_json_get_object (stats, "tx");
   JsonObject *drops = dvs_json_get_object (stats, "drops");
+  JsonObject *queues = dvs_json_get_object (stats, "queues");
 
   dvs_table_align_right (table, 1);
   dvs_table_align_right (table, 2);
@@ -459,6 +487,8 @@ ctl_print_port_stats (JsonObject *stats)
     add_direction_rows (table, tx, "tx (to guest)");
   if (drops != NULL)
     add_counter_group_rows (table, drops, "drops");
+  if (queues != NULL)
+    add_queue_rows (table, queues);
   /* "mirrored", and counters a newer daemon may add. */
   for (GList *l = members; l != NULL; l = l->next)
     {

@@ -51,11 +51,15 @@ on_destroy_device (int vid)
   dvs_vhost_io_reset (vid);
 }
 
+/* DPDK 22.11 has no call to ask whether a vring is enabled: the datapath's
+ * io keeps what this callback says (it runs with the vring's lock held:
+ * only record and signal). */
 static int
 on_vring_state_changed (int vid, uint16_t queue_id, int enable)
 {
   char path[PATH_MAX];
 
+  dvs_vhost_io_vring_state (vid, queue_id, enable != 0);
   if (path_of (vid, path, sizeof path) && listener != NULL)
     listener->vring_changed (listener_ctx, path, vid);
   return 0;
@@ -104,12 +108,37 @@ request_pauses (uint32_t request)
     }
 }
 
+/* The header of a vhost-user message (the protocol's wire format, as
+ * rte_vhost hands it to pre_msg_handle): request, flags, payload size, then
+ * the payload. */
+#define VU_HDR_SIZE 12
+
+/* Multi-queue: the front-end asks how many queue pairs the back-end serves
+ * (GET_QUEUE_NUM, with VHOST_USER_PROTOCOL_F_MQ).  rte_vhost 22.11 answers
+ * 128 and has no call to lower it (rte_vhost_driver_set_max_queue_num came
+ * in 23.07); the datapath serves DVS_MAX_QUEUES, so answer that: QEMU then
+ * refuses the back-end for queues=N beyond it, with a clear error ("you
+ * are asking more queues than supported"), instead of running a guest
+ * whose frames on the higher queues nobody reads. */
+static enum rte_vhost_msg_result
+reply_queue_num (void *msg)
+{
+  uint32_t size = sizeof (uint64_t);
+  uint64_t queues = DVS_MAX_QUEUES;
+
+  memcpy ((uint8_t *) msg + 8, &size, sizeof size);
+  memcpy ((uint8_t *) msg + VU_HDR_SIZE, &queues, sizeof queues);
+  return RTE_VHOST_MSG_RESULT_REPLY;
+}
+
 static enum rte_vhost_msg_result
 on_pre_msg (int vid, void *msg)
 {
   uint32_t request;
 
   memcpy (&request, msg, sizeof request);   /* the first field */
+  if (request == VU_GET_QUEUE_NUM)
+    return reply_queue_num (msg);
   if (request_pauses (request) && !dvs_vhost_io_pause (vid, DVS_PAUSE_TIMEOUT_US))
     {
       char path[PATH_MAX];
@@ -143,6 +172,7 @@ on_new_connection (int vid)
   if (!path_of (vid, path, sizeof path))
     g_strlcpy (path, "(unknown socket)", sizeof path);
   g_info ("vhost-user connection established on %s", path);
+  dvs_vhost_io_connection (vid);
   if (rte_vhost_extern_callback_register (vid, &vhost_extern_ops, NULL) != 0)
     {
       g_warning ("vhost-user %s: rte_vhost refused the message callbacks; "

@@ -543,9 +543,10 @@ class TestPmd:
 
     PROMPT = r"testpmd> "
 
-    def __init__(self, workdir, label, ports, fwd="rxonly", lcores=None):
+    def __init__(self, workdir, label, ports, fwd="rxonly", lcores=None, queues=1):
         self.workdir = workdir
         self.label = label
+        self.queues = queues            # queue pairs per virtio-user port
         self.ports = list(ports)
         self.fwd = fwd
         self.lcores = lcores
@@ -569,10 +570,12 @@ class TestPmd:
                 os.unlink(sock)         # a stale socket from a killed run
             except FileNotFoundError:
                 pass
-            argv += ["--vdev", "net_virtio_user%d,path=%s,server=1,queues=1,mac=%s"
-                     % (i, sock, mac)]
+            argv += ["--vdev", "net_virtio_user%d,path=%s,server=1,queues=%d,mac=%s"
+                     % (i, sock, self.queues, mac)]
         argv += ["--", "-i", "--total-num-mbufs=16384", "--nb-cores=1",
                  "--forward-mode=" + self.fwd]
+        if self.queues > 1:
+            argv += ["--rxq=%d" % self.queues, "--txq=%d" % self.queues]
         register_log("testpmd %s" % self.label, self.logpath)
         _dpdk_prefixes.append(self.prefix)
         self.proc = Proc("testpmd " + self.label, argv, stdin=subprocess.PIPE,
@@ -636,6 +639,13 @@ class TestPmd:
                     or time.monotonic() >= deadline:
                 return st
             time.sleep(0.05)
+
+    def xstats(self, port):
+        """{name: value} from `show port xstats PORT` (the virtio PMD's
+        per-queue counters: rx_q0_good_packets, tx_q1_good_bytes, ...)."""
+        text = self.cmd("show port xstats %d" % port)
+        return {m.group(1): int(m.group(2))
+                for m in re.finditer(r"^\s*(\w+):\s+(\d+)\s*$", text, re.M)}
 
     def kill(self, sig=signal.SIGKILL):
         rc = self.proc.kill(sig)
@@ -721,8 +731,12 @@ class Guest:
     QEMU waits at start-up until the switch has connected to SOCK.
     """
 
-    def __init__(self, workdir, name, sock, mac, ip=None, memory=256, extra_append=""):
+    def __init__(self, workdir, name, sock, mac, ip=None, memory=256, extra_append="",
+                 queues=1):
         self.workdir = workdir
+        # Queue pairs of the NIC: Linux virtio_net uses as many as the guest
+        # has CPUs, so a multi-queue guest gets one vCPU per pair.
+        self.queues = queues
         self.name = name
         self.sock = sock
         self.mac = mac
@@ -743,13 +757,15 @@ class Guest:
         if self.extra_append:
             append += " " + self.extra_append
         return [QEMU, "-accel", "tcg", "-nodefaults", "-no-user-config",
-                "-display", "none", "-no-reboot", "-smp", "1", "-m", "%dM" % self.memory,
+                "-display", "none", "-no-reboot", "-smp", str(self.queues),
+                "-m", "%dM" % self.memory,
                 "-object", "memory-backend-memfd,id=mem,size=%dM,share=on" % self.memory,
                 "-numa", "node,memdev=mem",
                 "-kernel", kernel, "-initrd", initrd, "-append", append,
                 "-chardev", "socket,id=c0,path=%s,server=on,wait=off" % self.sock,
-                "-netdev", "vhost-user,id=n0,chardev=c0",
-                "-device", "virtio-net-pci,netdev=n0,vectors=0,romfile=,mac=" + self.mac,
+                "-netdev", "vhost-user,id=n0,chardev=c0,queues=%d" % self.queues,
+                "-device", "virtio-net-pci,netdev=n0,vectors=0,romfile=,mac=%s%s"
+                % (self.mac, ",mq=on" if self.queues > 1 else ""),
                 "-chardev", "stdio,id=ser0,signal=off", "-serial", "chardev:ser0"]
 
     def start(self):

@@ -32,6 +32,7 @@ GUESTS = {  # DVport key: (MAC, address, connection ID)
 
 
 class SwitchCrash(unittest.TestCase):
+    QUEUES = 1          # queue pairs per vNIC (test_multiqueue: 2)
 
     @classmethod
     def setUpClass(cls):
@@ -49,7 +50,8 @@ class SwitchCrash(unittest.TestCase):
                                           "connection": c, "socket": cls.sock[k]})
         cls.guests = {}
         for k, (m, ip, _) in GUESTS.items():
-            cls.guests[k] = dvstest.Guest(cls.tmp, k, cls.sock[k], m, ip + "/24").start()
+            cls.guests[k] = dvstest.Guest(cls.tmp, k, cls.sock[k], m, ip + "/24",
+                                          queues=cls.QUEUES).start()
         for g in cls.guests.values():
             g.wait_ready(timeout=120)
         for k in GUESTS:

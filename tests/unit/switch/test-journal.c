@@ -28,10 +28,12 @@ typedef struct {
   struct dvs_journal journal;
   struct dvs_journal_recovery recovery;
   struct dvs_port_runtime rt[2];
-  uint16_t ring[2];          /* receive ring used index per port */
-  uint32_t got[2];           /* frames the port's "guest" received */
-  uint16_t rx_pos[2];        /* transmit ring read position per port */
-  uint16_t discarded_to[2];  /* rx_discard's @upto, 0: not called */
+  /* per port and queue pair */
+  uint16_t ring[2][2];          /* receive ring used index */
+  uint32_t got[2][2];           /* frames the port's "guest" received */
+  uint16_t rx_pos[2][2];        /* transmit ring read position */
+  uint16_t discarded_to[2][2];  /* rx_discard's @upto, 0: not called */
+  uint32_t queues[2];           /* io queues(): enabled vrings (0: pair 0) */
   struct dvs_fwd_blob blobs[2][2];
 } Shared;
 
@@ -39,27 +41,28 @@ static Shared *sh;
 static struct rte_mempool *pool;
 
 static uint16_t
-io_tx (int vid, struct rte_mbuf **pkts, uint16_t n)
+io_tx (int vid, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
 {
   int port = vid - 100;
   (void) pkts;
-  sh->ring[port] = (uint16_t) (sh->ring[port] + n);
-  sh->got[port] += n;
+  sh->ring[port][q] = (uint16_t) (sh->ring[port][q] + n);
+  sh->got[port][q] += n;
   return n;
 }
 
-static uint16_t io_rx (int vid, struct rte_mempool *p, struct rte_mbuf **pkts, uint16_t n) { return 0; }
-static uint32_t io_pending (int vid) { return 0; }
-static int io_kickfd (int vid) { return -1; }
-static void io_notify (int vid, bool enable) { }
-static uint16_t io_rx_position (int vid) { return sh->rx_pos[vid - 100]; }
-static void io_rx_discard (int vid, uint16_t upto) { sh->discarded_to[vid - 100] = upto; }
-static uint16_t io_tx_position (int vid) { return sh->ring[vid - 100]; }
+static uint16_t io_rx (int vid, uint16_t q, struct rte_mempool *p, struct rte_mbuf **pkts, uint16_t n) { return 0; }
+static uint32_t io_pending (int vid, uint16_t q) { return 0; }
+static int io_kickfd (int vid, uint16_t q) { return -1; }
+static void io_notify (int vid, uint16_t q, bool enable) { }
+static uint16_t io_rx_position (int vid, uint16_t q) { return sh->rx_pos[vid - 100][q]; }
+static void io_rx_discard (int vid, uint16_t q, uint16_t upto) { sh->discarded_to[vid - 100][q] = upto; }
+static uint16_t io_tx_position (int vid, uint16_t q) { return sh->ring[vid - 100][q]; }
+static uint32_t io_queues (int vid) { return sh->queues[vid - 100]; }
 
 static int
-io_tx_delivered (int vid, uint16_t before, const uint32_t *len, uint16_t n)
+io_tx_delivered (int vid, uint16_t q, uint16_t before, const uint32_t *len, uint16_t n)
 {
-  uint16_t d = (uint16_t) (sh->ring[vid - 100] - before);
+  uint16_t d = (uint16_t) (sh->ring[vid - 100][q] - before);
   (void) len;
   return d <= n ? d : 0;
 }
@@ -68,6 +71,7 @@ static const struct dvs_port_io ring_io = {
   .rx = io_rx, .tx = io_tx, .pending = io_pending, .kickfd = io_kickfd,
   .notify = io_notify, .rx_position = io_rx_position, .rx_discard = io_rx_discard,
   .tx_position = io_tx_position, .tx_delivered = io_tx_delivered,
+  .queues = io_queues,
 };
 
 static struct dvs_port_runtime *
@@ -159,7 +163,7 @@ burst_in_child (struct dvs_datapath *dp)
       /* The first frame comes from a new address, C, behind port A. */
       for (int i = 0; i < BURST; i++)
         pkts[i] = frame (MAC_B, i == 0 ? MAC_C : MAC_A, 60 + (guint) i);
-      sh->rx_pos[0] = (uint16_t) (sh->rx_pos[0] + BURST);
+      sh->rx_pos[0][0] = (uint16_t) (sh->rx_pos[0][0] + BURST);
       dvs_dp_process_burst (dp, PORT_A, pkts, BURST);
       _exit (0);
     }
@@ -183,7 +187,7 @@ test_crash_point (gconstpointer data)
   int status;
 
   memset (sh, 0, sizeof *sh);
-  sh->rx_pos[0] = 1000;
+  sh->rx_pos[0][0] = 1000;
   if (c->point != NULL)
     {
       /* #1 is the learning burst, #2 the child's. */
@@ -207,7 +211,7 @@ test_crash_point (gconstpointer data)
   /* QEMU restarts A's ring at the guest's used index: where the last
    * burst handed back, before the crashed burst. */
   if (c->point != NULL)
-    sh->rx_pos[0] = 1000;
+    sh->rx_pos[0][0] = 1000;
   /* The restarted process: settle, then the ports link up again. */
   int r = dvs_journal_recover (&area, &sum);
   g_assert_cmpint (r, ==, c->state == DVS_JOURNAL_IDLE ? 0 : 1);
@@ -224,7 +228,7 @@ test_crash_point (gconstpointer data)
 
   /* Every frame received once; delivered as often as B's guest got it;
    * the others dropped at the crash. */
-  uint32_t got = sh->got[1];
+  uint32_t got = sh->got[1][0];
   uint64_t delivered = sum3 (sh->rt[1].stats.tx_packets) - tx0;
   g_assert_cmpuint (sum3 (sh->rt[0].stats.rx_packets) - rx0, ==, BURST);
   g_assert_cmpuint (delivered, ==, got);
@@ -266,9 +270,9 @@ test_crash_point (gconstpointer data)
   /* The input ring is handed back where the burst had read it, if the
    * crash left it unpublished. */
   if (c->state != DVS_JOURNAL_IDLE)
-    g_assert_cmpuint (sh->discarded_to[0], ==, 1000 + BURST);
+    g_assert_cmpuint (sh->discarded_to[0][0], ==, 1000 + BURST);
   else
-    g_assert_cmpuint (sh->discarded_to[0], ==, 0);
+    g_assert_cmpuint (sh->discarded_to[0][0], ==, 0);
   dvs_dp_destroy (dp);
 }
 
@@ -283,13 +287,13 @@ test_drained (void)
   struct dvs_datapath *dp;
 
   memset (sh, 0, sizeof *sh);
-  sh->rx_pos[0] = 1000;
+  sh->rx_pos[0][0] = 1000;
   g_setenv ("DVS_TEST_CRASH_AT", "before-commit:2", TRUE);
   dp = make_dp ();
   g_unsetenv ("DVS_TEST_CRASH_AT");
   int status = burst_in_child (dp);
   g_assert_true (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
-  sh->rx_pos[0] = 1000 + BURST + 3;
+  sh->rx_pos[0][0] = 1000 + BURST + 3;
   g_assert_cmpint (dvs_journal_recover (&area, &sum), ==, 1);
   for (uint16_t s = 0; s < 2; s++)
     {
@@ -299,7 +303,7 @@ test_drained (void)
     }
   g_assert_cmpuint (sh->rt[0].stats.dropped_while_down, ==, 3);
   g_assert_cmpuint (sh->rt[1].stats.dropped_while_down, ==, 0);
-  g_assert_cmpuint (sh->discarded_to[0], ==, 0);
+  g_assert_cmpuint (sh->discarded_to[0][0], ==, 0);
   g_assert_cmpuint (sum3 (sh->rt[1].stats.tx_packets), ==, BURST);
   g_assert_cmpuint (sh->rt[0].stats.drop_crash, ==, 0);
   g_assert_cmpuint (sh->recovery.active, ==, 0);
@@ -308,12 +312,114 @@ test_drained (void)
    * checked all the same. */
   struct rte_mbuf *m = frame (MAC_B, MAC_A, 60);
   dvs_dp_process_burst (dp, PORT_A, &m, 1);
-  sh->rx_pos[0] += 2;
+  sh->rx_pos[0][0] += 2;
   g_assert_cmpint (dvs_journal_recover (&area, &sum), ==, 0);
   g_assert_cmpuint (sum.rings, ==, 2);
   g_assert_cmpint (dvs_dp_link_down (dp, PORT_A), ==, 0);
   g_assert_cmpint (dvs_dp_link_up (dp, PORT_A, VID (0)), ==, 0);
   g_assert_cmpuint (sh->rt[0].stats.dropped_while_down, ==, 3 + 2);
+  dvs_dp_destroy (dp);
+}
+
+static uint64_t
+sum_q (const uint64_t *v)
+{
+  uint64_t t = 0;
+  for (int q = 0; q < DVS_MAX_QUEUES; q++)
+    t += v[q];
+  return t;
+}
+
+static void
+relink (struct dvs_datapath *dp, uint32_t queues)
+{
+  for (uint16_t s = 0; s < 2; s++)
+    {
+      uint16_t port = s == 0 ? PORT_A : PORT_B;
+      sh->queues[s] = queues;
+      g_assert_cmpint (dvs_dp_link_down (dp, port), ==, 0);
+      g_assert_cmpint (dvs_dp_link_up (dp, port, VID (s)), ==, 0);
+    }
+}
+
+/* Multi-queue: a burst from A's queue 1 goes to B's queue 1 and the process
+ * is killed before the hand-over returned.  The ports come back with only
+ * pair 0 enabled: queue 1's hand-over and A's queue 1 ring wait; once the
+ * guests enable pair 1 again they are settled from the queue 1 rings, and
+ * per-queue counters add up to the totals. */
+static void
+test_multiqueue (void)
+{
+  struct dvs_journal_summary sum;
+  struct dvs_datapath *dp;
+  uint64_t tx0;
+  pid_t pid;
+  int status = 0;
+
+  memset (sh, 0, sizeof *sh);
+  sh->queues[0] = sh->queues[1] = 0xf;
+  sh->rx_pos[0][1] = 500;
+  g_setenv ("DVS_TEST_CRASH_AT", "handed-over:2", TRUE);
+  dp = make_dp ();
+  g_unsetenv ("DVS_TEST_CRASH_AT");
+  tx0 = sum3 (sh->rt[1].stats.tx_packets);
+  g_assert_cmpuint (sh->rt[1].stats.rxq_packets[0], ==, 1);   /* the learning frame */
+  pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      struct rte_mbuf *pkts[BURST];
+      for (int i = 0; i < BURST; i++)
+        pkts[i] = frame (MAC_B, MAC_A, 60);
+      sh->rx_pos[0][1] = (uint16_t) (sh->rx_pos[0][1] + BURST);
+      dvs_dp_process_burst_queue (dp, PORT_A, 1, pkts, BURST);
+      _exit (0);
+    }
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_true (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
+  g_assert_cmpuint (sh->journal.in_queue, ==, 1);
+  g_assert_cmpuint (sh->journal.out[0].queue, ==, 1);
+  g_assert_cmpuint (sh->got[1][1], ==, BURST);
+  g_assert_cmpuint (sh->got[1][0], ==, 0);
+
+  sh->rx_pos[0][1] = 500;             /* QEMU restarts at the used index */
+  g_assert_cmpint (dvs_journal_recover (&area, &sum), ==, 1);
+  g_assert_cmpuint (sum.pending, ==, 1);
+  g_assert_cmpuint (sh->rt[0].stats.drop_crash, ==, BURST);
+  g_assert_cmpuint (sh->rt[0].stats.rxq_packets[1], ==, BURST);
+
+  relink (dp, 0x3);
+  g_assert_cmpuint (sh->recovery.active, ==, 1);
+  g_assert_cmpuint (sh->discarded_to[0][1], ==, 0);
+  g_assert_cmpuint (sh->rt[0].stats.drop_crash, ==, BURST);
+
+  relink (dp, 0xf);
+  g_assert_cmpuint (sh->recovery.active, ==, 0);
+  g_assert_cmpuint (sh->discarded_to[0][1], ==, 500 + BURST);
+  g_assert_cmpuint (sh->rt[0].stats.drop_crash, ==, 0);
+  g_assert_cmpuint (sh->rt[0].stats.dropped_while_down, ==, 0);
+  g_assert_cmpuint (sum3 (sh->rt[1].stats.tx_packets) - tx0, ==, BURST);
+  g_assert_cmpuint (sh->rt[1].stats.txq_packets[1], ==, BURST);
+  for (int s = 0; s < 2; s++)
+    {
+      const struct dvs_port_stats *st = &sh->rt[s].stats;
+      g_assert_cmpuint (sum_q (st->rxq_packets), ==, sum3 (st->rx_packets));
+      g_assert_cmpuint (sum_q (st->rxq_bytes), ==, sum3 (st->rx_bytes));
+      g_assert_cmpuint (sum_q (st->txq_packets), ==, sum3 (st->tx_packets));
+      g_assert_cmpuint (sum_q (st->txq_bytes), ==, sum3 (st->tx_bytes));
+    }
+  /* A single-queue receiver: frames from A's queue 1 land on its queue 0.
+   * (A fresh datapath, as in a restarted process: the crashed child's
+   * staging is in the EAL memory it shared with us.) */
+  dvs_dp_destroy (dp);
+  sh->queues[1] = 0x3;
+  dp = make_dp ();
+  struct rte_mbuf *m = frame (MAC_B, MAC_A, 60);
+  dvs_dp_process_burst_queue (dp, PORT_A, 1, &m, 1);
+  g_assert_cmpuint (sh->got[1][0], ==, 1);
+  g_assert_cmpuint (sh->got[1][1], ==, BURST);
+  g_assert_cmpuint (sh->rt[1].stats.txq_packets[0], ==, 1);
+  g_assert_cmpuint (sh->rt[0].stats.rxq_packets[1], ==, BURST + 1);
   dvs_dp_destroy (dp);
 }
 
@@ -359,5 +465,6 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/journal/damaged", test_damaged);
   g_test_add_func ("/journal/drained", test_drained);
+  g_test_add_func ("/journal/multiqueue", test_multiqueue);
   return g_test_run ();
 }

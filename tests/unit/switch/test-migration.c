@@ -21,7 +21,7 @@ static struct rte_mempool *pool;
 static GPtrArray *captured[NPORTS];   /* GBytes per frame delivered to a port */
 
 static uint16_t
-cap_tx (int vid, struct rte_mbuf **pkts, uint16_t n)
+cap_tx (int vid, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
 {
   int port = vid - 100;
 
@@ -34,10 +34,10 @@ cap_tx (int vid, struct rte_mbuf **pkts, uint16_t n)
   return n;
 }
 
-static uint16_t cap_rx (int vid, struct rte_mempool *p, struct rte_mbuf **pkts, uint16_t n) { return 0; }
-static uint32_t cap_pending (int vid) { return 0; }
-static int cap_kickfd (int vid) { return -1; }
-static void cap_notify (int vid, bool enable) { }
+static uint16_t cap_rx (int vid, uint16_t q, struct rte_mempool *p, struct rte_mbuf **pkts, uint16_t n) { return 0; }
+static uint32_t cap_pending (int vid, uint16_t q) { return 0; }
+static int cap_kickfd (int vid, uint16_t q) { return -1; }
+static void cap_notify (int vid, uint16_t q, bool enable) { }
 
 static const struct dvs_port_io capture_io = {
   .rx = cap_rx, .tx = cap_tx, .pending = cap_pending,
