@@ -1,5 +1,6 @@
 /* Tolerant JSON member access and printing (dvs-json.h). */
 #include "dvs-json.h"
+#include "dvs-json-write.h"
 
 #include <stdio.h>
 
@@ -63,6 +64,6 @@ dvs_json_print (JsonNode *node)
       printf ("null\n");
       return;
     }
-  text = json_to_string (node, TRUE);
+  text = dvs_json_write (node, TRUE);
   printf ("%s\n", text);
 }

@@ -30,6 +30,7 @@
 #include <gio/gio.h>
 
 #include "snapshot.h"
+#include "dvs-json-write.h"
 
 #define VERSION_DIGITS 6
 #define MAX_VERSION 999999
@@ -390,7 +391,6 @@ dvs_snapshot_history_save (DvsSnapshotHistory *h, JsonNode *doc,
   g_autofree gchar *sw_name = NULL, *sw_dir = NULL, *name = NULL;
   g_autofree gchar *file = NULL, *text = NULL, *data = NULL;
   g_autoptr (GArray) numbers = NULL;
-  g_autoptr (JsonGenerator) generator = NULL;
   g_autoptr (GError) local = NULL;
   guint next;
   gsize size;
@@ -428,11 +428,7 @@ dvs_snapshot_history_save (DvsSnapshotHistory *h, JsonNode *doc,
   name = version_name (next);
   file = version_path (sw_dir, next);
 
-  generator = json_generator_new ();
-  json_generator_set_pretty (generator, TRUE);
-  json_generator_set_indent (generator, 2);
-  json_generator_set_root (generator, doc);
-  data = json_generator_to_data (generator, &size);
+  data = dvs_json_write_full (doc, TRUE, 2, &size);
   text = g_strconcat (data, "\n", NULL);
 
   if (!write_atomically (sw_dir, file, text, size + 1, &local))

@@ -23,6 +23,7 @@
 #define G_LOG_DOMAIN "dvsmgr-store"
 
 #include "mgr-store.h"
+#include "dvs-json-write.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -710,7 +711,7 @@ commit_op (const gchar *kind, const gchar *key, JsonNode *value,
 
   if (value != NULL)
     {
-      text = json_to_string (value, FALSE);
+      text = dvs_json_write (value, FALSE);
       stmt = self->stmts[STMT_PUT];
       sqlite3_bind_text (stmt, 3, text, -1, SQLITE_STATIC);
       sqlite3_bind_int64 (stmt, 4, state->now_us);

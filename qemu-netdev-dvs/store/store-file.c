@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "store/local-store.h"
+#include "dvs-json-write.h"
 
 #define FORMAT_NAME "dvs-store"
 #define SHA256_HEX_LENGTH 64
@@ -24,7 +25,6 @@ dvs_store_envelope_build (const gchar *kind, guint version, gint64 written_us,
                           const gchar *payload, gsize payload_size)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autoptr (JsonNode) root = NULL;
   g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (written_us / G_USEC_PER_SEC);
   g_autofree gchar *written = NULL;
@@ -52,8 +52,7 @@ dvs_store_envelope_build (const gchar *kind, guint version, gint64 written_us,
   json_builder_add_string_value (b, sha);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  header = json_generator_to_data (gen, &header_size);
+  header = dvs_json_write_full (root, FALSE, 0, &header_size);
 
   out = g_byte_array_sized_new (header_size + 1 + payload_size);
   g_byte_array_append (out, (const guint8 *) header, header_size);

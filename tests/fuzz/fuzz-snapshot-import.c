@@ -18,6 +18,7 @@
 #include <string.h>
 #include "snapshot/snapshot.h"
 #include "dvs-jsonrpc.h"
+#include "dvs-json-write.h"
 
 static DvsMgr *mgr;
 static guint64 n_valid, n_resealed, n_imported;   /* how deep inputs got */
@@ -90,7 +91,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       doc = json_node_copy (json_parser_get_root (parser));
       checksum = dvs_snapshot_checksum (doc);
       json_object_set_string_member (json_node_get_object (doc), "checksum", checksum);
-      text = json_to_string (doc, FALSE);
+      text = dvs_json_write (doc, FALSE);
       g_ptr_array_set_size (problems, 0);
       resealed = dvs_snapshot_parse (text, -1, problems);
     }
@@ -165,7 +166,7 @@ make_seeds (void)
   for (gint c = 0; c < 2; c++)
     {
       g_autoptr (JsonNode) doc = dvs_snapshot_export (mgr, sw, c, "seed", "a seed");
-      g_ptr_array_add (seeds, json_to_string (doc, c));
+      g_ptr_array_add (seeds, dvs_json_write (doc, c));
     }
   g_ptr_array_add (seeds, g_strdup (""));
   g_ptr_array_add (seeds, g_strdup ("{}"));

@@ -3,6 +3,7 @@
  * threads (blocking I/O) while the main thread iterates the context. */
 #include "dvs-rpc-client.h"
 #include "dvs-rpc-server.h"
+#include "dvs-json-write.h"
 
 #include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
@@ -320,7 +321,7 @@ static void
 assert_error_response (const gchar *line, const gchar *id_json, gint code)
 {
   g_autoptr(JsonObject) obj = parse_object (line);
-  g_autofree gchar *id = json_to_string (json_object_get_member (obj, "id"),
+  g_autofree gchar *id = dvs_json_write (json_object_get_member (obj, "id"),
                                          FALSE);
   JsonObject *err = json_object_get_object_member (obj, "error");
 
