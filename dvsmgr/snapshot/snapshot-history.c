@@ -30,6 +30,7 @@
 #include <gio/gio.h>
 
 #include "snapshot.h"
+#include "dvs-json.h"
 #include "dvs-json-write.h"
 
 #define VERSION_DIGITS 6
@@ -482,11 +483,16 @@ list_entry (const gchar *sw_dir, guint number)
     problem = g_strdup_printf ("larger than %u bytes", DVS_SNAPSHOT_MAX_SIZE);
   else if (errsv == EISDIR)
     problem = g_strdup ("not a regular file");
+  else if (errsv == ELOOP)
+    problem = g_strdup ("a symbolic link, which is not followed");
   else if (errsv != 0)
     problem = g_strdup_printf ("cannot be read: %s", g_strerror (errsv));
   else if ((doc = json_from_string (text, &local)) == NULL)
-    problem = g_strdup_printf ("not valid JSON: %s",
-                               local != NULL ? local->message : "empty");
+    {
+      /* The position only: json-glib's message may quote the file. */
+      g_autofree gchar *where = dvs_json_error_position (local);
+      problem = g_strdup_printf ("not valid JSON%s", local != NULL ? where : " (empty)");
+    }
   else if (!JSON_NODE_HOLDS_OBJECT (doc))
     problem = g_strdup ("not a JSON object");
   else

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "store/local-store.h"
+#include "dvs-json.h"
 #include "dvs-json-write.h"
 
 #define FORMAT_NAME "dvs-store"
@@ -105,8 +106,9 @@ parse_header (JsonParser *parser, const gchar *path, const gchar *data,
 
   if (!json_parser_load_from_data (parser, data, (gssize) size, &local))
     {
+      g_autofree gchar *where = dvs_json_error_position (local);
       fail (error, CORRUPT, "%s is corrupt or not a dvs-store file: its first "
-            "line is not a JSON header (%s); %s", path, local->message, remedy);
+            "line is not a JSON header%s; %s", path, where, remedy);
       return NULL;
     }
   root = json_parser_get_root (parser);
@@ -163,9 +165,8 @@ dvs_store_envelope_parse (const gchar *path, const gchar *data, gsize size,
     }
   if (!g_str_equal (file_kind, kind))
     {
-      g_autofree gchar *shown = g_strescape (file_kind, NULL);
-      fail (error, WRONG_KIND, "%s holds a %s, not a %s (was it copied here by "
-            "hand?); %s", path, shown, kind, remedy);
+      fail (error, WRONG_KIND, "%s holds another kind of data, not a %s (was it "
+            "copied here by hand?); %s", path, kind, remedy);
       return NULL;
     }
   /* The version before the rest: a newer version may have changed it.  The
@@ -216,8 +217,9 @@ dvs_store_envelope_parse (const gchar *path, const gchar *data, gsize size,
     }
   if (!json_parser_load_from_data (payload_parser, payload, (gssize) payload_size, &local))
     {
-      fail (error, CORRUPT, "%s is corrupt: its payload is not JSON (%s); %s",
-            path, local->message, remedy);
+      g_autofree gchar *where = dvs_json_error_position (local);
+      fail (error, CORRUPT, "%s is corrupt: its payload is not JSON%s; %s",
+            path, where, remedy);
       return NULL;
     }
   root = json_parser_get_root (payload_parser);
@@ -235,8 +237,10 @@ gchar *
 dvs_store_file_read (const gchar *path, gsize max_size, gsize *size,
                      GError **error)
 {
-  /* O_NONBLOCK: a FIFO put here by mistake must not hang the reader. */
-  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  /* O_NONBLOCK: a FIFO put here by mistake must not hang the reader.
+   * O_NOFOLLOW: a symbolic link is not followed (to /etc/shadow, say): the
+   * store reads only the regular files it wrote. */
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
   g_autofree gchar *buf = NULL;
   struct stat st;
   gsize done = 0;
@@ -247,6 +251,9 @@ dvs_store_file_read (const gchar *path, gsize max_size, gsize *size,
       e = errno;
       if (e == ENOENT)
         fail (error, NOT_FOUND, "%s does not exist", path);
+      else if (e == ELOOP)
+        fail (error, CORRUPT, "%s is a symbolic link, which the store does not follow; "
+              "move it out of the way", path);
       else
         fail (error, IO, "cannot open %s: %s", path, g_strerror (e));
       return NULL;
