@@ -8,7 +8,11 @@
  * (Python's json.loads) refuse.  This writer lets json-glib generate the
  * text and then escapes, inside strings, every C0 control character
  * (U+0000-U+001F) and every C1 one (U+0080-U+009F, which some terminals
- * obey as escape sequences) as \u00XX.  Everything else is byte for byte
+ * obey as escape sequences) as \u00XX, and replaces bytes that are not
+ * UTF-8 (json-glib turns a lone surrogate "\ud800" into such bytes) by
+ * U+FFFD.  It also repairs json-glib's doubles: 1e308 is written
+ * "1e+308.0" and infinity "inf.0", which no parser accepts; they become
+ * "1e+308" and null.  Everything else is byte for byte
  * what json-glib writes, so digests over canonical text are unchanged for
  * data without control characters. */
 #pragma once
@@ -29,7 +33,7 @@ gchar *dvs_json_write_full (JsonNode *node, gboolean pretty, guint indent,
                             gsize *length);
 
 /* Whether @text (@len bytes) is safe as one line of this project's
- * protocols: no raw byte below 0x20 and no raw C1 control anywhere.  True
+ * protocols: valid UTF-8, no raw byte below 0x20 and no raw C1 control.  True
  * of every compact text the writer makes (tests and fuzz targets check
  * replies with it). */
 gboolean dvs_json_text_is_clean (const gchar *text, gsize len);

@@ -125,6 +125,8 @@ parse_json (const gchar *text, gsize len, const gchar *what, GError **error)
   g_autoptr(GError) local_error = NULL;
   JsonNode *root;
 
+  if (text == NULL)             /* an empty buffer may have no storage */
+    text = "", len = 0;
   if (!dvs_jsonrpc_check_text (text, len, what, error))
     return NULL;
   if (len > G_MAXSSIZE

@@ -88,6 +88,27 @@ test_plain_unchanged (void)
   g_assert_cmpstr (null_text, ==, "null");
 }
 
+/* json-glib writes 1e308 as "1e+308.0" and infinity as "inf.0", and a
+ * lone surrogate it parsed as bytes that are not UTF-8: all repaired. */
+static void
+test_numbers_and_surrogates (void)
+{
+  g_autoptr (JsonNode) doc = json_from_string ("[1e308,1e400,-1e400,1.5,0.1,1E5,7,-3,\"\\ud800x\"]", NULL);
+  g_autofree gchar *text = NULL, *pretty = NULL;
+  g_autoptr (JsonNode) back = NULL;
+
+  g_assert_nonnull (doc);
+  text = dvs_json_write (doc, FALSE);
+  g_assert_true (dvs_json_text_is_clean (text, strlen (text)));
+  g_assert_true (g_str_has_prefix (text, "[1e+308,null,null,1.5,0.10000000000000001,100000.0,7,-3,\""));
+  back = json_from_string (text, NULL);
+  g_assert_nonnull (back);
+  g_assert_cmpfloat (json_array_get_double_element (json_node_get_array (back), 0), ==, 1e308);
+  pretty = dvs_json_write (doc, TRUE);
+  g_assert_nonnull (strstr (pretty, "1e+308,\n"));
+  g_assert_true (g_utf8_validate (pretty, -1, NULL));
+}
+
 /* An error reply echoing a member name with U+001F (a buggy or hostile
  * peer) is still one clean line of valid JSON. */
 static void
@@ -122,5 +143,6 @@ main (int argc, char **argv)
   g_test_add_func ("/json-write/controls-escaped", test_controls_escaped);
   g_test_add_func ("/json-write/plain-unchanged", test_plain_unchanged);
   g_test_add_func ("/json-write/error-reply-clean", test_error_reply_clean);
+  g_test_add_func ("/json-write/numbers-and-surrogates", test_numbers_and_surrogates);
   return g_test_run ();
 }
