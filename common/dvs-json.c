@@ -1,5 +1,6 @@
 /* Tolerant JSON member access and printing (dvs-json.h). */
 #include "dvs-json.h"
+#include "dvs-json-write.h"
 
 #include <stdio.h>
 
@@ -53,6 +54,17 @@ dvs_json_get_array (JsonObject *obj, const gchar *member)
              ? json_node_get_array (node) : NULL;
 }
 
+gchar *
+dvs_json_error_position (const GError *parse_error)
+{
+  guint line, column;
+
+  if (parse_error != NULL && parse_error->message != NULL
+      && sscanf (parse_error->message, "<data>:%u:%u:", &line, &column) == 2)
+    return g_strdup_printf (" (line %u, column %u)", line, column);
+  return g_strdup ("");
+}
+
 void
 dvs_json_print (JsonNode *node)
 {
@@ -63,6 +75,6 @@ dvs_json_print (JsonNode *node)
       printf ("null\n");
       return;
     }
-  text = json_to_string (node, TRUE);
+  text = dvs_json_write (node, TRUE);
   printf ("%s\n", text);
 }

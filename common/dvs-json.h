@@ -15,6 +15,12 @@ gboolean dvs_json_get_int (JsonObject *obj, const gchar *member,
 JsonObject *dvs_json_get_object (JsonObject *obj, const gchar *member);
 JsonArray *dvs_json_get_array (JsonObject *obj, const gchar *member);
 
+/* Where json-glib's @parse_error happened, as " (line L, column C)", or ""
+ * when it does not say.  For messages about files: json-glib's own message
+ * may quote the text, and a file may hold anything (a link to a secret put
+ * there by someone else), so such messages never show content. */
+gchar *dvs_json_error_position (const GError *parse_error);
+
 /* Pretty JSON (indented by 2) on stdout, newline-terminated; NULL prints as
  * "null". */
 void dvs_json_print (JsonNode *node);

@@ -1,5 +1,6 @@
 /* JSON-RPC 2.0 request validation, response building and parsing. */
 #include "dvs-jsonrpc.h"
+#include "dvs-json-write.h"
 
 #include <string.h>
 
@@ -23,9 +24,20 @@ dvs_jsonrpc_request_free (DvsJsonrpcRequest *req)
   g_free (req);
 }
 
-/* Checks what json-glib does not: nesting depth, and a single JSON text on
- * the line (json-glib 1.6 silently keeps the last of `{...} {...}`, and
- * leaks the first). */
+/* A NUL in a string: json-glib 1.6 keeps a string up to its first NUL, so
+ * `"id\u0000":true` would be read as member "id", and "a\u0000b" as "a". */
+static gboolean
+refuse_nul (GError **error, const gchar *what, gsize at)
+{
+  g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INVALID_REQUEST,
+               "The %s holds a NUL character (\\u0000) in a string at byte %"
+               G_GSIZE_FORMAT ": no name or value may hold one.", what, at + 1);
+  return FALSE;
+}
+
+/* Checks what json-glib does not: nesting depth, a single JSON text on the
+ * line (json-glib 1.6 silently keeps the last of `{...} {...}`, and leaks
+ * the first), and no NUL, raw or escaped (see refuse_nul()). */
 gboolean
 dvs_jsonrpc_check_text (const gchar *text, gsize len, const gchar *what,
                         GError **error)
@@ -40,8 +52,17 @@ dvs_jsonrpc_check_text (const gchar *text, gsize len, const gchar *what,
     {
       gchar c = text[i];
 
+      if (c == '\0')
+        {
+          g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_PARSE_ERROR,
+                       "The %s holds a NUL byte at byte %" G_GSIZE_FORMAT
+                       ": it is not JSON text.", what, i + 1);
+          return FALSE;
+        }
       if (in_string)
         {
+          if (escaped && c == 'u' && len - i > 4 && memcmp (text + i + 1, "0000", 4) == 0)
+            return refuse_nul (error, what, i - 1);
           if (escaped)
             escaped = FALSE;
           else if (c == '\\')
@@ -104,6 +125,8 @@ parse_json (const gchar *text, gsize len, const gchar *what, GError **error)
   g_autoptr(GError) local_error = NULL;
   JsonNode *root;
 
+  if (text == NULL)             /* an empty buffer may have no storage */
+    text = "", len = 0;
   if (!dvs_jsonrpc_check_text (text, len, what, error))
     return NULL;
   if (len > G_MAXSSIZE
@@ -276,7 +299,7 @@ build_response (JsonNode *id, const gchar *member, JsonNode *value)
                           value != NULL ? value
                                         : json_node_new (JSON_NODE_NULL));
   root = json_node_init_object (json_node_alloc (), obj);
-  return json_to_string (root, FALSE);
+  return dvs_json_write (root, FALSE);
 }
 
 gchar *
@@ -310,7 +333,7 @@ dvs_jsonrpc_build_request (gint64 id, const gchar *method, JsonObject *params)
   if (params != NULL)
     json_object_set_object_member (obj, "params", params);
   root = json_node_init_object (json_node_alloc (), obj);
-  return json_to_string (root, FALSE);
+  return dvs_json_write (root, FALSE);
 }
 
 static gboolean

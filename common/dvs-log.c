@@ -1,5 +1,6 @@
 /* The log writer: journald, or logfmt/JSON lines on stderr. */
 #include "dvs-log.h"
+#include "dvs-json-write.h"
 
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
@@ -244,7 +245,7 @@ format_json (GLogLevelFlags level, const GLogField *fields, gsize n_fields)
       json_object_set_string_member (obj, key, value);
     }
   root = json_node_init_object (json_node_alloc (), obj);
-  return json_to_string (root, FALSE);
+  return dvs_json_write (root, FALSE);
 }
 
 gchar *

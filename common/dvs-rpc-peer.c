@@ -5,6 +5,7 @@
 #define G_LOG_DOMAIN "dvs-rpc"
 
 #include "dvs-rpc-peer.h"
+#include "dvs-json-write.h"
 
 #include <string.h>
 
@@ -422,7 +423,7 @@ dvs_rpc_peer_notify (DvsRpcPeer *peer, const gchar *method, JsonObject *params)
   if (params != NULL)
     json_object_set_object_member (obj, "params", params);
   root = json_node_init_object (json_node_alloc (), obj);
-  peer_send (peer, json_to_string (root, FALSE));
+  peer_send (peer, dvs_json_write (root, FALSE));
 }
 
 static gint

@@ -19,6 +19,12 @@
  * instead of spinning on a socket that stays readable. */
 #define ACCEPT_RETRY_MS 1000
 
+/* Connections the kernel queues before the server accepts them.  Many VMs
+ * starting at once run many hooks at once; GLib's default of 10 refused
+ * the rest with EAGAIN.  dvsmgr's host listener asks for the same; the
+ * kernel caps it at net.core.somaxconn (4096 on Linux 6.1). */
+#define LISTEN_BACKLOG 1024
+
 struct _DvsRpcServer {
   gchar *path;
   const DvsRpcMethod *methods;
@@ -418,6 +424,7 @@ listen_on (const gchar *path, GSocketAddress *address, GError **error)
       g_unlink (path);
       return NULL;
     }
+  g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
   if (!g_socket_listen (socket, error))
     {
       g_prefix_error (error, "Cannot listen on %s: ", path);

@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 struct _DvsTable {
   guint n_columns;
@@ -52,13 +53,34 @@ prints_as_dash (DvsTable *table, const gchar *cell)
          || ((table->flags & DVS_TABLE_DASH_EMPTY) != 0 && *cell == '\0');
 }
 
+/* @cell with its control characters shown as escapes: a cell holds what a
+ * daemon answered, and a raw ESC or CSI would reach the operator's
+ * terminal as a command (escape injection). */
+static gchar *
+printable_cell (const gchar *cell)
+{
+  const guchar *p = (const guchar *) cell;
+  GString *out = g_string_sized_new (strlen (cell));
+
+  for (; *p != '\0'; p++)
+    {
+      if (*p < 0x20 || *p == 0x7f)
+        g_string_append_printf (out, "\\x%02x", *p);
+      else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+        g_string_append_printf (out, "\\u%04x", *++p);
+      else
+        g_string_append_c (out, (gchar) *p);
+    }
+  return g_string_free (out, FALSE);
+}
+
 void
 dvs_table_add_row (DvsTable *table, const gchar *const *cells)
 {
   gchar **row = g_new0 (gchar *, table->n_columns + 1);
 
   for (guint i = 0; i < table->n_columns; i++)
-    row[i] = g_strdup (prints_as_dash (table, cells[i]) ? "-" : cells[i]);
+    row[i] = prints_as_dash (table, cells[i]) ? g_strdup ("-") : printable_cell (cells[i]);
   g_ptr_array_add (table->rows, row);
 }
 

@@ -5,19 +5,51 @@
 
 #include <string.h>
 
+/* @path made absolute against the working directory: glib-networking
+ * ignores a relative CA file (with only a warning on stderr), so a
+ * manager given `--tls-ca ca.pem` started and then refused every host.
+ * Resolved once, at start-up, and the files are checked there: each
+ * exists, is readable and holds what it should, or start-up fails naming
+ * the file. */
+static gchar *
+absolute_path (const gchar *path)
+{
+  return g_canonicalize_filename (path, NULL);
+}
+
+/* Reads @path whole (proves it exists and is readable); the error names
+ * @what and the file (GLib's message quotes the path too). */
+static gboolean
+check_readable (const gchar *what, const gchar *path, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  g_autofree gchar *contents = NULL;
+
+  if (g_file_get_contents (path, &contents, NULL, &local))
+    return TRUE;
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Cannot read %s %s: %s",
+               what, path, local->message);
+  return FALSE;
+}
+
 GTlsCertificate *
 dvs_tls_load_identity (const gchar *cert_path, const gchar *key_path,
                        GError **error)
 {
   g_autoptr(GError) local = NULL;
+  g_autofree gchar *cert_abs = absolute_path (cert_path);
+  g_autofree gchar *key_abs = absolute_path (key_path);
   GTlsCertificate *cert;
 
-  cert = g_tls_certificate_new_from_files (cert_path, key_path, &local);
+  if (!check_readable ("the TLS certificate", cert_abs, error)
+      || !check_readable ("the TLS private key", key_abs, error))
+    return NULL;
+  cert = g_tls_certificate_new_from_files (cert_abs, key_abs, &local);
   if (cert == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
                    "Cannot load the TLS certificate %s with its key %s: %s",
-                   cert_path, key_path, local->message);
+                   cert_abs, key_abs, local->message);
       return NULL;
     }
   return cert;
@@ -27,13 +59,29 @@ GTlsDatabase *
 dvs_tls_load_ca (const gchar *ca_path, GError **error)
 {
   g_autoptr(GError) local = NULL;
+  g_autofree gchar *ca_abs = absolute_path (ca_path);
+  GList *certs;
   GTlsDatabase *db;
 
-  db = g_tls_file_database_new (ca_path, &local);
+  if (!check_readable ("the CA certificates", ca_abs, error))
+    return NULL;
+  /* The database would load an empty or garbled file without a word, and
+   * then verify nothing. */
+  certs = g_tls_certificate_list_new_from_file (ca_abs, &local);
+  if (certs == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "Cannot load the CA certificates %s: %s", ca_abs,
+                   local != NULL ? local->message
+                                 : "it holds no PEM certificate");
+      return NULL;
+    }
+  g_list_free_full (certs, g_object_unref);
+  db = g_tls_file_database_new (ca_abs, &local);
   if (db == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   "Cannot load the CA certificates %s: %s", ca_path,
+                   "Cannot load the CA certificates %s: %s", ca_abs,
                    local->message);
       return NULL;
     }

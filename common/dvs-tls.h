@@ -9,10 +9,14 @@
 
 G_BEGIN_DECLS
 
-/* A certificate with its private key (PEM files).  Errors name the file. */
+/* A certificate with its private key (PEM files).  Errors name the file.
+ * Relative paths are taken from the working directory at the call (call
+ * at start-up); each file must exist, be readable and parse. */
 GTlsCertificate *dvs_tls_load_identity (const gchar *cert_path,
                                         const gchar *key_path, GError **error);
-/* A database of the CA certificates in @ca_path (PEM). */
+/* A database of the CA certificates in @ca_path (PEM; relative to the
+ * working directory): fails when the file is missing, unreadable or holds
+ * no certificate. */
 GTlsDatabase *dvs_tls_load_ca (const gchar *ca_path, GError **error);
 
 /* The subject CN of @cert ("h1"), or NULL. */

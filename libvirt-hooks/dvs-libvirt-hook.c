@@ -175,16 +175,19 @@ control_socket_of (const Hook *hook, const DvsDomainVnic *vnic)
   return DEFAULT_CONTROL_SOCKET;
 }
 
+/* All of standard input, NUL-terminated (an empty input is "", never
+ * NULL: a memory stream that was given no bytes has no buffer to steal). */
 static gchar *
 read_stdin (gsize *length, GError **error)
 {
   g_autoptr(GInputStream) in = g_unix_input_stream_new (0, FALSE);
   g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable ();
-  gssize size = g_output_stream_splice (out, in,
-                                        G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET,
+  gssize size = g_output_stream_splice (out, in, G_OUTPUT_STREAM_SPLICE_NONE,
                                         NULL, error);
 
-  if (size < 0)
+  if (size < 0
+      || !g_output_stream_write_all (out, "", 1, NULL, NULL, error)
+      || !g_output_stream_close (out, NULL, error))
     return NULL;
   *length = (gsize) size;
   return g_memory_output_stream_steal_data (G_MEMORY_OUTPUT_STREAM (out));
@@ -516,6 +519,11 @@ main (int argc, char **argv)
   hook.op = find_operation (argv[2]);
   if (!run (&hook, &error))
     {
+      /* Every failure path sets @error; should one ever not, still say
+       * something instead of reading a NULL error. */
+      if (error == NULL)
+        g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                             "failed without a reason (a bug: please report it)");
       if (hook.op->action == ACTION_NONE || !hook.op->fail_closed)
         {
           hook_log (&hook, LOG_WARNING, "%s", error->message);

@@ -125,6 +125,12 @@ parse_options (Options *o, int *argc, char ***argv, GError **error)
                    "--authorization must be polkit or none");
       return FALSE;
     }
+  if ((o->tls_cert || o->tls_key || o->tls_ca) && !o->host_listen)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--tls-cert, --tls-key and --tls-ca go with --host-listen (the TLS host channel)");
+      return FALSE;
+    }
   if (o->heartbeat_ms < 0 || o->push_timeout_ms < 0 || o->retry_ms < 0 || o->max_inflight < 0
       || (o->heartbeat_ms && o->heartbeat_ms < 100))
     {

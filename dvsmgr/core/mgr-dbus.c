@@ -10,6 +10,7 @@
 
 #include "mgr.h"
 #include "placement/placement.h"
+#include "dvs-json-write.h"
 
 #include <string.h>
 
@@ -86,7 +87,7 @@ dvs_mgr_dbus_unexport (DvsMgr *mgr, DvsObjectSkeleton **object)
 static gchar *
 to_json (JsonNode *n)
 {
-  return n ? json_to_string (n, FALSE) : g_strdup ("{}");
+  return n ? dvs_json_write (n, FALSE) : g_strdup ("{}");
 }
 
 static const gchar *const *
@@ -395,7 +396,7 @@ static gboolean
 on_get_out_of_sync (DvsManager1 *i, GDBusMethodInvocation *inv, DvsMgr *mgr)
 {
   g_autoptr (JsonNode) entries = mgr_push_out_of_sync (mgr->push);
-  g_autofree gchar *text = json_to_string (entries, FALSE);
+  g_autofree gchar *text = dvs_json_write (entries, FALSE);
 
   g_dbus_method_invocation_return_value (inv, g_variant_new ("(s)", text));
   return TRUE;
@@ -687,7 +688,7 @@ live_stats_done (DvsRpcPeer *peer, JsonNode *result, const GError *error, gpoint
                                            "the owning host did not answer: %s", error->message);
   else
     {
-      g_autofree gchar *text = json_to_string (result, FALSE);
+      g_autofree gchar *text = dvs_json_write (result, FALSE);
       g_dbus_method_invocation_return_value (inv, g_variant_new ("(s)", text));
     }
 }

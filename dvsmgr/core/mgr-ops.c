@@ -9,6 +9,7 @@
 
 #include <string.h>
 #include "dvs-log.h"
+#include "dvs-names.h"
 #include "datapath/dp-types.h"   /* DVS_MAX_VNIC_PORTS: what one host serves */
 #include "switch/port-policy.h"
 
@@ -50,17 +51,15 @@ put (DvsMgrTxn *txn, const gchar *kind, const gchar *key, JsonNode *value)
   json_node_unref (value);
 }
 
-/* A name shown to operators: 1-64 printable characters. */
+/* A name shown to operators: 1-64 characters, no control character (the
+ * rule dvs-switchd applies to what it is pushed: dvs-names.h). */
 static gboolean
 valid_display_name (const gchar *name, const gchar *what, GError **error)
 {
-  gsize len = name ? strlen (name) : 0;
+  g_autoptr (GError) local = NULL;
 
-  if (len == 0 || len > 64 || !g_utf8_validate (name, -1, NULL))
-    return fail (error, DVS_MGR_ERROR_INVALID_ARGS, "%s must be 1-64 characters of UTF-8", what);
-  for (const gchar *c = name; *c; c++)
-    if ((guchar) *c < 0x20 || *c == 0x7f)
-      return fail (error, DVS_MGR_ERROR_INVALID_ARGS, "%s must not contain control characters", what);
+  if (!dvs_name_check_display (name, what, 64, &local))
+    return fail (error, DVS_MGR_ERROR_INVALID_ARGS, "%s", local->message);
   return TRUE;
 }
 
@@ -749,11 +748,8 @@ dvs_mgr_port_connect (DvsMgr *mgr, MgrPort *p, const gchar *host, const gchar *v
             mac ? mac : "");
       return NULL;
     }
-  if (iface && (strlen (iface) > 64 || !g_utf8_validate (iface, -1, NULL)))
-    {
-      fail (error, DVS_MGR_ERROR_INVALID_ARGS, "interface_id must be at most 64 characters of UTF-8");
-      return NULL;
-    }
+  if (iface && *iface && !valid_display_name (iface, "interface_id", error))
+    return NULL;
   /* Build the record as it will be, write it, restore on failure. */
   p->connection = conn;
   p->vm = (gchar *) vm;

@@ -2,6 +2,7 @@
  * for the operator (exit status, message). */
 #include "dvsctl.h"
 #include "dvsctl-output.h"
+#include "dvs-json-write.h"
 
 #include <gio/gunixinputstream.h>
 #include <stdarg.h>
@@ -227,7 +228,7 @@ ctl_json_text (JsonObject *obj)
 {
   g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), obj);
 
-  return json_to_string (node, FALSE);
+  return dvs_json_write (node, FALSE);
 }
 
 void
@@ -408,7 +409,7 @@ ctl_error_report (Ctl *ctl, const GError *error)
       json_builder_add_string_value (builder, failure.message);
       json_builder_end_object (builder);
       root = json_builder_get_root (builder);
-      text = json_to_string (root, FALSE);
+      text = dvs_json_write (root, FALSE);
       fprintf (stderr, "%s\n", text);
     }
   else

@@ -1,5 +1,6 @@
 /* Output helpers for dvsctl (dvsctl-output.h). */
 #include "dvsctl-output.h"
+#include "dvs-json-write.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -7,12 +8,7 @@
 gchar *
 ctl_json_pretty (JsonNode *node)
 {
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-
-  json_generator_set_pretty (generator, TRUE);
-  json_generator_set_indent (generator, 2);
-  json_generator_set_root (generator, node);
-  return json_generator_to_data (generator, NULL);
+  return dvs_json_write (node, TRUE);
 }
 
 gchar *
@@ -23,7 +19,7 @@ ctl_json_compact (JsonNode *node)
   if (JSON_NODE_HOLDS_VALUE (node)
       && json_node_get_value_type (node) == G_TYPE_STRING)
     return g_strdup (json_node_get_string (node));
-  return json_to_string (node, FALSE);
+  return dvs_json_write (node, FALSE);
 }
 
 gchar *
@@ -90,7 +86,7 @@ vlan_text (JsonNode *vlan)
   member = json_object_get_member (obj, "tag");
   if (member != NULL)
     return ctl_json_compact (member);
-  return json_to_string (vlan, FALSE);
+  return dvs_json_write (vlan, FALSE);
 }
 
 gchar *

@@ -14,6 +14,7 @@
 #define G_LOG_DOMAIN "dvsmgr-placement"
 
 #include "placement/placement-private.h"
+#include "dvs-json-write.h"
 
 #include <string.h>
 
@@ -233,7 +234,7 @@ dvs_mgr_placement_status_json (DvsMgr *mgr, const gchar *host)
     json_object_set_int_member (o, "load_percent", (gint64) (st->load * 100 + 0.5));
   else
     json_object_set_null_member (o, "load_percent");
-  return json_to_string (view, FALSE);
+  return dvs_json_write (view, FALSE);
 }
 
 /* ---- the score -------------------------------------------------------- */

@@ -5,6 +5,7 @@
 #define G_LOG_DOMAIN "dvsmgr-snapshot"
 
 #include "snapshot/snapshot.h"
+#include "dvs-json-write.h"
 
 #include <string.h>
 
@@ -67,7 +68,7 @@ parse_or_error (const gchar *text, const gchar *what, GError **error)
 static gchar *
 to_text (JsonNode *n, gboolean pretty)
 {
-  return json_to_string (n, pretty);
+  return dvs_json_write (n, pretty);
 }
 
 /* ---- Manager1 ---------------------------------------------------------- */
@@ -295,7 +296,7 @@ resolve (DvsMgr *mgr, MgrSwitch *sw, const gchar *spec, const gchar *what, GErro
   if (g_str_equal (spec, "live"))
     {
       g_autoptr (JsonNode) doc = dvs_snapshot_export (mgr, sw, TRUE, "dvsmgr", "live");
-      text = json_to_string (doc, FALSE);
+      text = dvs_json_write (doc, FALSE);
     }
   else if (spec[strspn (spec, " \t\r\n")] == '{')
     text = g_strdup (spec);

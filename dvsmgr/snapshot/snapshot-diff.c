@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "snapshot.h"
+#include "dvs-json-write.h"
 
 /* Beyond this depth two objects are compared as one value. */
 #define MAX_DEPTH 32
@@ -537,7 +538,7 @@ dvs_snapshot_diff (JsonNode *from, JsonNode *to)
 static void
 append_value (GString *out, JsonNode *node)
 {
-  g_autofree gchar *text = node != NULL ? json_to_string (node, FALSE) : NULL;
+  g_autofree gchar *text = node != NULL ? dvs_json_write (node, FALSE) : NULL;
 
   g_string_append (out, text != NULL ? text : "null");
 }

@@ -14,6 +14,7 @@
 #include "dvport/dvport-spec.h"
 #include "dvs-jsonrpc.h"
 #include "switch/port-policy.h"
+#include "dvs-json-write.h"
 
 #define MAX_PORTS 1000000
 #define MAX_GROUPS 100000
@@ -33,7 +34,7 @@ static void
 append_string (GString *out, const gchar *s)
 {
   g_autoptr (JsonNode) n = json_node_init_string (json_node_alloc (), s);
-  g_autofree gchar *quoted = json_to_string (n, FALSE);
+  g_autofree gchar *quoted = dvs_json_write (n, FALSE);
 
   g_string_append (out, quoted);
 }
@@ -78,7 +79,7 @@ canonical_append (GString *out, JsonNode *node)
     }
   else
     {
-      g_autofree gchar *v = json_to_string (node, FALSE);
+      g_autofree gchar *v = dvs_json_write (node, FALSE);
       g_string_append (out, v);
     }
 }

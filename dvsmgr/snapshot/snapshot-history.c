@@ -30,6 +30,8 @@
 #include <gio/gio.h>
 
 #include "snapshot.h"
+#include "dvs-json.h"
+#include "dvs-json-write.h"
 
 #define VERSION_DIGITS 6
 #define MAX_VERSION 999999
@@ -390,7 +392,6 @@ dvs_snapshot_history_save (DvsSnapshotHistory *h, JsonNode *doc,
   g_autofree gchar *sw_name = NULL, *sw_dir = NULL, *name = NULL;
   g_autofree gchar *file = NULL, *text = NULL, *data = NULL;
   g_autoptr (GArray) numbers = NULL;
-  g_autoptr (JsonGenerator) generator = NULL;
   g_autoptr (GError) local = NULL;
   guint next;
   gsize size;
@@ -428,11 +429,7 @@ dvs_snapshot_history_save (DvsSnapshotHistory *h, JsonNode *doc,
   name = version_name (next);
   file = version_path (sw_dir, next);
 
-  generator = json_generator_new ();
-  json_generator_set_pretty (generator, TRUE);
-  json_generator_set_indent (generator, 2);
-  json_generator_set_root (generator, doc);
-  data = json_generator_to_data (generator, &size);
+  data = dvs_json_write_full (doc, TRUE, 2, &size);
   text = g_strconcat (data, "\n", NULL);
 
   if (!write_atomically (sw_dir, file, text, size + 1, &local))
@@ -486,11 +483,16 @@ list_entry (const gchar *sw_dir, guint number)
     problem = g_strdup_printf ("larger than %u bytes", DVS_SNAPSHOT_MAX_SIZE);
   else if (errsv == EISDIR)
     problem = g_strdup ("not a regular file");
+  else if (errsv == ELOOP)
+    problem = g_strdup ("a symbolic link, which is not followed");
   else if (errsv != 0)
     problem = g_strdup_printf ("cannot be read: %s", g_strerror (errsv));
   else if ((doc = json_from_string (text, &local)) == NULL)
-    problem = g_strdup_printf ("not valid JSON: %s",
-                               local != NULL ? local->message : "empty");
+    {
+      /* The position only: json-glib's message may quote the file. */
+      g_autofree gchar *where = dvs_json_error_position (local);
+      problem = g_strdup_printf ("not valid JSON%s", local != NULL ? where : " (empty)");
+    }
   else if (!JSON_NODE_HOLDS_OBJECT (doc))
     problem = g_strdup ("not a JSON object");
   else

@@ -23,6 +23,7 @@
 #define G_LOG_DOMAIN "dvsmgr-store"
 
 #include "mgr-store.h"
+#include "dvs-json-write.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -416,7 +417,8 @@ take_lock (SqliteStore *self, GError **error)
   g_autofree gchar *pid = NULL;
 
   self->lock_path = g_strconcat (path, ".lock", NULL);
-  self->lock_fd = g_open (self->lock_path, O_RDWR | O_CREAT | O_CLOEXEC,
+  /* O_NOFOLLOW: a symbolic link here is not ours to lock, write or quote. */
+  self->lock_fd = g_open (self->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
                           0600);
   if (self->lock_fd < 0)
     {
@@ -438,8 +440,20 @@ take_lock (SqliteStore *self, GError **error)
                        g_strerror (saved_errno));
           return FALSE;
         }
-      if (g_file_get_contents (self->lock_path, &pid, NULL, NULL))
-        g_strstrip (pid);
+      /* The holder's pid, from the file we opened, shown only if it is
+       * one: the message never quotes other content. */
+      {
+        gchar buf[24] = "";
+        gssize n = pread (self->lock_fd, buf, sizeof buf - 1, 0);
+
+        if (n > 0)
+          {
+            buf[n] = '\0';
+            g_strstrip (buf);
+            if (*buf != '\0' && strspn (buf, "0123456789") == strlen (buf))
+              pid = g_strdup (buf);
+          }
+      }
       g_set_error (error, DVS_MGR_STORE_ERROR, DVS_MGR_STORE_ERROR_OPEN,
                    "The store %s is in use by another dvsmgr (process %s "
                    "holds %s): stop that one first, or give this one "
@@ -710,7 +724,7 @@ commit_op (const gchar *kind, const gchar *key, JsonNode *value,
 
   if (value != NULL)
     {
-      text = json_to_string (value, FALSE);
+      text = dvs_json_write (value, FALSE);
       stmt = self->stmts[STMT_PUT];
       sqlite3_bind_text (stmt, 3, text, -1, SQLITE_STATIC);
       sqlite3_bind_int64 (stmt, 4, state->now_us);

@@ -2,6 +2,7 @@
 #include "control-methods.h"
 
 #include "dvport/dvport-host.h"
+#include "dvs-names.h"
 
 /* The DVport methods of the control socket (docs/control-protocol.md,
  * "DVports"); user data is the DvsControl. */
@@ -16,6 +17,19 @@ object_with (const gchar *name, const gchar *value)
   json_builder_add_string_value (b, value);
   json_builder_end_object (b);
   return json_builder_get_root (b);
+}
+
+/* A connection ID as dvsmgr issues them (dvs-names.h): no control
+ * characters reach the store or the replies. */
+static gboolean
+valid_connection (const gchar *conn, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+
+  if (dvs_name_check_token (conn, "the parameter \"connection\"", 128, &local))
+    return TRUE;
+  g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INVALID_PARAMS, "%s", local->message);
+  return FALSE;
 }
 
 JsonNode *
@@ -83,6 +97,7 @@ dvs_control_dvport_attach (JsonObject *params, gpointer ctl, GError **error)
       || !dvs_jsonrpc_param_string (params, "switch", &sw, error)
       || !dvs_jsonrpc_param_string (params, "port", &port, error)
       || !dvs_jsonrpc_param_string (params, "connection", &conn, error)
+      || !valid_connection (conn, error)
       || !dvs_jsonrpc_param_string (params, "socket", &socket, error)
       || !dvs_jsonrpc_param_string_opt (params, "mode", &mode, error))
     return NULL;
@@ -137,7 +152,8 @@ dvs_control_dvport_migrate_in (JsonObject *params, gpointer ctl, DvsRpcReply *re
   if (!dvs_jsonrpc_params_only (params, allowed, &error)
       || !dvs_jsonrpc_param_string (params, "switch", &sw, &error)
       || !dvs_jsonrpc_param_string (params, "port", &port, &error)
-      || !dvs_jsonrpc_param_string (params, "connection", &conn, &error))
+      || !dvs_jsonrpc_param_string (params, "connection", &conn, &error)
+      || !valid_connection (conn, &error))
     {
       dvs_rpc_reply_return (reply, NULL, error);
       return;

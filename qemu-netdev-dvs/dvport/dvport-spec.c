@@ -6,6 +6,8 @@
 #include "store/local-store.h"
 #include "switch/port-policy.h"
 #include "switch/vlan-config.h"
+#include "dvs-json-write.h"
+#include "dvs-names.h"
 
 #define invalid(error, ...) \
   ({ g_set_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INVALID_PARAMS, __VA_ARGS__); FALSE; })
@@ -82,6 +84,29 @@ valid_name (const gchar *name, const gchar *what, gsize max_len, GError **error)
     return invalid (error, "%s", local->message);
   if (strlen (name) > max_len)
     return invalid (error, "%s '%s' is longer than %zu characters", what, name, max_len);
+  return TRUE;
+}
+
+/* A name shown to operators and a token passed between programs: the rules
+ * dvsmgr applies too (dvs-names.h), so that nothing a peer pushes puts
+ * control characters into the store, the replies or a terminal. */
+static gboolean
+valid_display (const gchar *name, const gchar *what, guint max_chars, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+
+  if (!dvs_name_check_display (name, what, max_chars, &local))
+    return invalid (error, "%s", local->message);
+  return TRUE;
+}
+
+static gboolean
+valid_token (const gchar *name, const gchar *what, gsize max_len, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+
+  if (!dvs_name_check_token (name, what, max_len, &local))
+    return invalid (error, "%s", local->message);
   return TRUE;
 }
 
@@ -175,11 +200,11 @@ parse_port (JsonNode *n, guint i, GHashTable *groups, GError **error)
           || !get_string (json_node_get_object (c), cwhat, "vm", FALSE, &vm, error)
           || !get_string (json_node_get_object (c), cwhat, "mac", FALSE, &mac, error))
         return NULL;
-      if (strlen (id) > 128)
-        {
-          invalid (error, "%s.id is longer than 128 characters", cwhat);
-          return NULL;
-        }
+      g_autofree gchar *id_what = g_strdup_printf ("%s.id", cwhat);
+      g_autofree gchar *vm_what = g_strdup_printf ("%s.vm", cwhat);
+      if (!valid_token (id, id_what, 128, error)
+          || (vm != NULL && !valid_display (vm, vm_what, 128, error)))
+        return NULL;
       if (mac != NULL && !dvs_parse_mac (mac, m))
         {
           invalid (error, "%s.mac '%s' is not a MAC address like 52:54:00:12:34:56", cwhat, mac);
@@ -240,7 +265,7 @@ parse_port (JsonNode *n, guint i, GHashTable *groups, GError **error)
     }
   if (!effective_config (p, gconf, conf, error))
     return NULL;
-  p->canonical = json_to_string (n, FALSE);
+  p->canonical = dvs_json_write (n, FALSE);
   return g_steal_pointer (&p);
 }
 
@@ -266,6 +291,7 @@ dvs_dvswitch_spec_parse (JsonNode *node, GError **error)
       || !get_string (o, "switch", "id", TRUE, &id, error)
       || !valid_name (id, "switch id", 64, error)
       || !get_string (o, "switch", "name", TRUE, &name, error)
+      || !valid_display (name, "switch.name", 64, error)
       || !get_string (o, "switch", "forwarding_class", FALSE, &fc, error))
     return NULL;
   if (!g_str_equal (fc, "l2-learning"))
@@ -315,8 +341,15 @@ dvs_dvswitch_spec_parse (JsonNode *node, GError **error)
         }
       if (!only_members (json_node_get_object (g), what, gallowed, error)
           || !get_string (json_node_get_object (g), what, "key", TRUE, &key, error)
+          || !valid_name (key, "port group key", 64, error)
           || !get_string (json_node_get_object (g), what, "name", FALSE, &gname, error))
         return NULL;
+      if (gname != NULL)
+        {
+          g_autofree gchar *name_what = g_strdup_printf ("%s.name", what);
+          if (!valid_display (gname, name_what, 64, error))
+            return NULL;
+        }
       if (json_object_has_member (json_node_get_object (g), "config")
           && !JSON_NODE_HOLDS_OBJECT (json_object_get_member (json_node_get_object (g), "config")))
         {
@@ -371,7 +404,7 @@ dvs_dvswitch_spec_parse (JsonNode *node, GError **error)
   json_builder_add_value (gb, json_node_copy (s->port_groups));
   json_builder_end_object (gb);
   g_autoptr (JsonNode) global = json_builder_get_root (gb);
-  s->canonical_global = json_to_string (global, FALSE);
+  s->canonical_global = dvs_json_write (global, FALSE);
   return g_steal_pointer (&s);
 }
 
@@ -400,9 +433,9 @@ dvs_dvswitch_spec_to_json (const DvsDvswitchSpec *s)
   return root;
 }
 
-/* The digest covers the text json_to_string() makes of
+/* The digest covers the text dvs_json_write() makes of
  * dvs_dvswitch_spec_to_json (s).  Both canonical pieces were written by
- * json_to_string() already, so that text is built by joining them instead
+ * dvs_json_write() already, so that text is built by joining them instead
  * of parsing and writing every port again: a manager digests the document
  * of every host it pushes to.  (tests/unit/switch/test-dvport.c checks the
  * two ways agree.) */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "store/store-file.h"
+#include "dvs-json-write.h"
 
 G_DEFINE_QUARK (dvs-store-error-quark, dvs_store_error)
 
@@ -260,7 +261,6 @@ dvs_local_store_put (DvsLocalStore *store, DvsStoreKind kind,
                      const gchar *switch_id, const gchar *port_key,
                      JsonNode *payload, GError **error)
 {
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autofree gchar *path = NULL, *dir = NULL, *text = NULL, *body = NULL;
   g_autoptr (GBytes) file = NULL;
   const KindInfo *k;
@@ -274,9 +274,7 @@ dvs_local_store_put (DvsLocalStore *store, DvsStoreKind kind,
   k = &kinds[kind];
 
   /* Pretty, and ending in a newline: `tail -n +2 FILE` shows it readably. */
-  json_generator_set_pretty (gen, TRUE);
-  json_generator_set_root (gen, payload);
-  text = json_generator_to_data (gen, &size);
+  text = dvs_json_write_full (payload, TRUE, 0, &size);
   body = g_strconcat (text, "\n", NULL);
   size++;
   if (size > DVS_STORE_MAX_PAYLOAD_SIZE)

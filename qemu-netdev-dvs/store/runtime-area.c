@@ -158,7 +158,17 @@ dvs_runtime_area_open (const gchar *path, GError **error)
   area->size = sizeof (AreaHeader) + DVS_MAX_PORTS * sizeof (AreaSlot)
                + sizeof (struct dvs_journal) + sizeof (struct dvs_journal_recovery)
                + DVS_MAX_PORTS * 2 * sizeof (struct dvs_fwd_blob);
-  fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  /* O_NOFOLLOW: a symbolic link put in the state directory must not make
+   * the switch map (and reset) some other file. */
+  fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd >= 0 && fstat (fd, &st) == 0 && !S_ISREG (st.st_mode))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE,
+                   "cannot prepare the runtime area %s: it is not a regular file; "
+                   "move it out of the way", path);
+      close (fd);
+      return NULL;
+    }
   if (fd < 0 || fstat (fd, &st) < 0
       || ((gsize) st.st_size != area->size && ftruncate (fd, (off_t) area->size) < 0))
     {

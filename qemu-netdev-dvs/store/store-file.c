@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "store/local-store.h"
+#include "dvs-json.h"
+#include "dvs-json-write.h"
 
 #define FORMAT_NAME "dvs-store"
 #define SHA256_HEX_LENGTH 64
@@ -24,7 +26,6 @@ dvs_store_envelope_build (const gchar *kind, guint version, gint64 written_us,
                           const gchar *payload, gsize payload_size)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autoptr (JsonNode) root = NULL;
   g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (written_us / G_USEC_PER_SEC);
   g_autofree gchar *written = NULL;
@@ -52,8 +53,7 @@ dvs_store_envelope_build (const gchar *kind, guint version, gint64 written_us,
   json_builder_add_string_value (b, sha);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  header = json_generator_to_data (gen, &header_size);
+  header = dvs_json_write_full (root, FALSE, 0, &header_size);
 
   out = g_byte_array_sized_new (header_size + 1 + payload_size);
   g_byte_array_append (out, (const guint8 *) header, header_size);
@@ -106,8 +106,9 @@ parse_header (JsonParser *parser, const gchar *path, const gchar *data,
 
   if (!json_parser_load_from_data (parser, data, (gssize) size, &local))
     {
+      g_autofree gchar *where = dvs_json_error_position (local);
       fail (error, CORRUPT, "%s is corrupt or not a dvs-store file: its first "
-            "line is not a JSON header (%s); %s", path, local->message, remedy);
+            "line is not a JSON header%s; %s", path, where, remedy);
       return NULL;
     }
   root = json_parser_get_root (parser);
@@ -164,9 +165,8 @@ dvs_store_envelope_parse (const gchar *path, const gchar *data, gsize size,
     }
   if (!g_str_equal (file_kind, kind))
     {
-      g_autofree gchar *shown = g_strescape (file_kind, NULL);
-      fail (error, WRONG_KIND, "%s holds a %s, not a %s (was it copied here by "
-            "hand?); %s", path, shown, kind, remedy);
+      fail (error, WRONG_KIND, "%s holds another kind of data, not a %s (was it "
+            "copied here by hand?); %s", path, kind, remedy);
       return NULL;
     }
   /* The version before the rest: a newer version may have changed it.  The
@@ -217,8 +217,9 @@ dvs_store_envelope_parse (const gchar *path, const gchar *data, gsize size,
     }
   if (!json_parser_load_from_data (payload_parser, payload, (gssize) payload_size, &local))
     {
-      fail (error, CORRUPT, "%s is corrupt: its payload is not JSON (%s); %s",
-            path, local->message, remedy);
+      g_autofree gchar *where = dvs_json_error_position (local);
+      fail (error, CORRUPT, "%s is corrupt: its payload is not JSON%s; %s",
+            path, where, remedy);
       return NULL;
     }
   root = json_parser_get_root (payload_parser);
@@ -236,8 +237,10 @@ gchar *
 dvs_store_file_read (const gchar *path, gsize max_size, gsize *size,
                      GError **error)
 {
-  /* O_NONBLOCK: a FIFO put here by mistake must not hang the reader. */
-  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  /* O_NONBLOCK: a FIFO put here by mistake must not hang the reader.
+   * O_NOFOLLOW: a symbolic link is not followed (to /etc/shadow, say): the
+   * store reads only the regular files it wrote. */
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
   g_autofree gchar *buf = NULL;
   struct stat st;
   gsize done = 0;
@@ -248,6 +251,9 @@ dvs_store_file_read (const gchar *path, gsize max_size, gsize *size,
       e = errno;
       if (e == ENOENT)
         fail (error, NOT_FOUND, "%s does not exist", path);
+      else if (e == ELOOP)
+        fail (error, CORRUPT, "%s is a symbolic link, which the store does not follow; "
+              "move it out of the way", path);
       else
         fail (error, IO, "cannot open %s: %s", path, g_strerror (e));
       return NULL;

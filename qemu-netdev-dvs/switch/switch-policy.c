@@ -4,6 +4,7 @@
 #include "switch/switch-private.h"
 
 #include "dvs-jsonrpc.h"
+#include "dvs-json-write.h"
 
 /* Pushes @pol to the datapath's port @idx. */
 static int
@@ -89,7 +90,7 @@ switch_set_policy (DvsSwitch *sw, const gchar *name, JsonNode *policy, gboolean 
   sw->ports[idx]->policy = pol;
   g_mutex_unlock (&sw->lock);
   g_autoptr (JsonNode) j = dvs_port_policy_to_json (&pol);
-  g_autofree gchar *text = json_to_string (j, FALSE);
+  g_autofree gchar *text = dvs_json_write (j, FALSE);
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PORT", name,
                     "MESSAGE", "port %s: policy set to %s", name, text);
   return TRUE;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "switchctl-format.h"
+#include "dvs-json-write.h"
 
 /* dvs-switchd refuses a request line longer than 1 MiB; the document goes
  * in one, with a little JSON-RPC around it. */
@@ -97,7 +98,7 @@ key_list_text (JsonObject *obj, const gchar *member)
           && json_node_get_value_type (node) == G_TYPE_STRING)
         text = g_strdup (json_node_get_string (node));
       else
-        text = json_to_string (node, FALSE);
+        text = dvs_json_write (node, FALSE);
       g_string_append_printf (out, "%s%s", i > 0 ? ", " : "", text);
     }
   if (out->len == 0)
@@ -125,7 +126,7 @@ ctl_cmd_switch_apply (Ctl *ctl, const CtlOptions *opts, gchar **args,
     return FALSE;
   strip_port_status (doc);
   doc_node = json_node_init_object (json_node_alloc (), doc);
-  text = json_to_string (doc_node, FALSE);
+  text = dvs_json_write (doc_node, FALSE);
   if (strlen (text) + REQUEST_OVERHEAD > MAX_REQUEST_SIZE)
     return ctl_usage_error (error, "The DVswitch document is %" G_GSIZE_FORMAT
                                    " bytes as one line of JSON; dvs-switchd "

@@ -1,5 +1,6 @@
 /* Output helpers for dvs-switchctl. */
 #include "switchctl-format.h"
+#include "dvs-json-write.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -22,7 +23,7 @@ scalar_text (JsonNode *node)
     }
   if (type == G_TYPE_BOOLEAN)
     return g_strdup (json_node_get_boolean (node) ? "yes" : "no");
-  return json_to_string (node, FALSE);
+  return dvs_json_write (node, FALSE);
 }
 
 static gchar *
@@ -43,13 +44,13 @@ node_text (JsonNode *node)
           g_autofree gchar *text = NULL;
 
           if (!JSON_NODE_HOLDS_VALUE (element))
-            return json_to_string (node, FALSE);
+            return dvs_json_write (node, FALSE);
           text = scalar_text (element);
           g_string_append_printf (out, "%s%s", i > 0 ? "," : "", text);
         }
       return g_string_free (g_steal_pointer (&out), FALSE);
     }
-  return json_to_string (node, FALSE);
+  return dvs_json_write (node, FALSE);
 }
 
 gchar *

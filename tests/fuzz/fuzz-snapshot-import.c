@@ -5,11 +5,10 @@
  * picks, into a real manager model on a real SQLite store.
  *
  * LLVMFuzzerTestOneInput() is the libFuzzer entry point (clang
- * -fsanitize=fuzzer).  Without libFuzzer, main() below is a small
- * mutational driver: its seeds are documents exported from a model built
- * with the manager's own operations, mutated (byte flips, inserts,
- * deletions, splices, and token-aware replacements of strings and numbers
- * with boundary values) for a fixed time.  CI runs it under ASan+UBSan:
+ * -fsanitize=fuzzer).  Without libFuzzer, main() runs the shared
+ * mutational driver (fuzz-driver.h) on seeds that are documents exported
+ * from a model built with the manager's own operations.  CI runs it under
+ * ASan+UBSan:
  *   fuzz-snapshot-import --seconds 20 [--seed N] [FILE...]
  */
 #include <glib.h>
@@ -18,6 +17,8 @@
 #include <string.h>
 #include "snapshot/snapshot.h"
 #include "dvs-jsonrpc.h"
+#include "fuzz-driver.h"
+#include "dvs-json-write.h"
 
 static DvsMgr *mgr;
 static guint64 n_valid, n_resealed, n_imported;   /* how deep inputs got */
@@ -90,7 +91,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       doc = json_node_copy (json_parser_get_root (parser));
       checksum = dvs_snapshot_checksum (doc);
       json_object_set_string_member (json_node_get_object (doc), "checksum", checksum);
-      text = json_to_string (doc, FALSE);
+      text = dvs_json_write (doc, FALSE);
       g_ptr_array_set_size (problems, 0);
       resealed = dvs_snapshot_parse (text, -1, problems);
     }
@@ -117,17 +118,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 }
 
 #ifndef DVS_LIBFUZZER
-
-/* ---- the driver ---------------------------------------------------------- */
-
-static const gchar *const interesting[] = {
-  "\"\"", "null", "true", "0", "-1", "1", "4094", "4095", "9000", "9001", "65536",
-  "9223372036854775807", "-9223372036854775808", "1e308", "[]", "{}", "[[[[[[[[]]]]]]]]",
-  "\"00000000-0000-4000-8000-000000000000\"", "\"../../etc/passwd\"", "\"\\u0000\"",
-  "\"52:54:00:12:34:56\"", "\"ff:ff:ff:ff:ff:ff\"", "\"h1\"", "\"l2-learning\"",
-  "{\"vlan\":5000}", "{\"policy\":{\"shaping\":{\"ingress\":{\"average_kbps\":-1}}}}",
-  "{\"mode\":\"trunk\",\"trunks\":[1,2,3],\"native\":0}",
-};
 
 /* A seed: a model built with the manager's own operations, exported. */
 static GPtrArray *
@@ -165,161 +155,47 @@ make_seeds (void)
   for (gint c = 0; c < 2; c++)
     {
       g_autoptr (JsonNode) doc = dvs_snapshot_export (mgr, sw, c, "seed", "a seed");
-      g_ptr_array_add (seeds, json_to_string (doc, c));
+      g_ptr_array_add (seeds, dvs_json_write (doc, c));
     }
   g_ptr_array_add (seeds, g_strdup (""));
   g_ptr_array_add (seeds, g_strdup ("{}"));
   return seeds;
 }
 
-static void
-insert_bytes (GByteArray *buf, guint pos, const guint8 *data, guint n)
+static gchar *
+report (void)
 {
-  guint old = buf->len;
-
-  g_byte_array_set_size (buf, old + n);
-  memmove (buf->data + pos + n, buf->data + pos, old - pos);
-  memcpy (buf->data + pos, data, n);
+  return g_strdup_printf ("%" G_GUINT64_FORMAT " valid as they were, %" G_GUINT64_FORMAT
+                          " valid once resealed, %" G_GUINT64_FORMAT " imported",
+                          n_valid, n_resealed, n_imported);
 }
 
-/* One mutation of @buf. */
 static void
-mutate (GRand *rng, GByteArray *buf, GPtrArray *seeds)
+finish (void)
 {
-  guint len = buf->len;
-  guint pos = len ? g_rand_int_range (rng, 0, (gint) len) : 0;
+  g_autoptr (GDir) dir = NULL;
+  const gchar *name;
 
-  switch (g_rand_int_range (rng, 0, 7))
+  dvs_mgr_free (mgr);
+  dvs_mgr_store_close (store);
+  dir = g_dir_open (workdir, 0, NULL);
+  while (dir && (name = g_dir_read_name (dir)))
     {
-    case 0:   /* flip a bit */
-      if (len)
-        buf->data[pos] ^= (guint8) (1u << g_rand_int_range (rng, 0, 8));
-      break;
-    case 1:   /* insert random bytes */
-      {
-        guint8 b[8];
-        guint n = (guint) g_rand_int_range (rng, 1, 9);
-        for (guint i = 0; i < n; i++)
-          b[i] = (guint8) g_rand_int_range (rng, 0, 256);
-        insert_bytes (buf, pos, b, n);
-      }
-      break;
-    case 2:   /* delete a run */
-      if (len)
-        {
-          guint n = (guint) g_rand_int_range (rng, 1, 64);   /* not inside MIN: evaluated twice */
-          g_byte_array_remove_range (buf, pos, MIN (n, len - pos));
-        }
-      break;
-    case 3:   /* splice in part of another seed */
-      {
-        const gchar *other = seeds->pdata[g_rand_int_range (rng, 0, (gint) seeds->len)];
-        gsize olen = strlen (other);
-        if (olen)
-          {
-            gsize from = (gsize) g_rand_int_range (rng, 0, (gint) olen);
-            gsize want = (gsize) g_rand_int_range (rng, 1, 200);
-            gsize n = MIN (want, olen - from);
-            insert_bytes (buf, pos, (const guint8 *) other + from, (guint) n);
-          }
-      }
-      break;
-    default:  /* replace a JSON token (a string or a number) by a boundary value */
-      {
-        guint start = pos, end;
-        const gchar *v = interesting[g_rand_int_range (rng, 0, G_N_ELEMENTS (interesting))];
-        while (start < len && buf->data[start] != '"' && !g_ascii_isdigit (buf->data[start])
-               && buf->data[start] != '-')
-          start++;
-        if (start >= len)
-          break;
-        end = start + 1;
-        if (buf->data[start] == '"')
-          {
-            while (end < len && buf->data[end] != '"')
-              end += buf->data[end] == '\\' ? 2 : 1;
-            end = MIN (end + 1, len);
-          }
-        else
-          while (end < len && (g_ascii_isdigit (buf->data[end]) || buf->data[end] == '.'
-                               || buf->data[end] == 'e' || buf->data[end] == '-'))
-            end++;
-        g_byte_array_remove_range (buf, start, end - start);
-        insert_bytes (buf, start, (const guint8 *) v, (guint) strlen (v));
-      }
-      break;
+      g_autofree gchar *p = g_build_filename (workdir, name, NULL);
+      g_unlink (p);
     }
+  g_rmdir (workdir);
+  g_free (workdir);
 }
 
 int
 main (int argc, char **argv)
 {
-  gdouble seconds = 10;
-  gint64 seed = 1;
-  g_auto (GStrv) files = NULL;
-  GOptionEntry entries[] = {
-    { "seconds", 't', 0, G_OPTION_ARG_DOUBLE, &seconds, "How long to run (default 10)", "S" },
-    { "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "Random seed (default 1)", "N" },
-    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE..." },
-    { NULL },
+  static const DvsFuzzTarget target = {
+    "fuzz-snapshot-import", make_seeds, LLVMFuzzerTestOneInput, report, finish,
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("[FILE...] - fuzz the snapshot importer");
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) seeds = NULL;
-  g_autoptr (GRand) rng = NULL;
-  gint64 deadline;
-  guint64 runs = 0;
 
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  if (!g_option_context_parse (ctx, &argc, &argv, &error))
-    {
-      g_printerr ("%s\n", error->message);
-      return 2;
-    }
-  /* The code under test logs every refusal: keep the run quiet. */
-  g_setenv ("G_MESSAGES_DEBUG", "", TRUE);
-  seeds = make_seeds ();
-  for (guint i = 0; files && files[i]; i++)
-    {
-      gchar *text = NULL;
-      if (g_file_get_contents (files[i], &text, NULL, NULL))
-        g_ptr_array_add (seeds, text);
-    }
-  rng = g_rand_new_with_seed ((guint32) seed);
-  deadline = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
-  /* Every seed once as it is, then mutants until the time is up. */
-  for (guint i = 0; i < seeds->len; i++, runs++)
-    LLVMFuzzerTestOneInput (seeds->pdata[i], strlen (seeds->pdata[i]));
-  while (g_get_monotonic_time () < deadline)
-    {
-      const gchar *base = seeds->pdata[g_rand_int_range (rng, 0, (gint) seeds->len)];
-      g_autoptr (GByteArray) buf = g_byte_array_new ();
-      guint n = (guint) g_rand_int_range (rng, 1, 9);
-
-      g_byte_array_append (buf, (const guint8 *) base, (guint) strlen (base));
-      for (guint m = 0; m < n; m++)
-        mutate (rng, buf, seeds);
-      LLVMFuzzerTestOneInput (buf->data, buf->len);
-      runs++;
-    }
-  g_print ("fuzz-snapshot-import: %" G_GUINT64_FORMAT " inputs in %.0f s (seed %" G_GINT64_FORMAT
-           "): %" G_GUINT64_FORMAT " valid as they were, %" G_GUINT64_FORMAT " valid once resealed, %"
-           G_GUINT64_FORMAT " imported; no crash\n", runs, seconds, seed, n_valid, n_resealed,
-           n_imported);
-  dvs_mgr_free (mgr);
-  dvs_mgr_store_close (store);
-  {
-    g_autoptr (GDir) dir = g_dir_open (workdir, 0, NULL);
-    const gchar *name;
-    while (dir && (name = g_dir_read_name (dir)))
-      {
-        g_autofree gchar *p = g_build_filename (workdir, name, NULL);
-        g_unlink (p);
-      }
-    g_rmdir (workdir);
-    g_free (workdir);
-  }
-  return 0;
+  return dvs_fuzz_main (&target, argc, argv);
 }
 
 #endif

@@ -1,5 +1,6 @@
 /* dvs-jsonrpc: request validation, response round trips, param accessors. */
 #include "dvs-jsonrpc.h"
+#include "dvs-json-write.h"
 
 #include <string.h>
 
@@ -169,10 +170,47 @@ test_malformed (void)
           g_autofree gchar *id_json = NULL;
 
           g_assert_nonnull (id_out);
-          id_json = json_to_string (id_out, FALSE);
+          id_json = dvs_json_write (id_out, FALSE);
           g_assert_cmpstr (id_json, ==, m->id);
         }
     }
+}
+
+/* json-glib keeps a string up to its first NUL: "id\u0000" would be read
+ * as "id".  A NUL, escaped or raw, is refused before json-glib sees it. */
+static void
+test_nul (void)
+{
+  static const gchar *const escaped[] = {
+    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\",\"params\":{\"id\\u0000\":true}}",
+    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\",\"params\":{\"name\":\"a\\u0000b\"}}",
+    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\\u0000\"}",
+  };
+  const gchar *ok = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\",\"params\":{\"x\":\"\\\\u0000\"}}";
+  const gchar raw[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\",\"params\":{\"x\0\":1}}";
+  g_autoptr(GError) raw_error = NULL;
+  g_autoptr(DvsJsonrpcRequest) ok_req = NULL;
+  g_autoptr(DvsJsonrpcRequest) raw_req = NULL;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (escaped); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(DvsJsonrpcRequest) req = NULL;
+
+      g_test_message ("line: %s", escaped[i]);
+      req = dvs_jsonrpc_parse_request (escaped[i], strlen (escaped[i]), NULL, &error);
+      g_assert_null (req);
+      g_assert_error (error, DVS_JSONRPC_ERROR, DVS_JSONRPC_INVALID_REQUEST);
+      g_assert_nonnull (strstr (error->message, "NUL character"));
+    }
+  /* An escaped backslash followed by "u0000" is text, not a NUL. */
+  ok_req = dvs_jsonrpc_parse_request (ok, strlen (ok), NULL, NULL);
+  g_assert_nonnull (ok_req);
+  g_assert_cmpstr (json_object_get_string_member (ok_req->params, "x"), ==, "\\u0000");
+  raw_req = dvs_jsonrpc_parse_request (raw, sizeof raw - 1, NULL, &raw_error);
+  g_assert_null (raw_req);
+  g_assert_error (raw_error, DVS_JSONRPC_ERROR, DVS_JSONRPC_PARSE_ERROR);
+  g_assert_nonnull (strstr (raw_error->message, "NUL byte"));
 }
 
 /* json-glib parses recursively: deep nesting must be refused before it. */
@@ -443,6 +481,7 @@ main (int argc, char **argv)
   g_test_add_func ("/jsonrpc/request/notification", test_notification);
   g_test_add_func ("/jsonrpc/request/malformed", test_malformed);
   g_test_add_func ("/jsonrpc/request/deep-nesting", test_deep_nesting);
+  g_test_add_func ("/jsonrpc/request/nul", test_nul);
   g_test_add_func ("/jsonrpc/request/round-trip", test_request_round_trip);
   g_test_add_func ("/jsonrpc/response/build-error", test_build_error);
   g_test_add_func ("/jsonrpc/response/round-trip", test_response_round_trip);

@@ -3,11 +3,16 @@
  * threads (blocking I/O) while the main thread iterates the context. */
 #include "dvs-rpc-client.h"
 #include "dvs-rpc-server.h"
+#include "dvs-json-write.h"
 
 #include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 /* --- Log capture: silences the server's logs and lets tests assert them. */
 
@@ -320,7 +325,7 @@ static void
 assert_error_response (const gchar *line, const gchar *id_json, gint code)
 {
   g_autoptr(JsonObject) obj = parse_object (line);
-  g_autofree gchar *id = json_to_string (json_object_get_member (obj, "id"),
+  g_autofree gchar *id = dvs_json_write (json_object_get_member (obj, "id"),
                                          FALSE);
   JsonObject *err = json_object_get_object_member (obj, "error");
 
@@ -776,6 +781,62 @@ test_dispatch_line (Fixture *f, gconstpointer data)
   assert_error_response (invalid, "null", DVS_JSONRPC_INVALID_REQUEST);
 }
 
+/* Many VMs starting at once run many hooks: 200 clients connect before the
+ * server accepts any (GLib's default backlog of 10 refused all but about
+ * 10 with EAGAIN), then each gets its answer. */
+#define BURST 200
+
+static void
+test_connect_burst (Fixture *f, gconstpointer data)
+{
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  int fds[BURST];
+  GString *got[BURST];
+  guint answered = 0;
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  g_strlcpy (sa.sun_path, f->path, sizeof sa.sun_path);
+  for (guint i = 0; i < BURST; i++)
+    {
+      fds[i] = socket (AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      g_assert_cmpint (fds[i], >=, 0);
+      if (connect (fds[i], (struct sockaddr *) &sa, sizeof sa) != 0)
+        g_error ("connect %u of %d failed before the server accepted any: %s",
+                 i + 1, BURST, g_strerror (errno));
+      got[i] = g_string_new (NULL);
+    }
+  for (guint i = 0; i < BURST; i++)
+    {
+      g_autofree gchar *line = g_strdup_printf (
+          "{\"jsonrpc\":\"2.0\",\"id\":%u,\"method\":\"echo\",\"params\":{\"n\":%u}}\n", i, i);
+      g_assert_cmpint (write (fds[i], line, strlen (line)), ==, (gssize) strlen (line));
+    }
+  while (answered < BURST)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (f->context, FALSE);
+      answered = 0;
+      for (guint i = 0; i < BURST; i++)
+        {
+          gchar buf[512];
+          gssize n;
+
+          while ((n = read (fds[i], buf, sizeof buf)) > 0)
+            g_string_append_len (got[i], buf, n);
+          answered += strchr (got[i]->str, '\n') != NULL;
+        }
+    }
+  for (guint i = 0; i < BURST; i++)
+    {
+      g_autofree gchar *id = g_strdup_printf ("\"id\":%u,", i);
+
+      g_assert_nonnull (strstr (got[i]->str, "\"result\""));
+      g_assert_nonnull (strstr (got[i]->str, id));
+      g_string_free (got[i], TRUE);
+      close (fds[i]);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -795,6 +856,7 @@ main (int argc, char **argv)
   ADD ("/rpc-server/dispatch-line", test_dispatch_line);
   ADD ("/rpc-server/async", test_async);
   ADD ("/rpc-server/async-abandoned", test_async_abandoned);
+  ADD ("/rpc-server/connect-burst", test_connect_burst);
 #undef ADD
   g_test_add_func ("/rpc-client/connect-error", test_connect_error);
   g_test_add_func ("/rpc-client/timeout", test_client_timeout);

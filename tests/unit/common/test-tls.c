@@ -11,6 +11,7 @@
 
 #include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 #define WAIT_MS 20000
@@ -455,6 +456,74 @@ test_load_errors_name_the_file (void)
   g_assert_nonnull (strstr (error->message, "/nonexistent/ca.pem"));
 }
 
+/* Relative paths are resolved when loaded (glib-networking ignores a
+ * relative CA file, so every peer was refused), and files that are
+ * missing, empty, garbled or not files fail at load, naming the file. */
+static void
+test_relative_paths_and_bad_files (void)
+{
+  g_autofree gchar *cwd = g_get_current_dir ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GTlsCertificate) server = NULL;
+  g_autoptr(GTlsCertificate) h1 = identity ("h1");
+  g_autoptr(GTlsCertificate) rogue = identity ("rogue");
+  g_autoptr(GTlsDatabase) db = NULL;
+  static const struct { const gchar *name; const gchar *content; } bad[] = {
+    { "empty.pem", "" },
+    { "garbage.pem", "not a certificate\n" },
+    { "half.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n" },
+  };
+
+  if (skip_without_tls ())
+    return;
+  g_assert_cmpint (chdir (dir), ==, 0);
+  server = dvs_tls_load_identity ("server.pem", "./server.key", &error);
+  g_assert_no_error (error);
+  db = dvs_tls_load_ca ("ca.pem", &error);
+  g_assert_no_error (error);
+  /* The database does hold the CA: h1 verifies, a certificate of another
+   * CA does not. */
+  g_assert_cmpint (g_tls_database_verify_chain (db, h1, G_TLS_DATABASE_PURPOSE_AUTHENTICATE_CLIENT,
+                                                NULL, NULL, G_TLS_DATABASE_VERIFY_NONE, NULL,
+                                                &error), ==, 0);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_tls_database_verify_chain (db, rogue, G_TLS_DATABASE_PURPOSE_AUTHENTICATE_CLIENT,
+                                                NULL, NULL, G_TLS_DATABASE_VERIFY_NONE, NULL,
+                                                NULL), !=, 0);
+  g_clear_object (&db);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree gchar *abs = path (bad[i].name);
+
+      g_assert_true (g_file_set_contents (bad[i].name, bad[i].content, -1, NULL));
+      db = dvs_tls_load_ca (bad[i].name, &error);
+      g_test_message ("%s: %s", bad[i].name, error ? error->message : "(loaded)");
+      g_assert_null (db);
+      g_assert_nonnull (error);
+      g_assert_nonnull (strstr (error->message, abs));
+      g_clear_error (&error);
+      g_clear_object (&server);
+      server = dvs_tls_load_identity (bad[i].name, "server.key", &error);
+      g_assert_null (server);
+      g_assert_nonnull (strstr (error->message, abs));
+      g_clear_error (&error);
+    }
+  db = dvs_tls_load_ca (".", &error);
+  g_assert_null (db);
+  g_assert_nonnull (strstr (error->message, "Cannot read the CA certificates"));
+  g_clear_error (&error);
+  db = dvs_tls_load_ca ("missing.pem", &error);
+  g_assert_null (db);
+  g_assert_nonnull (strstr (error->message, "missing.pem"));
+  g_clear_error (&error);
+  g_clear_object (&server);
+  server = dvs_tls_load_identity ("server.pem", "missing.key", &error);
+  g_assert_null (server);
+  g_assert_nonnull (strstr (error->message, "the TLS private key"));
+  g_assert_cmpint (chdir (cwd), ==, 0);
+}
+
 static void
 remove_dir (void)
 {
@@ -488,6 +557,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tls/server-name-mismatch-refused", test_server_name_mismatch_refused);
   g_test_add_func ("/tls/certificate-cn", test_certificate_cn);
   g_test_add_func ("/tls/load-errors-name-the-file", test_load_errors_name_the_file);
+  g_test_add_func ("/tls/relative-paths-and-bad-files", test_relative_paths_and_bad_files);
   rc = g_test_run ();
   remove_dir ();
   g_free (dir);

@@ -24,6 +24,7 @@
 #include "dvs-jsonrpc.h"
 #include "dvport/dvport-spec.h"
 #include "test-util.h"
+#include "dvs-json-write.h"
 
 #define VM1 "6f1c1a52-8d0e-4c43-9a44-1b2f3c4d5e6f"
 #define VM2 "0b7e2c9a-3f4d-4e5f-8a9b-0c1d2e3f4a5b"
@@ -160,7 +161,7 @@ or_dash (const gchar *s)
 static gchar *
 node_text (JsonNode *node)
 {
-  return node ? json_to_string (node, FALSE) : g_strdup ("-");
+  return node ? dvs_json_write (node, FALSE) : g_strdup ("-");
 }
 
 static gchar *
@@ -451,6 +452,11 @@ test_names (Fixture *f, gconstpointer data)
   assert_error (&error, DVS_MGR_ERROR_INVALID_ARGS, "the switch name");
   g_assert_null (dvs_mgr_create_switch (f->mgr, "tab\there", NULL, &error));
   assert_error (&error, DVS_MGR_ERROR_INVALID_ARGS, "control characters");
+  /* U+001F and C1 controls too: the rule dvs-switchd applies (dvs-names.h). */
+  g_assert_null (dvs_mgr_create_switch (f->mgr, "a\x1f" "b", NULL, &error));
+  assert_error (&error, DVS_MGR_ERROR_INVALID_ARGS, "control characters");
+  g_assert_null (dvs_mgr_create_switch (f->mgr, "a\xc2\x9b" "2J", NULL, &error));
+  assert_error (&error, DVS_MGR_ERROR_INVALID_ARGS, "control characters");
   g_assert_null (dvs_mgr_create_switch (f->mgr, "prod", NULL, &error));
   assert_error (&error, DVS_MGR_ERROR_EXISTS, "'prod'");
   for (guint i = 0; i < G_N_ELEMENTS (bad_configs); i++)
@@ -604,7 +610,7 @@ test_reload (Fixture *f, gconstpointer data)
   g_assert_cmpstr (p->link, ==, "up");
   g_assert_cmpint (p->stats_time, ==, 42);
   {
-    g_autofree gchar *stats = json_to_string (p->stats, FALSE);
+    g_autofree gchar *stats = dvs_json_write (p->stats, FALSE);
     g_assert_cmpstr (stats, ==, "{\"rx_packets\":7}");
   }
   g_assert_cmpstr (dvs_mgr_host_lookup (f->mgr, "h1", NULL)->libvirt_uri, ==, "qemu+ssh://h1/system");

@@ -17,6 +17,7 @@
 
 #include "mgr-store.h"
 #include "test-util.h"
+#include "dvs-json-write.h"
 
 #define ROWS_PER_TXN 50
 
@@ -116,7 +117,7 @@ collect_row (const gchar *kind, const gchar *key, JsonNode *value,
              gpointer user_data)
 {
   GString *out = user_data;
-  g_autofree gchar *text = json_to_string (value, FALSE);
+  g_autofree gchar *text = dvs_json_write (value, FALSE);
 
   g_string_append_printf (out, "%s%s=%s", out->len > 0 ? " " : "", key, text);
 }
@@ -275,7 +276,7 @@ collect_op (const gchar *kind, const gchar *key, JsonNode *value,
             gpointer user_data)
 {
   GString *out = user_data;
-  g_autofree gchar *text = value != NULL ? json_to_string (value, FALSE)
+  g_autofree gchar *text = value != NULL ? dvs_json_write (value, FALSE)
                                          : NULL;
 
   if (out->len > 0)

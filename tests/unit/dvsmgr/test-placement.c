@@ -17,6 +17,7 @@
 
 #include "placement/placement.h"
 #include "test-util.h"
+#include "dvs-json-write.h"
 
 #define VM1 "6f1c1a52-8d0e-4c43-9a44-1b2f3c4d5e6f"
 #define MAC1 "52:54:00:12:34:56"
@@ -175,7 +176,7 @@ check (Fixture *f, const gchar *host, gchar **reasons_out)
 static void
 config_is (MgrPortGroup *pg, const gchar *expected)
 {
-  g_autofree gchar *text = json_to_string (pg->config, FALSE);
+  g_autofree gchar *text = dvs_json_write (pg->config, FALSE);
 
   g_assert_cmpstr (text, ==, expected);
 }

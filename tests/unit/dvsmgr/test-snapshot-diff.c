@@ -8,6 +8,7 @@
 #include <glib.h>
 
 #include "snapshot/snapshot.h"
+#include "dvs-json-write.h"
 
 #define SW "2537be54-d3dc-45a9-ad56-3d065c9d5f51"
 #define PG_WEB "87513f2f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
@@ -100,7 +101,7 @@ set_at (JsonNode *doc, const gchar *path, const gchar *name,
 static gchar *
 changes_text (JsonNode *diff)
 {
-  return json_to_string (node_at (diff, "changes"), FALSE);
+  return dvs_json_write (node_at (diff, "changes"), FALSE);
 }
 
 static void

@@ -14,6 +14,7 @@
 
 #include "snapshot/snapshot.h"
 #include "test-util.h"
+#include "dvs-json-write.h"
 
 #define SW "2537be54-d3dc-45a9-ad56-3d065c9d5f51"
 #define SW2 "0b7e2c9a-3f4d-4e5f-8a9b-0c1d2e3f4a5b"
@@ -372,7 +373,6 @@ test_damaged (Fixture *f, gconstpointer data)
   write_file (f->sw_dir, "notes.txt", "x");
   subdir = g_build_filename (f->sw_dir, "v000009.json", NULL);
   g_assert_cmpint (g_mkdir (subdir, 0700), ==, 0);
-
   array = list_ok (f, SW, &list);
   g_assert_cmpuint (json_array_get_length (array), ==, 5);
   entry = json_array_get_object_element (array, 1);
@@ -409,6 +409,41 @@ test_damaged (Fixture *f, gconstpointer data)
 
   /* The next number follows the highest, damaged or not. */
   save_generation (f, 10, "v000010");
+}
+
+/* A version file's content is never quoted in its listing (json-glib's
+ * parse message may quote it), and symbolic links are not followed. */
+static void
+test_not_followed (Fixture *f, gconstpointer data)
+{
+  g_autoptr (JsonNode) list = NULL;
+  JsonArray *array;
+  JsonObject *entry;
+
+  save_generation (f, 1, "v000001");
+  /* Content is never quoted, links are not followed. */
+  write_file (f->sw_dir, "v000010.json", "{\"a\": SECRET-TOKEN}");
+  write_file (f->sw_dir, "secret.txt", "SECRET-TOKEN");
+  {
+    g_autofree gchar *target = g_build_filename (f->sw_dir, "secret.txt", NULL);
+    g_autofree gchar *link = g_build_filename (f->sw_dir, "v000011.json", NULL);
+    g_assert_cmpint (symlink (target, link), ==, 0);
+  }
+
+  array = list_ok (f, SW, &list);
+  g_assert_cmpuint (json_array_get_length (array), ==, 3);
+  entry = json_array_get_object_element (array, 1);
+  g_assert_cmpstr (json_object_get_string_member (entry, "version"), ==, "v000010");
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (entry, "error"),
+                                   "not valid JSON (line 1"));
+  entry = json_array_get_object_element (array, 2);
+  g_assert_cmpstr (json_object_get_string_member (entry, "version"), ==, "v000011");
+  g_assert_cmpstr (json_object_get_string_member (entry, "error"), ==,
+                   "a symbolic link, which is not followed");
+  {
+    g_autofree gchar *listed = dvs_json_write (list, FALSE);
+    g_assert_null (strstr (listed, "SECRET"));
+  }
 }
 
 /* Names that would lead out of DIR/SWITCH are refused before any file is
@@ -554,6 +589,7 @@ main (int argc, char **argv)
   ADD ("read", test_read);
   ADD ("prune", test_prune);
   ADD ("damaged", test_damaged);
+  ADD ("not-followed", test_not_followed);
   ADD ("bad-names", test_bad_names);
   ADD ("full-disk", test_full_disk);
 #undef ADD

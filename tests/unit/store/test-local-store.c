@@ -456,7 +456,7 @@ test_damaged (Fixture *f, gconstpointer data)
     { "b", DVS_STORE_ERROR_TRUNCATED, "truncated" },           /* payload cut */
     { "c", DVS_STORE_ERROR_CORRUPT, "SHA-256" },              /* a flipped bit */
     { "d", DVS_STORE_ERROR_CORRUPT, "not a JSON header" },    /* header broken */
-    { "e", DVS_STORE_ERROR_WRONG_KIND, "holds a checkpoint, not a port" },
+    { "e", DVS_STORE_ERROR_WRONG_KIND, "holds another kind of data, not a port" },
     { "f", DVS_STORE_ERROR_FUTURE_VERSION, "newer dvs-switchd" },
     { "g", DVS_STORE_ERROR_TRUNCATED, "empty" },
     { "h", DVS_STORE_ERROR_CORRUPT, "follow its payload" },   /* bytes added */
@@ -465,7 +465,15 @@ test_damaged (Fixture *f, gconstpointer data)
     { "k", DVS_STORE_ERROR_TRUNCATED, "inside its header" },
     { "l", DVS_STORE_ERROR_CORRUPT, "not a dvs-store file" }, /* some other file */
     { "m", DVS_STORE_ERROR_CORRUPT, "not a regular file" },
+    /* Not followed, and no content quoted (a link to a secret, say). */
+    { "n", DVS_STORE_ERROR_CORRUPT, "symbolic link" },
+    { "o", DVS_STORE_ERROR_WRONG_KIND, "another kind" },        /* the kind is content */
+    { "p", DVS_STORE_ERROR_CORRUPT, "payload is not JSON (line 1" },
+    { "q", DVS_STORE_ERROR_CORRUPT, "not a JSON header (line 1" },
   };
+  /* What no message may show: content of the files. */
+  static const gchar secret[] = "SECRET-TOKEN";
+  g_autofree gchar *secret_path = g_build_filename (f->root, "..", "secret-not-in-store", NULL);
 
   put_ok (f, DVS_STORE_KIND_SWITCH, "sw-1", NULL, "{}");
   put_ok (f, DVS_STORE_KIND_PORT, "sw-1", "a", "{\"key\":\"a\",\"config\":{\"vlan\":10}}");
@@ -502,6 +510,13 @@ test_damaged (Fixture *f, gconstpointer data)
         case 'k': write_file (path, good, 40); break;
         case 'l': write_file (path, "{\"name\":\"other\"}\n{}\n", -1); break;
         case 'm': g_assert_cmpint (g_mkdir (path, 0700), ==, 0); break;
+        case 'n':
+          write_file (secret_path, good, (gssize) good_size);
+          g_assert_cmpint (symlink (secret_path, path), ==, 0);
+          break;
+        case 'o': crafted = craft (secret, 1, "{}\n"); write_file (path, crafted, -1); break;
+        case 'p': crafted = craft ("port", 1, "{\"a\": SECRET-TOKEN}\n"); write_file (path, crafted, -1); break;
+        case 'q': write_file (path, "{\"format\": SECRET-TOKEN}\n{}\n", -1); break;
         default: g_assert_not_reached ();
         }
     }
@@ -515,6 +530,7 @@ test_damaged (Fixture *f, gconstpointer data)
       g_assert_null (node);
       assert_store_error (e, cases[i].code, path);
       g_assert_nonnull (strstr (e->message, cases[i].says));
+      g_assert_null (strstr (e->message, secret));
       /* Each message says what to do. */
       g_assert_true (strstr (e->message, "aside") != NULL
                      || strstr (e->message, "out of the way") != NULL);
@@ -529,12 +545,17 @@ test_damaged (Fixture *f, gconstpointer data)
     "port/sw-1/e=damaged (%d) port/sw-1/f=damaged (%d) port/sw-1/g=damaged (%d) "
     "port/sw-1/h=damaged (%d) port/sw-1/i=damaged (%d) port/sw-1/j=damaged (%d) "
     "port/sw-1/k=damaged (%d) port/sw-1/l=damaged (%d) port/sw-1/m=damaged (%d) "
+    "port/sw-1/n=damaged (%d) port/sw-1/o=damaged (%d) port/sw-1/p=damaged (%d) "
+    "port/sw-1/q=damaged (%d) "
     "checkpoint/sw-1/z=ok port/sw-2/y=ok switch/sw-3/-=ok checkpoint/sw-3/-=damaged (%d) ",
     cases[0].code, cases[1].code, cases[2].code, cases[3].code, cases[4].code,
     cases[5].code, cases[6].code, cases[7].code, cases[8].code, cases[9].code,
-    cases[10].code, cases[11].code, DVS_STORE_ERROR_IO);
+    cases[10].code, cases[11].code, cases[12].code, cases[13].code, cases[14].code,
+    cases[15].code, DVS_STORE_ERROR_IO);
   g_assert_cmpstr (v.log->str, ==, expected);
   g_string_free (v.log, TRUE);
+
+  g_unlink (secret_path);
 
   /* A push replaces a damaged file. */
   put_ok (f, DVS_STORE_KIND_PORT, "sw-1", "c", "{\"fresh\":true}");

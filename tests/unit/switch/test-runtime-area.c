@@ -4,6 +4,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store/runtime-area.h"
 
@@ -211,6 +212,29 @@ test_unwritable (void)
   g_assert_nonnull (strstr (error->message, "/nonexistent-dir/runtime.area"));
 }
 
+/* A symbolic link in the area's place is not followed: the switch would map
+ * and reset whatever it points to. */
+static void
+test_symlink_refused (void)
+{
+  g_autofree gchar *path = area_path ();
+  g_autofree gchar *target = g_strconcat (path, ".target", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *after = NULL;
+  DvsRuntimeArea *a;
+
+  g_assert_true (g_file_set_contents (target, "keep me", -1, NULL));
+  g_assert_cmpint (symlink (target, path), ==, 0);
+  a = dvs_runtime_area_open (path, &error);
+  g_assert_null (a);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, path));
+  g_assert_true (g_file_get_contents (target, &after, NULL, NULL));
+  g_assert_cmpstr (after, ==, "keep me");
+  g_unlink (target);
+  remove_area (path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -221,5 +245,6 @@ main (int argc, char **argv)
   g_test_add_func ("/runtime-area/full", test_full);
   g_test_add_func ("/runtime-area/other-boot-resets", test_other_boot_resets);
   g_test_add_func ("/runtime-area/unwritable", test_unwritable);
+  g_test_add_func ("/runtime-area/symlink-refused", test_symlink_refused);
   return g_test_run ();
 }
