@@ -58,16 +58,13 @@ struct guest {
 static struct guest *guests[2];
 static volatile uint64_t delivered;
 
-static void *
-translate (void *ctx, uint64_t gpa, uint64_t *len)
+static bool
+region (void *ctx, uint64_t gpa, struct dvs_vring_region *out)
 {
   struct guest *g = ctx;
 
-  if (gpa >= RING * SLOT)
-    return NULL;
-  if (*len > RING * SLOT - gpa)
-    *len = RING * SLOT - gpa;
-  return g->mem + gpa;
+  *out = (struct dvs_vring_region) { .gpa = 0, .size = RING * SLOT, .host = g->mem };
+  return gpa < RING * SLOT;
 }
 
 static struct guest *
@@ -91,7 +88,7 @@ guest_new (const uint8_t *src, const uint8_t *dst, unsigned size)
   g->avail.hdr.flags = VRING_AVAIL_F_NO_INTERRUPT;
   g->avail.hdr.idx = RING;
   if (dvs_vring_init (&g->vr, g->desc, &g->avail.hdr, &g->used.hdr, RING, 0, 0,
-                      HDR, false, translate, g) != 0)
+                      HDR, false, region, g) != 0)
     g_error ("dvs_vring_init failed");
   return g;
 }

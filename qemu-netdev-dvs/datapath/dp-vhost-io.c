@@ -62,7 +62,6 @@ struct txq {
   int vid;
   int callfd;
   struct rte_vhost_memory *mem;
-  const struct rte_vhost_mem_region *last;  /* last translation's region */
   uint64_t malformed_logged;
   uint64_t malformed_log_tsc;
   struct dvs_vring vr;
@@ -76,30 +75,26 @@ txq_of (int vid)
   return (unsigned) vid < RTE_MAX_VHOST_DEVICE ? &txqs[vid] : NULL;
 }
 
-static void *
-translate (void *ctx, uint64_t gpa, uint64_t *len)
+/* The guest memory region holding @gpa (the ring reader keeps the last
+ * one and asks only on a miss). */
+static bool
+region_of (void *ctx, uint64_t gpa, struct dvs_vring_region *out)
 {
-  struct txq *q = ctx;
-  const struct rte_vhost_mem_region *r = q->last;
-  uint64_t off;
+  const struct txq *q = ctx;
 
-  if (unlikely (r == NULL || gpa - r->guest_phys_addr >= r->size))
+  for (uint32_t i = 0; i < q->mem->nregions; i++)
     {
-      r = NULL;
-      for (uint32_t i = 0; i < q->mem->nregions; i++)
-        if (gpa - q->mem->regions[i].guest_phys_addr < q->mem->regions[i].size)
-          {
-            r = &q->mem->regions[i];
-            break;
-          }
-      if (r == NULL)
-        return NULL;
-      q->last = r;
+      const struct rte_vhost_mem_region *r = &q->mem->regions[i];
+      if (gpa - r->guest_phys_addr < r->size)
+        {
+          *out = (struct dvs_vring_region) {
+            .gpa = r->guest_phys_addr, .size = r->size,
+            .host = (uint8_t *) (uintptr_t) r->host_user_addr,
+          };
+          return true;
+        }
     }
-  off = gpa - r->guest_phys_addr;
-  if (*len > r->size - off)
-    *len = r->size - off;
-  return (void *) (uintptr_t) (r->host_user_addr + off);
+  return false;
 }
 
 static void
@@ -121,7 +116,6 @@ refresh (struct txq *q, int vid)
   uint16_t last_avail, last_used, hdr_len;
 
   q->ready = false;
-  q->last = NULL;
   free (q->mem);
   q->mem = NULL;
   if (rte_vhost_get_vhost_vring (vid, GUEST_TXQ, &vring) != 0
@@ -138,7 +132,7 @@ refresh (struct txq *q, int vid)
   if (dvs_vring_init (&q->vr, vring.desc, vring.avail, vring.used, vring.size,
                       last_avail, last_used, hdr_len,
                       (features & (1ULL << VIRTIO_RING_F_EVENT_IDX)) != 0,
-                      translate, q) != 0)
+                      region_of, q) != 0)
     return;
   q->vr.malformed = malformed;
   q->vr.log = (features & (1ULL << VHOST_F_LOG_ALL)) ? log_used : NULL;
@@ -410,7 +404,6 @@ dvs_vhost_io_reset (int vid)
     return;
   free (q->mem);
   q->mem = NULL;
-  q->last = NULL;
   q->ready = false;
   q->notify = true;
   q->discard_pending = false;
