@@ -59,6 +59,8 @@ struct txq {
   bool notify;                        /* kicks wanted (last notify()) */
   bool discard_pending;
   uint16_t discard_upto;
+  bool rxq_quiet;                     /* the device's receive queue (not
+                                       * this one) asked not to kick */
   int vid;
   int callfd;
   struct rte_vhost_memory *mem;
@@ -280,6 +282,17 @@ vhost_rx_discard (int vid, uint16_t upto)
 static uint16_t
 vhost_tx (int vid, struct rte_mbuf **pkts, uint16_t n)
 {
+  struct txq *q = txq_of (vid);
+
+  /* The guest kicks its receive queue after adding buffers unless told
+   * not to: a system call (virtio-user) or a VM exit (a guest) per refill,
+   * for nothing, since the switch never waits for receive buffers (a full
+   * ring drops).  rte_vhost keeps the setting across SET_VRING_KICK; a new
+   * device (reset) asks again.  This takes the receive queue's lock, as the
+   * enqueue below does: never the lock of the transmit ring whose window
+   * may be open (another device's, the input port's). */
+  if (unlikely (q != NULL && !q->rxq_quiet))
+    q->rxq_quiet = rte_vhost_enable_guest_notification (vid, GUEST_RXQ, 0) == 0;
   return rte_vhost_enqueue_burst (vid, GUEST_RXQ, pkts, n);
 }
 
@@ -407,6 +420,7 @@ dvs_vhost_io_reset (int vid)
   q->ready = false;
   q->notify = true;
   q->discard_pending = false;
+  q->rxq_quiet = false;
   q->vid = vid;
   q->callfd = -1;
   q->malformed_logged = 0;
