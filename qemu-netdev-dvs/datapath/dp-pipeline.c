@@ -27,15 +27,6 @@ struct burst {
   bool tag_failed[DVS_BURST];
 };
 
-static inline enum dvs_pkt_kind
-pkt_kind (const struct rte_ether_addr *dst)
-{
-  if (likely (!rte_is_multicast_ether_addr (dst)))
-    return DVS_PKT_UNICAST;
-  return rte_is_broadcast_ether_addr (dst) ? DVS_PKT_BROADCAST
-                                           : DVS_PKT_MULTICAST;
-}
-
 /* Ingress VLAN classification.  Returns the internal VLAN, or -1 to drop
  * (counted as vlan_filtered).  Pops the tag of accepted tagged frames. */
 static inline int
@@ -182,12 +173,6 @@ deliver (struct dvs_datapath *dp, struct dp_port *p, struct burst *b,
 }
 
 /* 1. Returns the number of frames left in fwd[]/meta[]. */
-enum dvs_pkt_kind
-dp_pkt_kind (const uint8_t *dst)
-{
-  return pkt_kind ((const struct rte_ether_addr *) dst);
-}
-
 static uint16_t
 ingress (struct dvs_datapath *dp, struct dp_port *ip, struct rte_mbuf **pkts,
          uint16_t n, struct rte_mbuf **fwd, struct dvs_fwd_meta *meta,
@@ -218,7 +203,7 @@ ingress (struct dvs_datapath *dp, struct dp_port *ip, struct rte_mbuf **pkts,
       meta[k].dst = eth->dst_addr.addr_bytes;
       meta[k].src = eth->src_addr.addr_bytes;
       meta[k].vlan = (uint16_t) vlan;
-      meta[k].kind = pkt_kind (&eth->dst_addr);
+      meta[k].kind = dp_pkt_kind (eth->dst_addr.addr_bytes);
       pk[meta[k].kind]++;
       by[meta[k].kind] += len;
       fwd[k++] = m;
