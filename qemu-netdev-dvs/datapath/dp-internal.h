@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdatomic.h>
+#include <string.h>
 
 #include "datapath.h"
 #include "classes/filter-class.h"
@@ -93,6 +94,9 @@ struct dvs_datapath {
   /* the burst journal (dp-journal.c) */
   struct dvs_journal_area jarea;      /* jarea.journal NULL: none */
   bool journal_open;                  /* this burst is journaled */
+  /* per journal shadow: its port has filters, whose states the burst may
+   * change (without, only the counters are copied back) */
+  bool shadow_filters[DVS_MAX_PORTS];
   uint64_t burst_seq;                 /* bursts processed (dp_rt) */
   uint16_t blob_dirty[DVS_MAX_PORTS]; /* ports whose blob waits (dp-journal.c) */
   uint16_t n_blob_dirty;
@@ -198,7 +202,19 @@ void dp_hold_release (struct dvs_datapath *dp, struct dp_port *p);
 void dp_hold_discard (struct dvs_datapath *dp, struct dp_port *p);
 /* The announcement for @mac on @port, through the pipeline; -ENOBUFS. */
 int dp_announce (struct dvs_datapath *dp, uint16_t port, const uint8_t *mac);
-enum dvs_pkt_kind dp_pkt_kind (const uint8_t *dst);
+/* The kind of a frame with destination @dst. */
+static inline enum dvs_pkt_kind
+dp_pkt_kind (const uint8_t *dst)
+{
+  uint32_t lo;
+  uint16_t hi;
+
+  if (__builtin_expect (!(dst[0] & 1), 1))
+    return DVS_PKT_UNICAST;
+  memcpy (&lo, dst, sizeof lo);
+  memcpy (&hi, dst + 4, sizeof hi);
+  return lo == UINT32_MAX && hi == UINT16_MAX ? DVS_PKT_BROADCAST : DVS_PKT_MULTICAST;
+}
 
 /* Runs the port's active filters on pkts[0..n) in @dir; returns the mask of
  * frames that pass (bit i: frame i), having counted the drops. */

@@ -111,6 +111,7 @@ dp_journal_shadow (struct dvs_datapath *dp, struct dp_port *p)
       struct dvs_journal_shadow *s = &j->shadow[j->n_shadow];
       s->slot = (uint64_t) slot;
       memcpy (&s->rt, p->rt, sizeof s->rt);
+      dp->shadow_filters[j->n_shadow] = p->filters.active != 0;
       j->n_shadow++;
       p->cur = &s->rt;
     }
@@ -265,10 +266,16 @@ dp_journal_commit (struct dvs_datapath *dp)
     return;
   DP_CRASH_POINT (dp, DP_CRASH_BEFORE_COMMIT);
   set_state (j, DVS_JOURNAL_COMMIT);
+  /* A port without filters had only its counters changed: its shadow's
+   * filter states are its runtime's (commands change them between bursts
+   * only), so copying them back, as the recovery does, changes nothing. */
   for (uint32_t k = 0; k < j->n_shadow; k++)
     {
-      dp_store_relaxed (slot_rt (&dp->jarea, j->shadow[k].slot), &j->shadow[k].rt,
-                        sizeof j->shadow[k].rt);
+      struct dvs_port_runtime *rt = slot_rt (&dp->jarea, j->shadow[k].slot);
+      dp_store_relaxed (&rt->stats, &j->shadow[k].rt.stats, sizeof rt->stats);
+      if (dp->shadow_filters[k])
+        dp_store_relaxed (rt->filter_state, j->shadow[k].rt.filter_state,
+                          sizeof rt->filter_state);
       if (k == 0)
         DP_CRASH_POINT (dp, DP_CRASH_COMMITTING);
     }

@@ -15,6 +15,7 @@
 
 #include <rte_ether.h>
 #include <rte_mbuf.h>
+#include <rte_mempool.h>
 #include <string.h>
 
 /* What one burst has staged where. */
@@ -25,15 +26,6 @@ struct burst {
   bool needs_tag[DVS_BURST];
   bool tag_failed[DVS_BURST];
 };
-
-static inline enum dvs_pkt_kind
-pkt_kind (const struct rte_ether_addr *dst)
-{
-  if (likely (!rte_is_multicast_ether_addr (dst)))
-    return DVS_PKT_UNICAST;
-  return rte_is_broadcast_ether_addr (dst) ? DVS_PKT_BROADCAST
-                                           : DVS_PKT_MULTICAST;
-}
 
 /* Ingress VLAN classification.  Returns the internal VLAN, or -1 to drop
  * (counted as vlan_filtered).  Pops the tag of accepted tagged frames. */
@@ -190,12 +182,6 @@ deliver (struct dvs_datapath *dp, struct dp_port *p, struct burst *b,
 }
 
 /* 1. Returns the number of frames left in fwd[]/meta[]. */
-enum dvs_pkt_kind
-dp_pkt_kind (const uint8_t *dst)
-{
-  return pkt_kind ((const struct rte_ether_addr *) dst);
-}
-
 static uint16_t
 ingress (struct dvs_datapath *dp, struct dp_port *ip, struct rte_mbuf **pkts,
          uint16_t n, struct rte_mbuf **fwd, struct dvs_fwd_meta *meta,
@@ -226,7 +212,7 @@ ingress (struct dvs_datapath *dp, struct dp_port *ip, struct rte_mbuf **pkts,
       meta[k].dst = eth->dst_addr.addr_bytes;
       meta[k].src = eth->src_addr.addr_bytes;
       meta[k].vlan = (uint16_t) vlan;
-      meta[k].kind = pkt_kind (&eth->dst_addr);
+      meta[k].kind = dp_pkt_kind (eth->dst_addr.addr_bytes);
       pk[meta[k].kind]++;
       by[meta[k].kind] += len;
       fwd[k++] = m;
@@ -254,6 +240,30 @@ ingress (struct dvs_datapath *dp, struct dp_port *ip, struct rte_mbuf **pkts,
       k = kept;
     }
   return k;
+}
+
+/* Frees a burst.  Nearly every frame is a plain single-segment mbuf of the
+ * datapath's pool that nothing else references: those go back to the pool
+ * in one bulk put (what rte_pktmbuf_free_bulk does for them, without its
+ * per-mbuf calls); anything else (chained, indirect, shared, an uplink's
+ * pool) through rte_pktmbuf_free. */
+static inline void
+free_burst (struct rte_mempool *pool, struct rte_mbuf **pkts, uint16_t n)
+{
+  void *plain[DVS_BURST];
+  unsigned k = 0;
+
+  for (uint16_t i = 0; i < n; i++)
+    {
+      struct rte_mbuf *m = pkts[i];
+      if (likely (m->pool == pool && m->next == NULL && RTE_MBUF_DIRECT (m)
+                  && rte_mbuf_refcnt_read (m) == 1))
+        plain[k++] = m;
+      else
+        rte_pktmbuf_free (m);
+    }
+  if (k > 0)
+    rte_mempool_put_bulk (pool, plain, k);
 }
 
 void
@@ -289,6 +299,9 @@ dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
    * output port is checked once per run of frames, not once per frame. */
   uint16_t run_d = DVS_FWD_DROP, run_vlan = 0;
   uint64_t *run_drop = NULL;          /* counter to bump, or NULL to stage */
+  int flood_vlan = -1;
+  uint16_t n_flood = 0, n_flood_down = 0;
+  uint16_t flood[DVS_MAX_PORTS], flood_down[DVS_MAX_PORTS];
   for (uint16_t i = 0; i < k; i++)
     {
       uint16_t d = out[i], vlan = meta[i].vlan;
@@ -331,20 +344,32 @@ dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
             stage (dp, &b, d, (uint8_t) i, vlan);
           continue;
         }
-      for (uint16_t j = 0; j < dp->n_configured; j++)
+      /* A flood goes to the ports of the frame's domain and VLAN: found
+       * once per burst and VLAN (port states do not change in a burst). */
+      if (vlan != flood_vlan)
         {
-          uint16_t o = dp->configured[j];
-          struct dp_port *p = &dp->ports[o];
-          if (o == in_port || p->domain != ip->domain
-              || !dvs_vlan_member (&p->vlan, vlan))
-            continue;
-          /* A member whose link is down misses the frame: count it there,
-           * as for unicast, so that every frame received is accounted for. */
-          if (unlikely (p->vid < 0))
-            DP_ADD (dp_rt (dp, p)->stats.drop_link_down, 1);
-          else if (!(unlikely (dp->n_mirrors) && staged_on (p, (uint8_t) i)))
-            stage (dp, &b, o, (uint8_t) i, vlan);
+          flood_vlan = vlan;
+          n_flood = n_flood_down = 0;
+          for (uint16_t j = 0; j < dp->n_configured; j++)
+            {
+              uint16_t o = dp->configured[j];
+              struct dp_port *p = &dp->ports[o];
+              if (o == in_port || p->domain != ip->domain
+                  || !dvs_vlan_member (&p->vlan, vlan))
+                continue;
+              if (unlikely (p->vid < 0))
+                flood_down[n_flood_down++] = o;
+              else
+                flood[n_flood++] = o;
+            }
         }
+      for (uint16_t j = 0; j < n_flood; j++)
+        if (!(unlikely (dp->n_mirrors) && staged_on (&dp->ports[flood[j]], (uint8_t) i)))
+          stage (dp, &b, flood[j], (uint8_t) i, vlan);
+      /* A member whose link is down misses the frame: count it there, as
+       * for unicast, so that every frame received is accounted for. */
+      for (uint16_t j = 0; j < n_flood_down; j++)
+        DP_ADD (dp_rt (dp, &dp->ports[flood_down[j]])->stats.drop_link_down, 1);
     }
 
   /* 4. delivery: untagged first, then the same mbufs with their tag pushed */
@@ -376,5 +401,5 @@ dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
   /* 5. every counter of the burst goes back from the journal's shadows;
    * delivery copied the frames: they are all ours to free */
   dp_journal_commit (dp);
-  rte_pktmbuf_free_bulk (pkts, n);
+  free_burst (dp->pool, pkts, n);
 }

@@ -63,10 +63,11 @@ struct txq {
   bool notify;                        /* kicks wanted (last notify()) */
   bool discard_pending;
   uint16_t discard_upto;
+  bool rxq_quiet;                     /* the device's receive queue (not
+                                       * this one) asked not to kick */
   int vid;
   int callfd;
   struct rte_vhost_memory *mem;
-  const struct rte_vhost_mem_region *last;  /* last translation's region */
   uint64_t malformed_logged;
   uint64_t malformed_log_tsc;
   struct dvs_vring vr;
@@ -106,30 +107,26 @@ txq_of (int vid, uint16_t q)
   return likely (t->dev != NULL) ? t : NULL;
 }
 
-static void *
-translate (void *ctx, uint64_t gpa, uint64_t *len)
+/* The guest memory region holding @gpa (the ring reader keeps the last
+ * one and asks only on a miss). */
+static bool
+region_of (void *ctx, uint64_t gpa, struct dvs_vring_region *out)
 {
-  struct txq *q = ctx;
-  const struct rte_vhost_mem_region *r = q->last;
-  uint64_t off;
+  const struct txq *q = ctx;
 
-  if (unlikely (r == NULL || gpa - r->guest_phys_addr >= r->size))
+  for (uint32_t i = 0; i < q->mem->nregions; i++)
     {
-      r = NULL;
-      for (uint32_t i = 0; i < q->mem->nregions; i++)
-        if (gpa - q->mem->regions[i].guest_phys_addr < q->mem->regions[i].size)
-          {
-            r = &q->mem->regions[i];
-            break;
-          }
-      if (r == NULL)
-        return NULL;
-      q->last = r;
+      const struct rte_vhost_mem_region *r = &q->mem->regions[i];
+      if (gpa - r->guest_phys_addr < r->size)
+        {
+          *out = (struct dvs_vring_region) {
+            .gpa = r->guest_phys_addr, .size = r->size,
+            .host = (uint8_t *) (uintptr_t) r->host_user_addr,
+          };
+          return true;
+        }
     }
-  off = gpa - r->guest_phys_addr;
-  if (*len > r->size - off)
-    *len = r->size - off;
-  return (void *) (uintptr_t) (r->host_user_addr + off);
+  return false;
 }
 
 static void
@@ -151,7 +148,6 @@ refresh (struct txq *q, int vid)
   uint16_t last_avail, last_used, hdr_len;
 
   q->ready = false;
-  q->last = NULL;
   free (q->mem);
   q->mem = NULL;
   if (rte_vhost_get_vhost_vring (vid, GUEST_TXQ (q->queue), &vring) != 0
@@ -168,7 +164,7 @@ refresh (struct txq *q, int vid)
   if (dvs_vring_init (&q->vr, vring.desc, vring.avail, vring.used, vring.size,
                       last_avail, last_used, hdr_len,
                       (features & (1ULL << VIRTIO_RING_F_EVENT_IDX)) != 0,
-                      translate, q) != 0)
+                      region_of, q) != 0)
     return;
   q->vr.malformed = malformed;
   q->vr.log = (features & (1ULL << VHOST_F_LOG_ALL)) ? log_used : NULL;
@@ -323,6 +319,18 @@ vhost_rx_discard (int vid, uint16_t qid, uint16_t upto)
 static uint16_t
 vhost_tx (int vid, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
 {
+  struct txq *t = txq_of (vid, q);
+
+  /* The guest kicks its receive queue after adding buffers unless told
+   * not to: a system call (virtio-user) or a VM exit (a guest) per refill,
+   * for nothing, since the switch never waits for receive buffers (a full
+   * ring drops).  rte_vhost keeps the setting across SET_VRING_KICK; a new
+   * device (reset) asks again.  This takes the receive queue's lock, as the
+   * enqueue below does: never the lock of the transmit ring whose window
+   * may be open (another device's, the input port's).  The flag lives with
+   * queue pair q's transmit-ring reader. */
+  if (unlikely (t != NULL && !t->rxq_quiet))
+    t->rxq_quiet = rte_vhost_enable_guest_notification (vid, GUEST_RXQ (q), 0) == 0;
   return rte_vhost_enqueue_burst (vid, GUEST_RXQ (q), pkts, n);
 }
 
@@ -489,10 +497,10 @@ dvs_vhost_io_reset (int vid)
 
       free (q->mem);
       q->mem = NULL;
-      q->last = NULL;
       q->ready = false;
       q->notify = true;
       q->discard_pending = false;
+      q->rxq_quiet = false;
       q->dev = d;
       q->queue = i;
       q->vid = vid;

@@ -19,9 +19,9 @@ dvs_vring_init (struct dvs_vring *vr, struct vring_desc *desc,
                 struct vring_avail *avail, struct vring_used *used,
                 uint16_t size, uint16_t last_avail, uint16_t last_used,
                 uint16_t hdr_len, bool event_idx,
-                dvs_vring_translate_fn translate, void *ctx)
+                dvs_vring_region_fn region, void *ctx)
 {
-  if (desc == NULL || avail == NULL || used == NULL || translate == NULL
+  if (desc == NULL || avail == NULL || used == NULL || region == NULL
       || size == 0 || size > 32768 || (size & (size - 1)) != 0 || hdr_len > 64)
     return -EINVAL;
   memset (vr, 0, sizeof *vr);
@@ -31,7 +31,7 @@ dvs_vring_init (struct dvs_vring *vr, struct vring_desc *desc,
   vr->size = size;
   vr->hdr_len = hdr_len;
   vr->event_idx = event_idx;
-  vr->translate = translate;
+  vr->region = region;
   vr->ctx = ctx;
   vr->last_avail = last_avail;
   vr->last_used = last_used;
@@ -60,6 +60,28 @@ read_desc (const struct vring_desc *src, struct vring_desc *d)
   d->len = v->len;
   d->flags = v->flags;
   d->next = v->next;
+}
+
+/* Guest-physical @gpa to a host pointer, or NULL if not mapped; *@len (in:
+ * bytes wanted) is lowered to the bytes mapped contiguously from @gpa.
+ * Inline on the last region: frames mostly come from one. */
+static inline const uint8_t *
+translate (struct dvs_vring *vr, uint64_t gpa, uint64_t *len)
+{
+  uint64_t off = gpa - vr->last.gpa;
+
+  if (unlikely (off >= vr->last.size))
+    {
+      struct dvs_vring_region r;
+
+      if (!vr->region (vr->ctx, gpa, &r) || gpa - r.gpa >= r.size)
+        return NULL;
+      vr->last = r;
+      off = gpa - r.gpa;
+    }
+  if (*len > vr->last.size - off)
+    *len = vr->last.size - off;
+  return vr->last.host + off;
 }
 
 uint16_t
@@ -110,13 +132,13 @@ frame_append (struct frame *f, const uint8_t *src, uint32_t len)
 /* Copies the guest buffer [gpa, gpa + len) into the frame, region by
  * region, the header bytes skipped: 0, -EFAULT or -ENOBUFS. */
 static int
-copy_buffer (const struct dvs_vring *vr, struct frame *f, uint64_t gpa,
+copy_buffer (struct dvs_vring *vr, struct frame *f, uint64_t gpa,
              uint32_t len)
 {
   while (len > 0)
     {
       uint64_t l = len;
-      const uint8_t *src = vr->translate (vr->ctx, gpa, &l);
+      const uint8_t *src = translate (vr, gpa, &l);
 
       if (unlikely (src == NULL || l == 0))
         return -EFAULT;
@@ -141,7 +163,7 @@ copy_buffer (const struct dvs_vring *vr, struct frame *f, uint64_t gpa,
 /* Reads @len bytes of guest memory at @gpa into @dst: false if some byte
  * does not translate. */
 static bool
-copy_from_guest (const struct dvs_vring *vr, uint64_t gpa, void *dst,
+copy_from_guest (struct dvs_vring *vr, uint64_t gpa, void *dst,
                  uint32_t len)
 {
   uint8_t *out = dst;
@@ -149,7 +171,7 @@ copy_from_guest (const struct dvs_vring *vr, uint64_t gpa, void *dst,
   while (len > 0)
     {
       uint64_t l = len;
-      const volatile uint8_t *src = vr->translate (vr->ctx, gpa, &l);
+      const volatile uint8_t *src = translate (vr, gpa, &l);
 
       if (src == NULL || l == 0)
         return false;
@@ -165,7 +187,7 @@ copy_from_guest (const struct dvs_vring *vr, uint64_t gpa, void *dst,
 
 /* Follows the chain at @head, copying its frame into @f. */
 static enum chain_result
-read_chain (const struct dvs_vring *vr, struct frame *f, uint16_t head)
+read_chain (struct dvs_vring *vr, struct frame *f, uint16_t head)
 {
   const struct vring_desc *table = vr->desc;
   uint64_t table_gpa = 0;             /* indirect table not contiguous */
@@ -198,7 +220,7 @@ read_chain (const struct dvs_vring *vr, struct frame *f, uint16_t head)
               || d.len == 0 || d.len % sizeof d != 0
               || d.len / sizeof d > vr->size)
             return CHAIN_BAD;
-          p = vr->translate (vr->ctx, d.addr, &l);
+          p = (void *) (uintptr_t) translate (vr, d.addr, &l);
           if (p == NULL)
             return CHAIN_BAD;
           table = l >= d.len ? p : NULL;
@@ -228,26 +250,6 @@ read_chain (const struct dvs_vring *vr, struct frame *f, uint16_t head)
   return CHAIN_OK;
 }
 
-/* Prefetches the start of a descriptor's buffer (a hint: nothing is
- * trusted, a bad descriptor is found when the chain is read). */
-static inline void
-prefetch_buffer (const struct dvs_vring *vr, const struct vring_desc *desc)
-{
-  struct vring_desc d;
-  uint64_t l = 128;
-  const uint8_t *p;
-
-  read_desc (desc, &d);
-  if (d.flags & VRING_DESC_F_INDIRECT)
-    return;
-  p = vr->translate (vr->ctx, d.addr, &l);
-  if (p == NULL)
-    return;
-  rte_prefetch0 (p);
-  if (l > 64 && d.len > 64)
-    rte_prefetch0 (p + 64);
-}
-
 /* Makes @m an empty single buffer again. */
 static void
 mbuf_clear (struct rte_mbuf *m)
@@ -262,13 +264,40 @@ mbuf_clear (struct rte_mbuf *m)
   m->pkt_len = 0;
 }
 
+/* The common chain: one direct descriptor, header and frame, the frame no
+ * larger than an mbuf.  Returns where its frame starts in host memory, or
+ * NULL for any other chain (read_chain then reads it from the ring, checking
+ * everything).  *@d is the descriptor as read, once. */
+static inline const uint8_t *
+simple_frame (struct dvs_vring *vr, const struct vring_desc *desc,
+              struct vring_desc *d, uint32_t room)
+{
+  uint64_t l;
+  const uint8_t *p;
+
+  read_desc (desc, d);
+  l = d->len;
+  if (unlikely (d->flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT
+                            | VRING_DESC_F_WRITE))
+      || d->len <= vr->hdr_len || d->len - vr->hdr_len > room)
+    return NULL;
+  p = translate (vr, d->addr, &l);
+  if (unlikely (p == NULL || l < d->len))
+    return NULL;
+  return p + vr->hdr_len;
+}
+
 uint16_t
 dvs_vring_peek (struct dvs_vring *vr, struct rte_mempool *pool,
                 struct rte_mbuf **pkts, uint16_t n)
 {
   struct rte_mbuf *bufs[DVS_VRING_MAX_BURST];
   uint16_t heads[DVS_VRING_MAX_BURST];
-  uint16_t got = 0, i;
+  const uint8_t *frames[DVS_VRING_MAX_BURST];
+  uint32_t lens[DVS_VRING_MAX_BURST];
+  uint16_t got = 0, taken, i;
+  const uint16_t size = vr->size, mask = size - 1;
+  const uint16_t *ring = (const uint16_t *) vr->avail->ring;
 
   if (vr->n_heads > 0)
     return 0;
@@ -276,44 +305,64 @@ dvs_vring_peek (struct dvs_vring *vr, struct rte_mempool *pool,
   n = RTE_MIN (n, dvs_vring_pending (vr));
   if (n == 0 || rte_pktmbuf_alloc_bulk (pool, bufs, n) != 0)
     return 0;
+  const uint32_t room = rte_pktmbuf_tailroom (bufs[0]);
   /* The guest wrote descriptors and buffers from another core: start all
    * their cache misses before waiting for any (descriptors, then the
-   * buffers of direct heads; the rest is found as the chain is read). */
+   * buffers of simple chains). */
   for (i = 0; i < n; i++)
     {
-      heads[i] = avail_entry (vr, (uint16_t) (vr->last_avail + i));
-      if (likely (heads[i] < vr->size))
+      heads[i] = ((const volatile uint16_t *) ring)[(uint16_t) (vr->last_avail + i) & mask];
+      if (likely (heads[i] < size))
         rte_prefetch0 (&vr->desc[heads[i]]);
     }
   for (i = 0; i < n; i++)
-    if (likely (heads[i] < vr->size))
-      prefetch_buffer (vr, &vr->desc[heads[i]]);
+    {
+      struct vring_desc d;
+
+      frames[i] = likely (heads[i] < size)
+                    ? simple_frame (vr, &vr->desc[heads[i]], &d, room) : NULL;
+      if (likely (frames[i] != NULL))
+        {
+          lens[i] = d.len - vr->hdr_len;
+          rte_prefetch0 (frames[i]);
+          if (lens[i] > RTE_CACHE_LINE_SIZE)
+            rte_prefetch0 (frames[i] + RTE_CACHE_LINE_SIZE);
+        }
+    }
   for (i = 0; i < n; i++)
     {
+      struct rte_mbuf *m = bufs[got];
+
+      if (likely (frames[i] != NULL && lens[i] <= rte_pktmbuf_tailroom (m)))
+        {
+          rte_memcpy (rte_pktmbuf_mtod (m, uint8_t *), frames[i], lens[i]);
+          m->data_len = (uint16_t) lens[i];
+          m->pkt_len = lens[i];
+          pkts[got++] = m;
+          continue;
+        }
       struct frame f = {
-        .pool = pool, .head = bufs[got], .cur = bufs[got],
-        .hdr_left = vr->hdr_len,
+        .pool = pool, .head = m, .cur = m, .hdr_left = vr->hdr_len,
       };
       enum chain_result r = read_chain (vr, &f, heads[i]);
 
       if (unlikely (r == CHAIN_NOBUF))
         {
-          mbuf_clear (bufs[got]);     /* read it again next time */
+          mbuf_clear (m);             /* read it again next time */
           break;
         }
-      vr->heads[vr->n_heads++] = heads[i];
       if (likely (r == CHAIN_OK))
-        {
-          pkts[got] = bufs[got];
-          got++;
-        }
+        pkts[got++] = m;
       else
         {
           vr->malformed++;
-          mbuf_clear (bufs[got]);
+          mbuf_clear (m);
         }
     }
-  vr->last_avail = (uint16_t) (vr->last_avail + i);
+  taken = i;
+  memcpy (vr->heads, heads, taken * sizeof heads[0]);
+  vr->n_heads = taken;
+  vr->last_avail = (uint16_t) (vr->last_avail + taken);
   if (got < n)
     rte_pktmbuf_free_bulk (&bufs[got], n - got);
   return got;

@@ -42,10 +42,18 @@ struct rte_mempool;
 /* Longest frame after the virtio-net header (bytes). */
 #define DVS_VRING_MAX_FRAME 65535u
 
-/* Guest-physical @gpa to a host pointer, or NULL if not mapped; *@len (in:
- * bytes wanted) is lowered to the bytes mapped contiguously from @gpa. */
-typedef void *(*dvs_vring_translate_fn) (void *ctx, uint64_t gpa,
-                                         uint64_t *len);
+/* A range of guest-physical memory mapped contiguously on the host. */
+struct dvs_vring_region {
+  uint64_t gpa;                   /* first guest-physical address */
+  uint64_t size;                  /* bytes */
+  uint8_t *host;                  /* where @gpa is mapped */
+};
+/* Fills *@out with the region holding guest-physical @gpa: false if @gpa is
+ * not mapped.  The reader keeps the last region it was given and asks again
+ * only for addresses outside it (re-init forgets it: after the memory table
+ * changes, set the ring up again). */
+typedef bool (*dvs_vring_region_fn) (void *ctx, uint64_t gpa,
+                                     struct dvs_vring_region *out);
 /* The device wrote @len bytes at @offset into the used ring (dirty-page
  * logging for live migration). */
 typedef void (*dvs_vring_log_fn) (void *ctx, uint64_t offset, uint64_t len);
@@ -58,8 +66,9 @@ struct dvs_vring {
   uint16_t size;                  /* entries, a power of 2 */
   uint16_t hdr_len;               /* virtio-net header bytes: 10 or 12 */
   bool event_idx;                 /* VIRTIO_RING_F_EVENT_IDX negotiated */
-  dvs_vring_translate_fn translate;
-  void *ctx;                      /* for translate and log */
+  dvs_vring_region_fn region;
+  void *ctx;                      /* for region and log */
+  struct dvs_vring_region last;   /* last region looked up (size 0: none) */
   dvs_vring_log_fn log;           /* NULL: no logging; may be changed */
 
   /* positions (free-running) */
@@ -82,7 +91,7 @@ int dvs_vring_init (struct dvs_vring *vr, struct vring_desc *desc,
                     struct vring_avail *avail, struct vring_used *used,
                     uint16_t size, uint16_t last_avail, uint16_t last_used,
                     uint16_t hdr_len, bool event_idx,
-                    dvs_vring_translate_fn translate, void *ctx);
+                    dvs_vring_region_fn region, void *ctx);
 
 /* Entries the guest offered that were not consumed yet. */
 uint16_t dvs_vring_pending (const struct dvs_vring *vr);
