@@ -778,7 +778,7 @@ class Guest:
         return self
 
     def wait_ready(self, timeout=120):
-        m = self.out.wait_for(r"^DVS-(READY|FAILED).*$", 0, timeout,
+        m = self.out.wait_for(r"^DVS-(READY|FAILED)[^\n]*\n", 0, timeout,
                               "guest %s to boot (ready marker)" % self.name)
         if m.group(1) == "FAILED":
             raise HarnessError("guest %s: %s" % (self.name, m.group(0)))

@@ -231,7 +231,7 @@ class LibvirtHook(unittest.TestCase):
         def ready():
             try:
                 with open(self.console, errors="replace") as f:
-                    return re.search(r"DVS-(READY|FAILED)[^\n]*", f.read())
+                    return re.search(r"DVS-(READY|FAILED)[^\n]*\n", f.read())
             except OSError:
                 return None
         m = wait_until(ready, timeout, "the guest's ready line on its console", interval=0.5)

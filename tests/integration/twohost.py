@@ -420,7 +420,7 @@ class MigGuest(dvstest.Guest):
         """Boot done: the ready line (or, without a NIC, the failure line)."""
         if self.nic:
             return self.wait_ready(timeout)
-        self.out.wait_for(r"^DVS-(READY|FAILED).*$", 0, timeout, "guest %s to boot" % self.name)
+        self.out.wait_for(r"^DVS-(READY|FAILED)[^\n]*\n", 0, timeout, "guest %s to boot" % self.name)
         return self
 
     def domain_xml(self):
