@@ -491,8 +491,10 @@ class Pinger:
             "sed -n 's/.*seq=\\([0-9]*\\).*/\\1/p' %s | tr '\\n' ' '; echo; "
             "grep 'packets transmitted' %s; rm -f %s" % (self.log, self.log, self.log),
             timeout=60)
-        lines = out.strip().splitlines()
-        seqs = [int(s) for s in lines[0].split()] if lines else []
+        # first line: the sequence numbers answered (empty when none was)
+        lines = out.lstrip("\r\n").splitlines()
+        first = lines[0] if lines and "packets transmitted" not in lines[0] else ""
+        seqs = [int(s) for s in first.split() if s.isdigit()]
         m = re.search(r"(\d+) packets transmitted", out)
         return PingStats(seqs, int(m.group(1)) if m else 0, self.interval)
 
