@@ -27,6 +27,7 @@ packages=(
   iproute2 procps bc groff-base man-db
   libsqlite3-dev glib-networking libgnutls28-dev dbus python3-dbus python3-dbusmock openssl
   libxml2-dev libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
+  prometheus
 )
 
 log() { printf '\n== %s\n' "$*"; }
