@@ -24,9 +24,10 @@ packages=(
   gcc libc6-dev pkg-config meson ninja-build python3
   libglib2.0-dev libjson-glib-dev libdpdk-dev dpdk dpdk-dev
   qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
-  iproute2 procps bc
+  iproute2 procps bc groff-base man-db
   libsqlite3-dev glib-networking libgnutls28-dev dbus python3-dbus python3-dbusmock openssl
   libxml2-dev libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
+  prometheus
 )
 
 log() { printf '\n== %s\n' "$*"; }

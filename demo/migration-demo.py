@@ -70,9 +70,14 @@ def show_port(w, guest, title):
         if show["attached"]:
             macs = [e["mac"] for e in w.switches[h].call("mac.dump", {"port": guest.port})["entries"]]
             say("      learned MACs: %s" % (", ".join(sorted(macs)) or "none"))
-        for c in show.get("classes") or []:
-            say("      class %s v%s state %s" % (c["class"], c["version"],
-                                                  c["data"][:24] + "..."))
+        if show.get("classes"):
+            # The class states as dvs-switchctl decodes them: the learned
+            # MACs saved with their ages, the shaper's bucket levels.
+            out = w.switches[h].switchctl("dvport", "show", guest.port,
+                                          "--switch", w.switch).stdout
+            decoded = out[out.find("\nCLASS ") + 1:] if "\nCLASS " in out else ""
+            for line in decoded.rstrip("\n").splitlines():
+                say("      " + line if line else "")
 
 
 def main():

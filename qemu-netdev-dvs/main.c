@@ -11,6 +11,7 @@
 #include "agent/host-agent.h"
 #include "config/switchd-config.h"
 #include "control/control-methods.h"
+#include "control/switchd-metrics.h"
 #include "dvs-log.h"
 #include "dvs-rpc-server.h"
 #include "eal/dvs-eal.h"
@@ -37,6 +38,7 @@ main (int argc, char **argv)
   g_autoptr (DvsRuntimeArea) area = NULL;
   g_autoptr (DvsDvportHost) dvports = NULL;
   g_autoptr (DvsHostAgent) agent = NULL;
+  g_autoptr (DvsMetricsServer) metrics = NULL;
   DvsControl control;
   g_autoptr (GMainLoop) loop = NULL;
   DvsEalOptions eal;
@@ -130,6 +132,22 @@ main (int argc, char **argv)
       dvs_eal_cleanup ();
       return 1;
     }
+  if (cfg->metrics_listen != NULL)
+    {
+      metrics = dvs_metrics_server_new (cfg->metrics_listen, dvs_switchd_metrics_collect,
+                                        sw, &error);
+      if (metrics == NULL)
+        {
+          g_critical ("cannot serve metrics: %s", error->message);
+          g_clear_pointer (&server, dvs_rpc_server_free);
+          g_clear_pointer (&dvports, dvs_dvport_host_free);
+          g_clear_pointer (&sw, dvs_switch_free);
+          dvs_eal_cleanup ();
+          return 1;
+        }
+      g_message ("metrics on http://%s/metrics (port %u)", cfg->metrics_listen,
+                 dvs_metrics_server_port (metrics));
+    }
   /* Without a manager the switch is standalone: nothing else changes. */
   if (cfg->manager != NULL)
     {
@@ -163,6 +181,7 @@ main (int argc, char **argv)
   g_main_loop_run (loop);
 
   g_clear_pointer (&agent, dvs_host_agent_free);
+  g_clear_pointer (&metrics, dvs_metrics_server_free);
   g_clear_pointer (&server, dvs_rpc_server_free);
   /* DVports attached now are attached again at the next start: checkpoint
    * their state, but keep their attachment in the store. */

@@ -6,6 +6,7 @@
 #include <glib-unix.h>
 #include <stdlib.h>
 #include "core/mgr.h"
+#include "core/mgr-metrics.h"
 #include "dvs-log.h"
 #include "placement/placement.h"
 #include "snapshot/snapshot.h"
@@ -19,6 +20,7 @@ typedef struct {
   gchar *tls_cert, *tls_key, *tls_ca;
   gchar *authorization;
   gchar *log_format;
+  gchar *metrics_listen;
   gint heartbeat_ms, push_timeout_ms, retry_ms, max_inflight;
   gint libvirt_refresh_ms;
   gboolean verbose, version;
@@ -99,6 +101,9 @@ parse_options (Options *o, int *argc, char ***argv, GError **error)
       "Pushes in flight at once across all hosts (default 256)", "N" },
     { "authorization", 0, 0, G_OPTION_ARG_STRING, &o->authorization,
       "polkit (default), or none: anyone on the bus may change anything (tests, demos)", "MODE" },
+    { "metrics-listen", 0, 0, G_OPTION_ARG_STRING, &o->metrics_listen,
+      "Serve Prometheus metrics on GET /metrics at this address, read-only and without authentication: bind to loopback (default: off)",
+      "IP:PORT" },
     { "log-format", 0, 0, G_OPTION_ARG_STRING, &o->log_format, "text (default) or json", "FORMAT" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &o->verbose, "Debug logs", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &o->version, "Print the version and exit", NULL },
@@ -151,6 +156,7 @@ main (int argc, char **argv)
   g_autoptr (GDBusConnection) bus = NULL;
   DvsMgr *mgr;
   MgrHostsConfig hc = { 0 };
+  g_autoptr (DvsMetricsServer) metrics = NULL;
   Run run = { NULL, 0 };
   guint owner;
 
@@ -198,6 +204,17 @@ main (int argc, char **argv)
       g_critical ("cannot start the host channel: %s", error->message);
       return 1;
     }
+  if (o.metrics_listen != NULL && *o.metrics_listen != '\0')
+    {
+      metrics = dvs_metrics_server_new (o.metrics_listen, dvs_mgr_metrics_collect, mgr, &error);
+      if (metrics == NULL)
+        {
+          g_critical ("cannot serve metrics: %s", error->message);
+          return 1;
+        }
+      g_info ("metrics on http://%s/metrics (port %u)", o.metrics_listen,
+              dvs_metrics_server_port (metrics));
+    }
   bus = connect_bus (o.bus ? o.bus : "system", &error);
   if (bus == NULL)
     {
@@ -214,6 +231,7 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGINT, on_signal, &run);
   g_main_loop_run (run.loop);
   g_bus_unown_name (owner);
+  g_clear_pointer (&metrics, dvs_metrics_server_free);
   dvs_mgr_snapshot_stop (mgr);
   g_clear_pointer (&mgr->history, dvs_snapshot_history_free);
   mgr_hosts_free (mgr->host_server);

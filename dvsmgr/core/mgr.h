@@ -281,6 +281,21 @@ void mgr_push_resync_host (MgrPush *push, const gchar *host);
 /* TRUE when nothing is pending or in flight (for the benchmark's clock). */
 gboolean mgr_push_idle (MgrPush *push);
 
+/* What the push engine has done since start, for the metrics
+ * (core/mgr-metrics.c).  Latency: from sending a call to its answer or
+ * failure, pushes that never went out (host not connected) left out. */
+#define MGR_PUSH_LATENCY_BUCKETS 10
+extern const gdouble mgr_push_latency_bounds[MGR_PUSH_LATENCY_BUCKETS]; /* seconds */
+typedef struct {
+  guint64 succeeded, failed, timed_out;   /* answered calls by outcome */
+  guint64 latency_count[MGR_PUSH_LATENCY_BUCKETS];  /* <= bound, not cumulative */
+  guint64 latency_total;                  /* all of them, +Inf included */
+  gdouble latency_sum;                    /* seconds */
+  guint repush_queue, rip_queue;          /* entries now */
+  guint inflight, pending;
+} MgrPushStats;
+void mgr_push_stats (MgrPush *push, MgrPushStats *out);
+
 /* hosts/host-server.c: the host channel's server end. */
 typedef struct {
   const gchar *unix_path;       /* NULL: no unix listener */

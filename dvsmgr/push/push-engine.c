@@ -49,6 +49,11 @@ struct _MgrPush {
   guint timeout_ms, retry_ms;
   guint pump_id, retry_id;
   guint queued;            /* targets with queued set */
+  MgrPushStats stats;      /* the counters of mgr_push_stats */
+};
+
+const gdouble mgr_push_latency_bounds[MGR_PUSH_LATENCY_BUCKETS] = {
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 10.0,
 };
 
 static void
@@ -189,7 +194,30 @@ target_succeeded (MgrPush *push, Target *t, const gchar *digest)
 typedef struct {
   MgrPush *push;
   gchar *host, *uuid;
+  gint64 sent;             /* monotonic µs */
 } CallCtx;
+
+static void
+record_call (MgrPush *push, gint64 sent, const GError *error)
+{
+  MgrPushStats *st = &push->stats;
+  gdouble secs = (g_get_monotonic_time () - sent) / (gdouble) G_USEC_PER_SEC;
+
+  if (error == NULL)
+    st->succeeded++;
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    st->timed_out++;
+  else
+    st->failed++;
+  st->latency_total++;
+  st->latency_sum += secs;
+  for (guint i = 0; i < MGR_PUSH_LATENCY_BUCKETS; i++)
+    if (secs <= mgr_push_latency_bounds[i])
+      {
+        st->latency_count[i]++;
+        break;
+      }
+}
 
 static void
 call_done (DvsRpcPeer *peer, JsonNode *result, const GError *error, gpointer data)
@@ -199,6 +227,7 @@ call_done (DvsRpcPeer *peer, JsonNode *result, const GError *error, gpointer dat
   Target *t = target_lookup (push, c->host, c->uuid);
 
   push->inflight--;
+  record_call (push, c->sent, error);
   if (t && t->inflight)
     {
       g_autofree gchar *digest = g_steal_pointer (&t->sending_digest);
@@ -276,6 +305,7 @@ send_target (MgrPush *push, Target *t)
   c->push = push;
   c->host = g_strdup (t->host);
   c->uuid = g_strdup (t->uuid);
+  c->sent = g_get_monotonic_time ();
   t->inflight = TRUE;
   push->inflight++;
   dvs_rpc_peer_call (h->peer, t->rip ? "switch.remove" : "switch.apply", params,
@@ -570,4 +600,29 @@ gboolean
 mgr_push_idle (MgrPush *push)
 {
   return push->pending.length == 0 && push->inflight == 0 && push->pump_id == 0;
+}
+
+void
+mgr_push_stats (MgrPush *push, MgrPushStats *out)
+{
+  GHashTableIter hi, ti;
+  gpointer tbl, v;
+
+  *out = push->stats;
+  out->repush_queue = out->rip_queue = 0;
+  g_hash_table_iter_init (&hi, push->by_host);
+  while (g_hash_table_iter_next (&hi, NULL, &tbl))
+    {
+      g_hash_table_iter_init (&ti, tbl);
+      while (g_hash_table_iter_next (&ti, NULL, &v))
+        {
+          Target *t = v;
+          if (t->queued && (t->rip || t->removal))
+            out->rip_queue++;
+          else if (t->queued)
+            out->repush_queue++;
+        }
+    }
+  out->inflight = push->inflight;
+  out->pending = push->pending.length;
 }

@@ -26,6 +26,7 @@ dvs_switchd_config_free (DvsSwitchdConfig *c)
   g_free (c->config_file);
   g_free (c->name);
   g_free (c->control_socket);
+  g_free (c->metrics_listen);
   g_free (c->state_dir);
   g_strfreev (c->eal_args);
   g_ptr_array_unref (c->ports);
@@ -467,6 +468,9 @@ dvs_switchd_config_apply_keyfile (DvsSwitchdConfig *c, GKeyFile *kf,
   if ((s = g_key_file_get_string (kf, "switch", "state-dir", NULL)))
     g_free (c->state_dir), c->state_dir = g_strdup (g_strstrip (s));
   g_clear_pointer (&s, g_free);
+  if ((s = g_key_file_get_string (kf, "switch", "metrics-listen", NULL)))
+    g_free (c->metrics_listen), c->metrics_listen = g_strdup (g_strstrip (s));
+  g_clear_pointer (&s, g_free);
   if (!kf_uint (kf, "switch", "mac-aging", 1, 86400 * 365, &c->mac_aging, origin, error)
       || !kf_uint (kf, "datapath", "cpu", 0, CPU_SETSIZE - 1, &cpu, origin, error)
       || !kf_uint (kf, "datapath", "mbufs", 1024, 1u << 24, &c->mbufs, origin, error)
@@ -507,7 +511,7 @@ dvs_switchd_config_from_args (int argc, char **argv, GError **error)
 {
   g_autoptr (DvsSwitchdConfig) c = dvs_switchd_config_new_defaults ();
   g_autofree gchar *file = NULL, *name = NULL, *sock = NULL, *poll = NULL, *state = NULL;
-  g_autofree gchar *eal = NULL, *logfmt = NULL;
+  g_autofree gchar *eal = NULL, *logfmt = NULL, *metrics = NULL;
   g_autofree gchar *manager = NULL, *host_name = NULL;
   g_autofree gchar *tls_cert = NULL, *tls_key = NULL, *tls_ca = NULL;
   g_auto (GStrv) ports = NULL, uplinks = NULL, zones = NULL;
@@ -517,6 +521,7 @@ dvs_switchd_config_from_args (int argc, char **argv, GError **error)
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &file, "Key file to read (default " DEFAULT_CONFIG_FILE " if it exists)", "FILE" },
     { "name", 'n', 0, G_OPTION_ARG_STRING, &name, "Instance name (default: the host name)", "NAME" },
     { "control-socket", 's', 0, G_OPTION_ARG_FILENAME, &sock, "Control socket (default /run/dvs/NAME/control.sock)", "PATH" },
+    { "metrics-listen", 0, 0, G_OPTION_ARG_STRING, &metrics, "Serve Prometheus metrics on GET /metrics at this address, read-only and without authentication: bind to loopback (default: off)", "IP:PORT" },
     { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state, "Local store of DVswitch data and checkpoints (default /var/lib/dvs/NAME; 'none': keep nothing)", "DIR" },
     { "port", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &ports, "Add a port at start; repeatable", "NAME=SOCKET[,server][,vlan=N|,trunks=LIST[,native=N]]" },
     { "cpu", 0, 0, G_OPTION_ARG_INT, &cpu, "Pin the datapath thread to this CPU (default: not pinned)", "N" },
@@ -584,6 +589,10 @@ dvs_switchd_config_from_args (int argc, char **argv, GError **error)
     c->control_socket = g_strdup_printf ("/run/dvs/%s/control.sock", c->name);
   if (state)
     g_free (c->state_dir), c->state_dir = g_strdup (state);
+  if (metrics)
+    g_free (c->metrics_listen), c->metrics_listen = g_strdup (metrics);
+  if (c->metrics_listen != NULL && *c->metrics_listen == '\0')
+    g_clear_pointer (&c->metrics_listen, g_free);
   if (c->state_dir == NULL)
     c->state_dir = g_strdup_printf ("/var/lib/dvs/%s", c->name);
   if (cpu != -2)

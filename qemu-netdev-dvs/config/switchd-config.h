@@ -22,6 +22,7 @@ typedef struct {
   gchar *config_file;         /* the file read, if any */
   gchar *name;
   gchar *control_socket;
+  gchar *metrics_listen;       /* IP:PORT of /metrics; NULL: off */
   gchar *state_dir;           /* local store; "" or "none": no store */
   gint cpu;                   /* -1: datapath not pinned */
   gboolean busy_poll;

@@ -97,9 +97,10 @@ static const CtlCommand commands[] = {
   { "port filter-state", "NAME", 1, "NAME", 0, ctl_cmd_port_filter_state,
     "Show the runtime state of a port's filters",
     "Lists the filter classes of the port NAME that hold runtime state\n"
-    "(shaper buckets, ...) as CLASS VERSION BYTES: the class, the version\n"
-    "of its state's format and the state's size (method port.filter-state).\n"
-    "The state itself, in base64, is shown with --json only.\n" },
+    "as CLASS VERSION BYTES STATE: the class, the version of its state's\n"
+    "format, the state's size and what it holds (method port.filter-state),\n"
+    "then the states this dvs-switchctl can decode: the shaper's bucket\n"
+    "levels per direction.  The opaque state, in base64, is in --json.\n" },
   { "mac dump", "", 0, "[--port NAME] [--vlan N]", OPT_PORT | OPT_VLAN,
     ctl_cmd_mac_dump,
     "List the learned MAC addresses",
@@ -159,8 +160,10 @@ static const CtlCommand commands[] = {
     "Shows the DVport KEY (method dvport.show): its VLAN and policy, its\n"
     "connection, its attachment (socket, link), where its state comes from\n"
     "(live, checkpoint or none), its counters, the MAC addresses learned on\n"
-    "it while attached (method mac.dump), and the size of each class's\n"
-    "state.  With --json, the dvport.show object.\n"
+    "it while attached (method mac.dump), and each class's state as\n"
+    "CLASS VERSION BYTES STATE, then decoded: the learned MACs saved with\n"
+    "their ages, the shaper's bucket levels.  With --json, the dvport.show\n"
+    "object (the states in base64).\n"
     "\n"
     "Options:\n"
     SWITCH_OPTION_HELP },

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "switchctl-class-state.h"
 #include "switchctl-format.h"
 
 G_DEFINE_QUARK (dvs-switchctl-error-quark, ctl_error)
@@ -485,27 +486,13 @@ ctl_cmd_port_set_policy (Ctl *ctl, const CtlOptions *opts, gchar **args,
   return TRUE;
 }
 
-/* The size of a base64 value: what the class serialized. */
-static gchar *
-base64_size_text (const gchar *data)
-{
-  g_autofree guchar *bytes = NULL;
-  gsize size = 0;
-
-  if (data == NULL)
-    return NULL;
-  bytes = g_base64_decode (data, &size);
-  return g_strdup_printf ("%" G_GSIZE_FORMAT, size);
-}
-
 gboolean
 ctl_cmd_port_filter_state (Ctl *ctl, const CtlOptions *opts, gchar **args,
                            GError **error)
 {
-  static const gchar *const headers[] = { "CLASS", "VERSION", "BYTES", NULL };
   g_autoptr(JsonObject) params = json_object_new ();
   g_autoptr(JsonNode) result = NULL;
-  g_autoptr(DvsTable) table = NULL;
+  g_autoptr(JsonArray) list = NULL;
   g_autoptr(GList) classes = NULL;
   JsonObject *states;
 
@@ -521,20 +508,24 @@ ctl_cmd_port_filter_state (Ctl *ctl, const CtlOptions *opts, gchar **args,
       return TRUE;
     }
 
-  table = dvs_table_new (0, headers, DVS_TABLE_NONE);
-  dvs_table_align_right (table, 1);
-  dvs_table_align_right (table, 2);
+  /* {"CLASS": {"version", "data"}} as dvport.show's [{"class", ...}] */
+  list = json_array_new ();
   classes = json_object_get_members (states);
   for (GList *l = classes; l != NULL; l = l->next)
     {
       JsonObject *state = dvs_json_get_object (states, l->data);
-      g_autofree gchar *version = ctl_member_text (state, "version");
-      g_autofree gchar *size = base64_size_text (
-          dvs_json_get_string (state, "data"));
+      JsonObject *entry = json_object_new ();
 
-      dvs_table_add_row (table, (const gchar *[]) { l->data, version, size });
+      json_object_set_string_member (entry, "class", l->data);
+      if (state != NULL && json_object_has_member (state, "version"))
+        json_object_set_member (entry, "version",
+                                json_node_copy (json_object_get_member (state, "version")));
+      if (state != NULL && dvs_json_get_string (state, "data") != NULL)
+        json_object_set_string_member (entry, "data",
+                                       dvs_json_get_string (state, "data"));
+      json_array_add_object_element (list, entry);
     }
-  dvs_table_print (table);
+  ctl_print_class_states (list);
   return TRUE;
 }
 

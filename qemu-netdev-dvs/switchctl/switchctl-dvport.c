@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "switchctl-class-state.h"
 #include "switchctl-format.h"
 #include "dvs-json-write.h"
 
@@ -427,37 +428,6 @@ print_learned_macs (JsonObject *dump)
   dvs_table_print (table);
 }
 
-/* The class states: name, version and the size of the opaque data. */
-static void
-print_class_states (JsonArray *classes)
-{
-  static const gchar *const headers[] = { "CLASS", "VERSION", "BYTES", NULL };
-  g_autoptr(DvsTable) table = dvs_table_new (0, headers, DVS_TABLE_NONE);
-
-  dvs_table_align_right (table, 1);
-  dvs_table_align_right (table, 2);
-  for (guint i = 0; i < json_array_get_length (classes); i++)
-    {
-      JsonObject *state = array_object (classes, i);
-      const gchar *data = dvs_json_get_string (state, "data");
-      g_autofree gchar *version = ctl_member_text (state, "version");
-      g_autofree guchar *bytes = NULL;
-      g_autofree gchar *size = NULL;
-      gsize n = 0;
-
-      if (data != NULL)
-        {
-          bytes = g_base64_decode (data, &n);
-          size = g_strdup_printf ("%" G_GSIZE_FORMAT, n);
-        }
-      dvs_table_add_row (table, (const gchar *[]) {
-                                    dvs_json_get_string (state, "class"),
-                                    version, size });
-    }
-  printf ("\n");
-  dvs_table_print (table);
-}
-
 static JsonObject *
 dvport_params (const gchar *switch_id, const gchar *key)
 {
@@ -517,7 +487,10 @@ ctl_cmd_dvport_show (Ctl *ctl, const CtlOptions *opts, gchar **args,
     print_learned_macs (ctl_result_object (macs));
   classes = dvs_json_get_array (show, "classes");
   if (classes != NULL)
-    print_class_states (classes);
+    {
+      printf ("\n");
+      ctl_print_class_states (classes);
+    }
   return TRUE;
 }
 

@@ -413,6 +413,13 @@ class DVports(unittest.TestCase):
             self.sw.call("dvport.detach", {"switch": SW, "port": "p2"})
             self.assertNotIn((MAC_B, 10, "p2"), self.macs(),
                              "the detached port's MAC is still in the live MAC table")
+            # dvs-switchctl decodes the saved l2-learning state.
+            out = self.sw.switchctl("dvport", "show", "p2", "--switch", SW).stdout
+            self.assertRegex(out, r"(?m)^l2-learning +1 +16 +1 learned MAC$", out)
+            section = out.split("l2-learning state (ages when saved):", 1)
+            self.assertEqual(len(section), 2, "no decoded l2-learning state:\n" + out)
+            self.assertRegex(section[1], r"(?m)^%s +10 +\d+s$" % re.escape(MAC_B.lower()),
+                             "MAC_B not in the decoded state:\n" + out)
             res = self.attach("p2")
             self.assertEqual(res["stats"]["rx"], rx_before, "p2's rx counters did not continue")
             self.assertIn((MAC_B, 10, "p2"), self.macs(),
@@ -677,6 +684,12 @@ class DVports(unittest.TestCase):
         saved = shaper_entry(det["classes"])
         self.assertEqual(saved["version"], entry["version"])
         self.assertEqual(shaper_levels(det["classes"]), levels)
+        # dvs-switchctl decodes the checkpointed bucket levels, in bytes.
+        out = self.sw.switchctl("dvport", "show", "p1", "--switch", SW).stdout
+        self.assertRegex(out, r"(?m)^shaper +1 +48 +bucket levels$", out)
+        for direction, (committed, peak) in zip(("ingress", "egress"), levels):
+            self.assertRegex(out, r"(?m)^%s +%d B +%d B +\d+\.\d{3} s ago$"
+                             % (direction, committed // 8, peak // 8), out)
         res = self.attach("p1")
         self.assertEqual(res["state_source"], "live")
         restored = shaper_entry(res["classes"])

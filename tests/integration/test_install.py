@@ -12,7 +12,8 @@ configured prefix, and that those programs accept them:
   activation file; root may own net.dvsqemu.Manager1, another user may not;
   another user may call every interface of dvsmgr/dbus/net.dvsqemu.Manager1.xml
   and the standard ones, and nothing else;
-* the polkit file defines the three actions dvsmgr checks, admin-only.
+* the polkit file defines the three actions dvsmgr checks, admin-only;
+* the manual pages land in mandir (man1, man8) with the version filled in.
 
 Environment: DVS_BUILD_ROOT (the build tree; set by meson test), DVS_MESON
 (default: meson on PATH).  Run: meson test -C build --suite integration install
@@ -42,6 +43,7 @@ STANDARD_INTERFACES = ("org.freedesktop.DBus.Introspectable",
                        "org.freedesktop.DBus.Peer")
 POLKIT_ACTIONS = ("net.dvsqemu.configure", "net.dvsqemu.connect", "net.dvsqemu.hosts",
                   "net.dvsqemu.migrate")
+MAN_PAGES = ("man8/dvs-switchd.8", "man8/dvsmgr.8", "man1/dvsctl.1", "man1/dvs-switchctl.1")
 UNITS = ("dvsmgr.service", "dvs-switchd@.service", "dvs.target")
 NOBODY = 65534
 
@@ -121,6 +123,7 @@ class InstallTest(unittest.TestCase):
         cls.bus_service = os.path.join(datadir, "dbus-1/system-services",
                                        BUS_NAME + ".service")
         cls.polkit = os.path.join(datadir, "polkit-1/actions/net.dvsqemu.policy")
+        cls.mandir = os.path.join(prefix, opts["mandir"])
 
     def staged(self, path):
         """Where PATH of the installed system is in the DESTDIR."""
@@ -128,7 +131,8 @@ class InstallTest(unittest.TestCase):
 
     def expected_files(self):
         return [os.path.join(self.unitdir, u) for u in UNITS] + [
-            self.bus_policy, self.bus_service, self.polkit]
+            self.bus_policy, self.bus_service, self.polkit] + [
+            os.path.join(self.mandir, m) for m in MAN_PAGES]
 
     def test_files_land_where_expected(self):
         for path in self.expected_files():
@@ -282,6 +286,15 @@ class InstallTest(unittest.TestCase):
             self.assertIn("AccessDenied", out)
         finally:
             bus.stop()
+
+    def test_man_pages(self):
+        for page in MAN_PAGES:
+            with self.subTest(page=page):
+                with open(self.staged(os.path.join(self.mandir, page)), encoding="utf-8") as f:
+                    head = f.readline()
+                name, section = os.path.basename(page).rsplit(".", 1)
+                self.assertRegex(head, r'^\.TH %s %s "[^"]*" "dvs \d+\.\d+\.\d+"'
+                                 % (re.escape(name.upper().replace("-", "\\-")), section))
 
     def test_polkit_actions(self):
         root = ET.parse(self.staged(self.polkit)).getroot()
