@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
     --no-ovs) ovs=0; shift ;;
     --no-idle) idle=0; shift ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "$0"; exit 0 ;;
     *) echo "v2v-compare: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
