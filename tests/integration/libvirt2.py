@@ -1,5 +1,5 @@
 """libvirt2: a real libvirtd on each of twohost's two hosts, for
-`virsh migrate --live` between them (DESIGN.md, "Testing on these
+`virsh migrate --live` between them (docs/design.md, "Testing on these
 machines").
 
 Each host's mount namespace (twohost.Host) gets private bind mounts of
