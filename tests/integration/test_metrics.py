@@ -177,6 +177,10 @@ def check_histogram(name, samples):
 
 def value(families, name, **labels):
     fam = families.get(name)
+    for suffix in ("_count", "_sum", "_bucket"):
+        # a histogram's samples belong to its family, not one of their own
+        if fam is None and name.endswith(suffix):
+            fam = families.get(name[:-len(suffix)])
     if fam is None:
         raise AssertionError("no family %s" % name)
     found = [v for n, lb, v in fam["samples"]
