@@ -112,11 +112,14 @@ measure() {
   local cmd; switch_command "$name"
   setsid "${cmd[@]}" "$dir" >"$dir/switch.log" 2>&1 &
   local sw=$!
-  "$harness/v2v-generator.sh" "$dir" "$secs" "$size" || echo "error=generator-failed"
+  local window
+  window=$("$harness/v2v-generator.sh" "$dir" "$secs" "$size" | tail -1) || true
   kill -TERM "$sw" 2>/dev/null; wait "$sw" 2>/dev/null || true
   stop_session "$sw"
+  echo "${window:-error=generator-failed}"
   local cpp; cpp=$(cycles_per_packet "$name" "$dir")
-  echo "${cpp:--}"
+  [[ $cpp =~ ^[0-9]+(\.[0-9]+)?$ ]] || cpp=-
+  echo "$cpp"
 }
 
 # Stop every process left in session SID: TERM, then KILL after 5 s.
@@ -179,6 +182,13 @@ for r in $(seq 1 "$rounds"); do
   for z in $run_sizes; do
     for p in ${switches//,/ }; do
       out=$(measure "$p" "$z")
+      # A run whose generator produced no window (it could not start, say:
+      # EAL init fails when another program empties /run/dpdk) is tried
+      # once more; the second failure is reported as NO-WINDOW.
+      if [[ $(sed -n 1p <<<"$out") == error=* ]]; then
+        echo "  ($p, $z bytes: $(sed -n 1p <<<"$out"); trying once more)" >&2
+        out=$(measure "$p" "$z")
+      fi
       window=$(sed -n 1p <<<"$out"); cpp=$(sed -n 2p <<<"$out")
       [ "$cpp" = - ] || cpp=$(printf '%.0f' "$cpp")
       row=$(awk -v size="$z" -v round="$r" -v name="$p" -v secs="$secs" -v cpp="$cpp" \
