@@ -1,8 +1,9 @@
-/* The manager's operations (the DVswitch lifecycle of DESIGN.md): each one
- * validates everything first, commits one store transaction, and only then
- * changes the in-memory model, its D-Bus objects, and marks the hosts whose
- * final state changed for a push.  A failed commit leaves both the store
- * and the model as they were. */
+/* The manager's operations (the DVswitch lifecycle; docs/design.md, "The
+ * manager"): each one validates everything first, commits one store
+ * transaction, and only then changes the in-memory model, its D-Bus objects,
+ * and marks the hosts whose final state changed for a push.  A failed commit
+ * leaves both the store and the model as they were.
+ */
 #define G_LOG_DOMAIN "dvsmgr"
 
 #include "mgr.h"

@@ -1,4 +1,4 @@
-/* The final-state push (DESIGN.md, "The management plane"; the protocol in
+/* The final-state push (docs/design.md, "The manager"; the protocol in
  * docs/host-channel.md).
  *
  * A *target* is one (host, DVswitch) pair.  A change marks targets dirty;

@@ -1,7 +1,7 @@
-/* The DVports of one host (DESIGN.md, "The DVport model"): the DVswitch the
- * manager delegated here, its DVports with their connection IDs, which vNIC
- * socket each is attached to, and each port's runtime state across link
- * down/up, detach/attach and restarts — kept in the local store.
+/* The DVports of one host (docs/design.md, "The switch"; docs/dvport.md):
+ * the DVswitch the manager delegated here, its DVports with their connection
+ * IDs, which vNIC socket each is attached to, and each port's runtime state
+ * across link down/up, detach/attach and restarts — kept in the local store.
  *
  * A DVport borrows a switch port (named by its key) while a vNIC is
  * attached: attach restores the last checkpoint into it before the socket is
