@@ -11,6 +11,7 @@
 
 #include "datapath/datapath.h"
 #include "dvs-jsonrpc.h"
+#include "vhost-flap.h"
 
 static const DvsVhostListener *listener;
 static gpointer listener_ctx;
@@ -37,6 +38,7 @@ on_new_device (int vid)
   dvs_vhost_io_reset (vid);
   if (!path_of (vid, path, sizeof path) || listener == NULL)
     return -1;
+  dvs_vhost_flap_started (path);
   return listener->ready (listener_ctx, path, vid) ? 0 : -1;
 }
 
@@ -172,6 +174,7 @@ on_new_connection (int vid)
   if (!path_of (vid, path, sizeof path))
     g_strlcpy (path, "(unknown socket)", sizeof path);
   g_info ("vhost-user connection established on %s", path);
+  dvs_vhost_flap_connected (path);
   dvs_vhost_io_connection (vid);
   if (rte_vhost_extern_callback_register (vid, &vhost_extern_ops, NULL) != 0)
     {
@@ -188,7 +191,10 @@ on_destroy_connection (int vid)
   char path[PATH_MAX];
 
   if (path_of (vid, path, sizeof path))
-    g_message ("vhost-user peer on %s disconnected", path);
+    {
+      g_message ("vhost-user peer on %s disconnected", path);
+      dvs_vhost_flap_closed (path);
+    }
 }
 
 static const struct rte_vhost_device_ops vhost_ops = {
@@ -213,8 +219,8 @@ static const struct rte_vhost_device_ops vhost_ops = {
    | (1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6) \
    | (1ULL << VIRTIO_NET_F_GUEST_ECN) | (1ULL << VIRTIO_NET_F_GUEST_UFO))
 
-gboolean
-dvs_vhost_register (const gchar *path, gboolean server, GError **error)
+static gboolean
+register_socket (const gchar *path, gboolean server, GError **error)
 {
   uint64_t flags = server ? 0 : RTE_VHOST_USER_CLIENT;
   const char *step;
@@ -249,9 +255,27 @@ dvs_vhost_register (const gchar *path, gboolean server, GError **error)
   return FALSE;
 }
 
+static gboolean
+register_client_again (const gchar *path, GError **error)
+{
+  return register_socket (path, FALSE, error);
+}
+
+gboolean
+dvs_vhost_register (const gchar *path, gboolean server, GError **error)
+{
+  if (!register_socket (path, server, error))
+    return FALSE;
+  if (!server)
+    dvs_vhost_flap_track (path, register_client_again);
+  return TRUE;
+}
+
 void
 dvs_vhost_unregister (const gchar *path)
 {
+  if (dvs_vhost_flap_forget (path))
+    return;                      /* cooling down: not registered now */
   if (rte_vhost_driver_unregister (path) != 0)
     g_warning ("rte_vhost could not unregister %s", path);
 }
