@@ -24,6 +24,13 @@ typedef struct {
 static GMutex lock;
 static GHashTable *flaps;  /* path -> Flap */
 
+/* The entry of @path, or NULL; the caller holds the lock. */
+static Flap *
+lookup_locked (const gchar *path)
+{
+  return flaps != NULL ? g_hash_table_lookup (flaps, path) : NULL;
+}
+
 static void
 flap_free (gpointer p)
 {
@@ -62,7 +69,7 @@ dvs_vhost_flap_forget (const gchar *path)
   Flap *f;
 
   g_mutex_lock (&lock);
-  f = flaps != NULL ? g_hash_table_lookup (flaps, path) : NULL;
+  f = lookup_locked (path);
   if (f != NULL)
     {
       unregistered = f->unregistered;
@@ -78,7 +85,7 @@ dvs_vhost_flap_connected (const gchar *path)
   Flap *f;
 
   g_mutex_lock (&lock);
-  f = flaps != NULL ? g_hash_table_lookup (flaps, path) : NULL;
+  f = lookup_locked (path);
   if (f != NULL)
     f->device = FALSE;
   g_mutex_unlock (&lock);
@@ -90,7 +97,7 @@ dvs_vhost_flap_started (const gchar *path)
   Flap *f;
 
   g_mutex_lock (&lock);
-  f = flaps != NULL ? g_hash_table_lookup (flaps, path) : NULL;
+  f = lookup_locked (path);
   if (f != NULL)
     {
       f->device = TRUE;
@@ -103,6 +110,15 @@ dvs_vhost_flap_started (const gchar *path)
 
 static gboolean restart_cb (gpointer data);
 
+/* Restart @f's socket in @ms on its context; the caller holds the lock. */
+static void
+schedule_restart_locked (Flap *f, guint ms)
+{
+  f->timer = g_timeout_source_new (ms);
+  g_source_set_callback (f->timer, restart_cb, g_strdup (f->path), g_free);
+  g_source_attach (f->timer, f->context);
+}
+
 /* Main context: take @path out of rte_vhost and schedule its restart. */
 static gboolean
 cool_down_cb (gpointer data)
@@ -112,7 +128,7 @@ cool_down_cb (gpointer data)
   Flap *f;
 
   g_mutex_lock (&lock);
-  f = flaps != NULL ? g_hash_table_lookup (flaps, path) : NULL;
+  f = lookup_locked (path);
   if (f != NULL)
     {
       ms = f->cool_ms;
@@ -127,7 +143,7 @@ cool_down_cb (gpointer data)
     {
       /* A connection is being set up right now; look again shortly. */
       g_mutex_lock (&lock);
-      f = flaps != NULL ? g_hash_table_lookup (flaps, path) : NULL;
+      f = lookup_locked (path);
       if (f != NULL)
         f->cooling = FALSE;
       g_mutex_unlock (&lock);
@@ -139,14 +155,12 @@ cool_down_cb (gpointer data)
              path, total, ms / 1000);
 
   g_mutex_lock (&lock);
-  f = flaps != NULL ? g_hash_table_lookup (flaps, path) : NULL;
+  f = lookup_locked (path);
   if (f != NULL)
     {
       f->unregistered = TRUE;
       f->cool_ms = MIN (f->cool_ms * 2, COOL_MAX_MS);
-      f->timer = g_timeout_source_new (ms);
-      g_source_set_callback (f->timer, restart_cb, g_strdup (path), g_free);
-      g_source_attach (f->timer, f->context);
+      schedule_restart_locked (f, ms);
     }
   g_mutex_unlock (&lock);
   return G_SOURCE_REMOVE;
@@ -162,7 +176,7 @@ restart_cb (gpointer data)
   Flap *f;
 
   g_mutex_lock (&lock);
-  f = flaps != NULL ? g_hash_table_lookup (flaps, path) : NULL;
+  f = lookup_locked (path);
   if (f != NULL)
     {
       g_source_unref (f->timer);
@@ -176,7 +190,7 @@ restart_cb (gpointer data)
   if (restart (path, &error))
     {
       g_mutex_lock (&lock);
-      f = flaps != NULL ? g_hash_table_lookup (flaps, path) : NULL;
+      f = lookup_locked (path);
       if (f != NULL)
         {
           f->unregistered = FALSE;
@@ -191,13 +205,9 @@ restart_cb (gpointer data)
   g_warning ("vhost-user %s: registering again after the cool-down failed: "
              "%s; trying again in %u s", path, error->message, COOL_MAX_MS / 1000);
   g_mutex_lock (&lock);
-  f = flaps != NULL ? g_hash_table_lookup (flaps, path) : NULL;
+  f = lookup_locked (path);
   if (f != NULL)
-    {
-      f->timer = g_timeout_source_new (COOL_MAX_MS);
-      g_source_set_callback (f->timer, restart_cb, g_strdup (path), g_free);
-      g_source_attach (f->timer, f->context);
-    }
+    schedule_restart_locked (f, COOL_MAX_MS);
   g_mutex_unlock (&lock);
   return G_SOURCE_REMOVE;
 }
@@ -209,7 +219,7 @@ dvs_vhost_flap_closed (const gchar *path)
   Flap *f;
 
   g_mutex_lock (&lock);
-  f = flaps != NULL ? g_hash_table_lookup (flaps, path) : NULL;
+  f = lookup_locked (path);
   if (f != NULL && !f->device)
     {
       f->failures++;
