@@ -201,7 +201,8 @@ static const gchar global_help[] =
   "Options:\n"
   "  -s, --socket=PATH     dvs-switchd's control socket (default:\n"
   "                        $DVS_SWITCHD_SOCKET, else\n"
-  "                        /run/dvs/HOSTNAME/control.sock)\n"
+  "                        /run/dvs/HOSTNAME/control.sock, else the\n"
+  "                        only /run/dvs/*/control.sock)\n"
   "      --json            print the result as JSON, for scripts\n"
   "      --timeout=SECONDS give up on dvs-switchd after SECONDS (default 10)\n"
   "  -h, --help            show help, for a command too: COMMAND --help\n"
@@ -390,15 +391,50 @@ parse_options (ParsedArgs *p, CtlOptionFlags flags, gboolean stop_at_word,
   return g_option_context_parse_strv (context, argv, error);
 }
 
+/* The socket of the one dvs-switchd running here under another name than
+ * the host's (a unit dvs-switchd@dvs0, the libvirt hook's default), or NULL
+ * when there is none or more than one: then the caller must choose. */
+static gchar *
+only_running_socket (void)
+{
+  GDir *dir = g_dir_open ("/run/dvs", 0, NULL);
+  gchar *found = NULL;
+  guint n = 0;
+  const gchar *entry;
+
+  if (dir == NULL)
+    return NULL;
+  while ((entry = g_dir_read_name (dir)) != NULL)
+    {
+      gchar *path = g_build_filename ("/run/dvs", entry, "control.sock", NULL);
+
+      if (g_file_test (path, G_FILE_TEST_EXISTS) && n++ == 0)
+        found = g_steal_pointer (&path);
+      g_free (path);
+    }
+  g_dir_close (dir);
+  if (n != 1)
+    g_clear_pointer (&found, g_free);
+  return found;
+}
+
 static gchar *
 default_socket_path (void)
 {
   const gchar *env = g_getenv ("DVS_SWITCHD_SOCKET");
+  gchar *by_host, *only;
 
   if (env != NULL && *env != '\0')
     return g_strdup (env);
-  return g_build_filename ("/run/dvs", g_get_host_name (), "control.sock",
-                           NULL);
+  by_host = g_build_filename ("/run/dvs", g_get_host_name (), "control.sock",
+                              NULL);
+  if (g_file_test (by_host, G_FILE_TEST_EXISTS))
+    return by_host;
+  only = only_running_socket ();
+  if (only == NULL)
+    return by_host;
+  g_free (by_host);
+  return only;
 }
 
 static int
