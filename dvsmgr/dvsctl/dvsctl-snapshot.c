@@ -218,6 +218,23 @@ write_file_atomically (const gchar *path, const gchar *text, gboolean force,
   return TRUE;
 }
 
+gboolean
+ctl_output_check (const CtlOptions *opts, GError **error)
+{
+  return check_output (opts, error);
+}
+
+gboolean
+ctl_output_text (const CtlOptions *opts, const gchar *text, GError **error)
+{
+  if (is_stdout (opts->output))
+    {
+      fputs (text, stdout);
+      return TRUE;
+    }
+  return write_file_atomically (opts->output, text, opts->force, error);
+}
+
 /* Prints the document @text that @method returned, pretty, or writes it
  * to -o FILE. */
 static gboolean

@@ -43,6 +43,7 @@ typedef enum {
   OPT_SOCKET = 1 << 25,
   OPT_CONTROL_SOCKET = 1 << 26,
   OPT_TCG_WORKAROUND = 1 << 27,
+  OPT_SVG = 1 << 28,
 } CtlOptionFlags;
 
 typedef struct {
@@ -68,6 +69,24 @@ static const CtlCommand commands[] = {
     "Shows the manager's version, its switches (members, port groups, ports\n"
     "and connected ports), its hosts (connected, in sync) and how many\n"
     "entries the re-push and rip queues hold.\n" },
+  { "topology", "SWITCH", 0, "[SWITCH] [--svg [-o FILE [--force]]]",
+    OPT_SVG | OPT_OUTPUT | OPT_FORCE, ctl_cmd_topology,
+    "Draw switches, port groups, DVports, VMs and hosts",
+    "Shows every DVswitch (or only SWITCH, a name or UUID) as a tree: its\n"
+    "port groups with their VLAN, each group's DVports with the VM, MAC,\n"
+    "host and link of the vNIC connected to it, then the hosts (connected,\n"
+    "in sync, member of).  --json prints the same tree as JSON; --svg draws\n"
+    "it as an SVG picture: switches, port groups, DVports and hosts in four\n"
+    "columns, a line from each connected DVport to its host, dashed while\n"
+    "its link is not up.  What is shown is the manager's view (the link and\n"
+    "host as last reported), not a live query of the hosts.\n"
+    "\n"
+    "Options:\n"
+    "      --svg                 print an SVG drawing instead of the tree\n"
+    "  -o, --output=FILE         write the drawing to FILE (mode 0600,\n"
+    "                            written whole or not at all); - is standard\n"
+    "                            output\n"
+    "      --force               overwrite FILE if it exists\n" },
   { "sync", "", 0, "", 0, ctl_cmd_sync,
     "Show the hosts that are out of sync",
     "Lists the entries of the re-push and rip queues (GetOutOfSync) as\n"
@@ -687,6 +706,7 @@ build_entries (GlobalOptions *g, CtlOptions *o, CtlOptionFlags flags)
     { OPT_SOCKET, "socket", 0, G_OPTION_ARG_STRING, &o->socket },
     { OPT_CONTROL_SOCKET, "control-socket", 0, G_OPTION_ARG_STRING, &o->control_socket },
     { OPT_TCG_WORKAROUND, "tcg-workaround", 0, G_OPTION_ARG_NONE, &o->tcg_workaround },
+    { OPT_SVG, "svg", 0, G_OPTION_ARG_NONE, &o->svg },
   };
   GArray *entries = g_array_new (TRUE, TRUE, sizeof (GOptionEntry));
 

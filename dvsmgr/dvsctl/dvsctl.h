@@ -116,6 +116,7 @@ typedef struct {
   gboolean force;
   gboolean no_connections;
   gboolean tcg_workaround;
+  gboolean svg;         /* topology --svg */
 } CtlOptions;
 
 /* A command: @args are its positional arguments, already counted against
@@ -165,6 +166,13 @@ void ctl_print_json_strings (const gchar *first_name, ...) G_GNUC_NULL_TERMINATE
 gboolean ctl_print_created (Ctl *ctl, GVariant *reply, const gchar *id_name);
 /* Prints a call's single string result, or with --json {NAME: ...}. */
 gboolean ctl_print_string_result (Ctl *ctl, GVariant *reply, const gchar *name);
+
+/* -o FILE (dvsctl-snapshot.c): checks the option before any call (a name,
+ * no such file unless --force); then writes @text to standard output (no
+ * -o, or -o -) or whole to FILE (mode 0600, a temporary file renamed). */
+gboolean ctl_output_check (const CtlOptions *opts, GError **error);
+gboolean ctl_output_text (const CtlOptions *opts, const gchar *text,
+                          GError **error);
 
 /* dvsctl-model.c */
 
@@ -264,6 +272,8 @@ CTL_DECLARE_COMMAND (ctl_cmd_network_create);
 CTL_DECLARE_COMMAND (ctl_cmd_network_delete);
 CTL_DECLARE_COMMAND (ctl_cmd_sync);
 CTL_DECLARE_COMMAND (ctl_cmd_show);
+/* dvsctl-topology.c */
+CTL_DECLARE_COMMAND (ctl_cmd_topology);
 CTL_DECLARE_COMMAND (ctl_cmd_vm_attach);
 CTL_DECLARE_COMMAND (ctl_cmd_vm_detach);
 /* dvsctl-placement.c */

@@ -54,6 +54,7 @@ MISSING = os.path.join(FIXTURES, "missing.json")
 COMMANDS = {
     "show": ([], []),
     "sync": ([], []),
+    "topology": ([], ["--svg", "-o", "--output", "--force"]),
     "switch list": ([], []),
     "switch show": (["sw"], []),
     "switch create": (["sw"], ["--mtu", "--transport-zone", "--forwarding-class"]),
@@ -267,6 +268,9 @@ class UsageTest(unittest.TestCase):
         (["port", "connect", "p1", "--host", "h1"], "--host, --vm and --mac are required"),
         (["port", "set", "p1"], "--config is required"),
         (["port", "list", "extra"], 'unexpected argument "extra"'),
+        (["topology", "sw", "extra"], 'unexpected argument "extra"'),
+        (["topology", "-o", "t.svg"], "-o writes the SVG drawing: give --svg too"),
+        (["topology", "--svg", "-o", ""], "-o needs a file name"),
         (["network", "create", "n"], "are required"),
         (["network", "create", "n", "--type", "gre", "--segment", "1",
           "--transport-zone", "tz"], "--type is vlan or vxlan"),
@@ -339,6 +343,12 @@ class UsageTest(unittest.TestCase):
             self.assertTrue(err.startswith("dvsctl: "), (args, err))
             self.assertIn(message, err, args)
             self.assertIn("dvsctl", err.splitlines()[-1], args)
+
+    def test_topology_svg_and_json(self):
+        status, out, err = run(["topology", "--svg", "--json"],
+                               env_bus="unix:path=/nonexistent/bus")
+        self.assertEqual((status, out), (2, ""), err)
+        self.assertIn("--svg and --json are two outputs", json.loads(err)["message"])
 
     def test_usage_errors_as_json(self):
         for args, message in self.CASES:

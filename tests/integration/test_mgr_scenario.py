@@ -18,6 +18,7 @@ operator's session would:
   8  TLS: a host with a certificate from another CA is refused
   9  polkit: a caller without the actions is refused, nothing changed
  10  dvsctl against this manager: tables, --json, exit codes
+ 11  dvsctl topology: the tree, --json and the SVG drawing of this manager
 Run as root: python3 tests/integration/test_mgr_scenario.py
 """
 
@@ -346,6 +347,65 @@ class ManagerScenario(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.mgr.wait_in_sync(["h1", "h3"])
         self.assertEqual(group_vlan(self.hold("h3"), self.pg), 30)
+
+    def test_11_topology(self):
+        key = self.keys[0]
+        rc, out, err = self.mgr.dvsctl("--json", "topology")
+        self.assertEqual(rc, 0, err)
+        topo = json.loads(out)
+        self.assertEqual([s["name"] for s in topo["switches"]], ["prod"])
+        sw = topo["switches"][0]
+        self.assertEqual(sw["uuid"], self.sw)
+        self.assertEqual(sorted(sw["hosts"]), ["h1", "h3"])
+        self.assertEqual([g["name"] for g in sw["port_groups"]], ["web"])
+        web = sw["port_groups"][0]
+        self.assertEqual(web["vlan"], "30")
+        self.assertEqual(sorted(p["key"] for p in web["ports"]), sorted(self.keys))
+        ports = {p["key"]: p for p in web["ports"]}
+        self.assertEqual((ports[key]["connected"], ports[key]["vm"], ports[key]["mac"],
+                          ports[key]["host"]), (True, VM, MAC, "h1"))
+        for k in self.keys[1:]:
+            self.assertEqual((ports[k]["connected"], ports[k]["vm"], ports[k]["host"]),
+                             (False, None, None), k)
+        hosts = {h["name"]: h for h in topo["hosts"]}
+        self.assertTrue({"h1", "h2", "h3", "h4", "h9"} <= set(hosts), hosts)
+        self.assertEqual(hosts["h1"]["switches"], [self.sw])
+        self.assertTrue(hosts["h1"]["connected"] and hosts["h1"]["in_sync"])
+        self.assertEqual(hosts["h2"]["switches"], [])
+
+        # The tree: one line per object, grep-able.
+        rc, out, err = self.mgr.dvsctl("topology", "prod")
+        self.assertEqual(rc, 0, err)
+        self.assertRegex(out, r"(?m)^switch prod  %s  mtu 1500  hosts " % self.sw)
+        self.assertRegex(out, r"(?m)^  portgroup web  vlan 30  ports 4  connected 1$")
+        self.assertRegex(out, r"(?m)^    port %s  vm %s  mac %s  host h1  link " % (key, VM, MAC))
+        self.assertRegex(out, r"(?m)^    port %s  free$" % self.keys[1])
+        self.assertRegex(out, r"(?m)^host h1  connected  in-sync  switches prod$")
+        rc, out, err = self.mgr.dvsctl("topology", "nosuchswitch")
+        self.assertEqual(rc, 1)
+        self.assertIn("nosuchswitch", err)
+
+        # The drawing: well-formed SVG with a box per object and a line per
+        # relation (switch-group, group-port, connected port-host).
+        import xml.etree.ElementTree as ET
+        path = os.path.join(self.tmp, "topology.svg")
+        rc, out, err = self.mgr.dvsctl("topology", "--svg", "-o", path)
+        self.assertEqual((rc, out), (0, ""), err)
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+        root = ET.parse(path).getroot()
+        ns = "{http://www.w3.org/2000/svg}"
+        self.assertEqual(root.tag, ns + "svg")
+        texts = [t.text for t in root.iter(ns + "text")]
+        for label in ["prod", "web", "port " + key, "h1", "h3"]:
+            self.assertIn(label, texts)
+        self.assertIn("VM %s, link " % VM.split("-")[0], " ".join(texts))
+        self.assertEqual(len(list(root.iter(ns + "line"))), 1 + 4 + 1)
+        rc, out, err = self.mgr.dvsctl("topology", "--svg", "-o", path)
+        self.assertEqual(rc, 1)
+        self.assertIn("give --force", err)
+        rc, out, err = self.mgr.dvsctl("topology", "--svg")
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(out.startswith("<?xml"), out[:40])
 
 
 if __name__ == "__main__":
