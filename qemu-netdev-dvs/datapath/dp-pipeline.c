@@ -181,6 +181,120 @@ deliver (struct dvs_datapath *dp, struct dp_port *p, struct burst *b,
     DP_ADD (rt->stats.drop_ring_full, cnt - sent);
 }
 
+/* Frame i of a burst is frame i: the journal's record of a whole burst. */
+static const uint8_t identity[DVS_BURST] = {
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+  16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
+};
+_Static_assert (DVS_BURST == 32, "identity[] covers a burst");
+
+/* Whether output port @p takes frames of @vlan as they are: no filters to
+ * run, no tag to push. */
+static inline bool
+takes_as_is (const struct dp_port *p, uint16_t vlan)
+{
+  return !p->filters.active && !dvs_vlan_egress_tagged (&p->vlan, vlan);
+}
+
+/* 3-4 at once for the common burst: every frame has the same decision and
+ * VLAN (one flow, or the V2V benchmark's flood), no mirror anywhere, and
+ * every port it goes to is up and takes the frames as they are.  The
+ * burst is handed to each such port whole (no staging, no copies of the
+ * frame array) and its counters summed once.  Returns false, having done
+ * nothing, for any other burst: the general path then does everything. */
+static bool
+deliver_uniform (struct dvs_datapath *dp, struct dp_port *ip, uint16_t in_port,
+                 struct rte_mbuf **fwd, const struct dvs_fwd_meta *meta,
+                 const uint16_t *out, uint16_t k)
+{
+  const uint16_t d = out[0], vlan = meta[0].vlan;
+  uint16_t to[DVS_MAX_PORTS], n_to = 0, n_down = 0;
+  uint16_t down[DVS_MAX_PORTS];
+  uint64_t pk[DVS_PKT_KIND_COUNT] = { 0 }, by[DVS_PKT_KIND_COUNT] = { 0 };
+  uint64_t bytes = 0;
+
+  for (uint16_t i = 1; i < k; i++)
+    if (out[i] != d || meta[i].vlan != vlan)
+      return false;
+  if (d == DVS_FWD_DROP)
+    return true;                      /* as the general path: not counted */
+  if (d != DVS_FWD_FLOOD)
+    {
+      struct dp_port *p;
+
+      if (d >= DVS_MAX_PORTS || d == in_port)
+        return false;
+      p = &dp->ports[d];
+      if (!p->in_use || p->domain != ip->domain || !dvs_vlan_member (&p->vlan, vlan)
+          || p->vid < 0 || !takes_as_is (p, vlan))
+        return false;
+      to[n_to++] = d;
+    }
+  else
+    for (uint16_t j = 0; j < dp->n_configured; j++)
+      {
+        uint16_t o = dp->configured[j];
+        struct dp_port *p = &dp->ports[o];
+
+        if (o == in_port || p->domain != ip->domain || !dvs_vlan_member (&p->vlan, vlan))
+          continue;
+        if (p->vid < 0)
+          down[n_down++] = o;
+        else if (takes_as_is (p, vlan))
+          to[n_to++] = o;
+        else
+          return false;
+      }
+
+  for (uint16_t i = 0; i < k; i++)
+    {
+      uint32_t len = rte_pktmbuf_pkt_len (fwd[i]);
+      pk[meta[i].kind]++;
+      by[meta[i].kind] += len;
+      bytes += len;
+    }
+  for (uint16_t t = 0; t < n_to; t++)
+    {
+      struct dp_port *p = &dp->ports[to[t]];
+      uint16_t q = dp_txq (dp, p);
+      struct dvs_journal_out *jo = dp_journal_out_begin (dp, p, fwd, identity, k);
+      uint16_t sent = p->io->tx (p->vid, q, fwd, k);
+      struct dvs_port_runtime *rt;
+
+      if (jo != NULL)
+        dp_journal_out_end (dp, jo, sent);
+      rt = dp_rt (dp, p);
+      if (likely (sent == k))
+        {
+          add_by_kind (rt->stats.tx_packets, rt->stats.tx_bytes, pk, by);
+          DP_ADD (rt->stats.txq_packets[q], k);
+          DP_ADD (rt->stats.txq_bytes[q], bytes);
+          continue;
+        }
+      /* A full ring took only the first @sent. */
+      uint64_t spk[DVS_PKT_KIND_COUNT] = { 0 }, sby[DVS_PKT_KIND_COUNT] = { 0 };
+      uint64_t sbytes = 0;
+      for (uint16_t i = 0; i < sent; i++)
+        {
+          uint32_t len = rte_pktmbuf_pkt_len (fwd[i]);
+          spk[meta[i].kind]++;
+          sby[meta[i].kind] += len;
+          sbytes += len;
+        }
+      add_by_kind (rt->stats.tx_packets, rt->stats.tx_bytes, spk, sby);
+      if (sent > 0)
+        {
+          DP_ADD (rt->stats.txq_packets[q], sent);
+          DP_ADD (rt->stats.txq_bytes[q], sbytes);
+        }
+      DP_ADD (rt->stats.drop_ring_full, k - sent);
+    }
+  /* A member whose link is down misses the flood, counted there. */
+  for (uint16_t j = 0; j < n_down; j++)
+    DP_ADD (dp_rt (dp, &dp->ports[down[j]])->stats.drop_link_down, k);
+  return true;
+}
+
 /* 1. Returns the number of frames left in fwd[]/meta[]. */
 static uint16_t
 ingress (struct dvs_datapath *dp, struct dp_port *ip, struct rte_mbuf **pkts,
@@ -293,6 +407,9 @@ dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
     {
       dp->fwd_class->classify (dp->fwd[ip->domain], in_port, meta, k, dp->now, out);
       dp_journal_save_fwd (dp, in_port);
+      if (likely (dp->n_mirrors == 0 && ip->mirror_dir == 0)
+          && deliver_uniform (dp, ip, in_port, fwd, meta, out, k))
+        goto done;
     }
 
   /* 3. staging.  Consecutive frames mostly share a destination: the
@@ -398,6 +515,7 @@ dp_pipeline_burst (struct dvs_datapath *dp, uint16_t in_port,
   for (uint16_t t = 0; t < b.n_touched; t++)
     dp->ports[b.touched[t]].n_plain = dp->ports[b.touched[t]].n_tagged = 0;
 
+done:
   /* 5. every counter of the burst goes back from the journal's shadows;
    * delivery copied the frames: they are all ours to free */
   dp_journal_commit (dp);

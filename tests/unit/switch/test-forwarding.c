@@ -438,6 +438,103 @@ test_domains_isolated (Fixture *f, gconstpointer data)
   g_assert_cmpint (dvs_dp_domain_remove (f->dp, 0), ==, -ENOENT);
 }
 
+/* What a burst did to ports 1-3: frames delivered and counted on each, and
+ * the down port's misses. */
+typedef struct {
+  guint delivered[3];
+  guint64 tx[3], tx_bytes[3], link_down;
+} Outcome;
+
+static Outcome
+outcome_since (Fixture *f, const Outcome *before)
+{
+  Outcome o = { { 0 } };
+
+  for (int p = 1; p <= 3; p++)
+    {
+      struct dvs_port_stats s = stats (f, (uint16_t) p);
+      guint64 tx = 0, bytes = 0;
+
+      for (int k = 0; k < DVS_PKT_KIND_COUNT; k++)
+        {
+          tx += s.tx_packets[k];
+          bytes += s.tx_bytes[k];
+        }
+      o.delivered[p - 1] = n_captured (p) - (before ? before->delivered[p - 1] : 0);
+      o.tx[p - 1] = tx - (before ? before->tx[p - 1] : 0);
+      o.tx_bytes[p - 1] = bytes - (before ? before->tx_bytes[p - 1] : 0);
+      if (p == 3)
+        o.link_down = s.drop_link_down - (before ? before->link_down : 0);
+    }
+  return o;
+}
+
+/* Sends, from port 0, @n frames to each destination of @dst (lengths
+ * 60 + i), in one burst (@mixed) or one burst per destination. */
+static void
+send_frames (Fixture *f, const guint8 *const *dst, const guint *n, int kinds,
+             gboolean mixed)
+{
+  struct rte_mbuf *burst[32];
+  guint k = 0;
+
+  for (int d = 0; d < kinds; d++)
+    {
+      for (guint i = 0; i < n[d]; i++)
+        burst[k++] = frame (dst[d], MAC_A, -1, 60 + i);
+      if (!mixed)
+        {
+          dvs_dp_process_burst (f->dp, 0, burst, (uint16_t) k);
+          k = 0;
+        }
+    }
+  if (k > 0)
+    dvs_dp_process_burst (f->dp, 0, burst, (uint16_t) k);
+}
+
+/* A burst whose frames all go one way takes a shortcut through the
+ * pipeline (handed over whole, counted once); a mixed burst goes frame by
+ * frame.  Both must deliver and count exactly the same. */
+static void
+test_uniform_and_mixed_bursts_agree (Fixture *f, gconstpointer data)
+{
+  static const guint8 UNKNOWN[6] = { 0x02, 0, 0, 0, 0, 0x7f };
+  const guint8 *const dst[] = { MAC_B, MAC_C, BCAST, UNKNOWN };
+  const guint n[] = { 3, 2, 2, 1 };
+  Outcome base, mixed, uniform;
+
+  for (uint16_t p = 0; p < 4; p++)
+    add_access (f, p, 0);
+  send1 (f, 1, frame (BCAST, MAC_B, -1, 60));
+  send1 (f, 2, frame (BCAST, MAC_C, -1, 60));
+  g_assert_cmpint (dvs_dp_link_down (f->dp, 3), ==, 0);
+
+  base = outcome_since (f, NULL);
+  send_frames (f, dst, n, 4, TRUE);
+  mixed = outcome_since (f, &base);
+  base = outcome_since (f, NULL);
+  send_frames (f, dst, n, 4, FALSE);
+  uniform = outcome_since (f, &base);
+
+  /* B gets its 3 and the 3 flooded, C its 2 and the 3 flooded; the down
+   * port misses the 3 flooded. */
+  g_assert_cmpuint (mixed.delivered[0], ==, 6);
+  g_assert_cmpuint (mixed.delivered[1], ==, 5);
+  g_assert_cmpuint (mixed.delivered[2], ==, 0);
+  g_assert_cmpuint (mixed.link_down, ==, 3);
+  for (int p = 0; p < 3; p++)
+    {
+      g_assert_cmpuint (mixed.delivered[p], ==, uniform.delivered[p]);
+      g_assert_cmpuint (mixed.tx[p], ==, mixed.delivered[p]);
+      g_assert_cmpuint (uniform.tx[p], ==, mixed.tx[p]);
+      g_assert_cmpuint (uniform.tx_bytes[p], ==, mixed.tx_bytes[p]);
+    }
+  g_assert_cmpuint (uniform.link_down, ==, mixed.link_down);
+  /* 3 frames of 60-62 bytes to B, 2 of 60-61 to C, the flood 60, 61, 60. */
+  g_assert_cmpuint (mixed.tx_bytes[0], ==, 60 + 61 + 62 + 60 + 61 + 60);
+  g_assert_cmpuint (mixed.tx_bytes[1], ==, 60 + 61 + 60 + 61 + 60);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -460,5 +557,6 @@ main (int argc, char **argv)
   T ("drops", test_drops);
   T ("port-remove-forgets", test_port_remove_forgets);
   T ("domains-isolated", test_domains_isolated);
+  T ("uniform-and-mixed-bursts-agree", test_uniform_and_mixed_bursts_agree);
   return g_test_run ();
 }
