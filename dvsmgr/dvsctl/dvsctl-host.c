@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define VLAN_ID_MAX 4094
 #define VNI_MAX 16777215
@@ -288,30 +289,175 @@ member_text (JsonObject *entry, const gchar *member)
   return node != NULL ? ctl_json_compact (node) : g_strdup ("-");
 }
 
+/* GetOutOfSync's entries, checked to be a JSON array. */
+static JsonNode *
+out_of_sync_entries (Ctl *ctl, GError **error)
+{
+  g_autoptr(GVariant) reply = NULL;
+  JsonNode *entries;
+  const gchar *text;
+
+  reply = ctl_call (ctl, CTL_MANAGER_PATH, CTL_IFACE_MANAGER, "GetOutOfSync",
+                    NULL, G_VARIANT_TYPE ("(s)"), FALSE, error);
+  if (reply == NULL)
+    return NULL;
+  g_variant_get (reply, "(&s)", &text);
+  entries = json_from_string (text, NULL);
+  if (entries == NULL || !JSON_NODE_HOLDS_ARRAY (entries))
+    {
+      g_clear_pointer (&entries, json_node_unref);
+      g_set_error (error, CTL_ERROR, CTL_ERROR_BAD_REPLY,
+                   "GetOutOfSync did not answer a JSON array");
+    }
+  return entries;
+}
+
+/* The hosts named by @entries, each once, in order: "h2, h3". */
+static gchar *
+entry_hosts_text (JsonArray *array)
+{
+  g_autoptr(GPtrArray) seen = g_ptr_array_new ();
+  GString *text = g_string_new (NULL);
+
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonNode *node = json_array_get_element (array, i);
+      const gchar *host = JSON_NODE_HOLDS_OBJECT (node)
+          ? json_object_get_string_member_with_default (json_node_get_object (node),
+                                                        "host", "?")
+          : "?";
+      gboolean dup = FALSE;
+
+      for (guint j = 0; j < seen->len && !dup; j++)
+        dup = g_str_equal (seen->pdata[j], host);
+      if (dup)
+        continue;
+      g_ptr_array_add (seen, (gpointer) host);
+      g_string_append_printf (text, "%s%s", text->len ? ", " : "", host);
+    }
+  return g_string_free (text, FALSE);
+}
+
+/* Whether the host @name is connected now (a fresh read, not the model's
+ * copy); unknown hosts count as connected (waited for). */
+static gboolean
+host_connected_now (Ctl *ctl, const gchar *name)
+{
+  CtlObject *host = ctl_resolve (ctl, CTL_KIND_HOST, name, NULL);
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) value = NULL;
+
+  if (host == NULL)
+    return TRUE;
+  reply = ctl_call (ctl, host->path, "org.freedesktop.DBus.Properties", "Get",
+                    g_variant_new ("(ss)", CTL_IFACE_HOST, "Connected"),
+                    G_VARIANT_TYPE ("(v)"), FALSE, NULL);
+  if (reply == NULL)
+    return TRUE;
+  g_variant_get (reply, "(v)", &value);
+  return !g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN)
+         || g_variant_get_boolean (value);
+}
+
+/* Whether every entry is of a host that is not connected: nothing to wait
+ * for, those converge when they reconnect. */
+static gboolean
+only_disconnected (Ctl *ctl, JsonArray *array)
+{
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonNode *node = json_array_get_element (array, i);
+
+      if (!JSON_NODE_HOLDS_OBJECT (node)
+          || host_connected_now (ctl, json_object_get_string_member_with_default (
+                                          json_node_get_object (node), "host", "")))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+#define WAIT_POLL_MS 200
+
+/* sync --wait: polls GetOutOfSync until it is empty (every host holds its
+ * final state), every host left on it is disconnected, or --timeout
+ * passes.  Progress on stderr: a line rewritten in place on a terminal, a
+ * line per change of the waited-for hosts otherwise; none with --json.
+ * Returns the last entries, or NULL with @error. */
+static JsonNode *
+wait_in_sync (Ctl *ctl, GError **error)
+{
+  const gint64 start = g_get_monotonic_time ();
+  const gint64 deadline = start + (gint64) ctl->timeout_ms * 1000;
+  const gboolean tty = !ctl->json && isatty (STDERR_FILENO);
+  g_autofree gchar *shown = NULL;
+
+  for (;;)
+    {
+      g_autoptr(JsonNode) entries = out_of_sync_entries (ctl, error);
+      JsonArray *array;
+      g_autofree gchar *hosts = NULL;
+      gdouble secs = (g_get_monotonic_time () - start) / 1e6;
+
+      if (entries == NULL)
+        {
+          if (tty && shown != NULL)
+            fprintf (stderr, "\n");
+          return NULL;
+        }
+      array = json_node_get_array (entries);
+      if (json_array_get_length (array) == 0)
+        {
+          if (tty && shown != NULL)
+            fprintf (stderr, "\r\033[K");
+          if (!ctl->json)
+            fprintf (stderr, "all hosts in sync after %.1f s\n", secs);
+          return g_steal_pointer (&entries);
+        }
+      hosts = entry_hosts_text (array);
+      if (only_disconnected (ctl, array))
+        {
+          if (tty && shown != NULL)
+            fprintf (stderr, "\n");
+          g_set_error (error, CTL_ERROR, CTL_ERROR_REFUSED,
+                       "out of sync and not connected: %s; they get their final "
+                       "state when they reconnect ('dvsctl sync' lists the "
+                       "entries)", hosts);
+          return NULL;
+        }
+      if (g_get_monotonic_time () >= deadline)
+        {
+          if (tty && shown != NULL)
+            fprintf (stderr, "\n");
+          g_set_error (error, CTL_ERROR, CTL_ERROR_REFUSED,
+                       "still out of sync after %.0f s: %s ('dvsctl sync' says "
+                       "why; --timeout waits longer)", secs, hosts);
+          return NULL;
+        }
+      if (tty)
+        fprintf (stderr, "\r\033[Kwaiting for %s to hold their final state (%u "
+                 "entr%s, %.1f s)", hosts, json_array_get_length (array),
+                 json_array_get_length (array) == 1 ? "y" : "ies", secs);
+      else if (!ctl->json && g_strcmp0 (shown, hosts) != 0)
+        fprintf (stderr, "waiting for %s to hold their final state\n", hosts);
+      g_free (shown);
+      shown = g_steal_pointer (&hosts);
+      g_usleep (WAIT_POLL_MS * 1000);
+    }
+}
+
 gboolean
 ctl_cmd_sync (Ctl *ctl, const CtlOptions *opts, gchar **args, GError **error)
 {
   static const gchar *const headers[] = {
     "HOST", "QUEUE", "SWITCH", "SINCE", "ATTEMPTS", "REASON", NULL
   };
-  g_autoptr(GVariant) reply = NULL;
   g_autoptr(JsonNode) entries = NULL;
   g_autoptr(DvsTable) table = NULL;
   JsonArray *array;
-  const gchar *text;
 
-  reply = ctl_call (ctl, CTL_MANAGER_PATH, CTL_IFACE_MANAGER, "GetOutOfSync",
-                    NULL, G_VARIANT_TYPE ("(s)"), FALSE, error);
-  if (reply == NULL)
+  entries = opts->wait ? wait_in_sync (ctl, error) : out_of_sync_entries (ctl, error);
+  if (entries == NULL)
     return FALSE;
-  g_variant_get (reply, "(&s)", &text);
-  entries = json_from_string (text, NULL);
-  if (entries == NULL || !JSON_NODE_HOLDS_ARRAY (entries))
-    {
-      g_set_error (error, CTL_ERROR, CTL_ERROR_BAD_REPLY,
-                   "GetOutOfSync did not answer a JSON array");
-      return FALSE;
-    }
   if (ctl->json)
     {
       dvs_json_print (entries);

@@ -44,6 +44,7 @@ typedef enum {
   OPT_CONTROL_SOCKET = 1 << 26,
   OPT_TCG_WORKAROUND = 1 << 27,
   OPT_SVG = 1 << 28,
+  OPT_WAIT = 1 << 29,
 } CtlOptionFlags;
 
 typedef struct {
@@ -87,15 +88,25 @@ static const CtlCommand commands[] = {
     "                            written whole or not at all); - is standard\n"
     "                            output\n"
     "      --force               overwrite FILE if it exists\n" },
-  { "sync", "", 0, "", 0, ctl_cmd_sync,
-    "Show the hosts that are out of sync",
+  { "sync", "", 0, "[--wait]", OPT_WAIT, ctl_cmd_sync,
+    "Show the hosts that are out of sync, or wait for them",
     "Lists the entries of the re-push and rip queues (GetOutOfSync) as\n"
     "HOST QUEUE SWITCH SINCE ATTEMPTS REASON: a host on the re-push queue\n"
     "has not acknowledged its final state (it failed, timed out or is not\n"
     "connected); a host on the rip queue still holds a switch it left.\n"
     "The manager retries both every few seconds and on the host's next\n"
     "hello; 'dvsctl host resync HOST' retries now.  Prints \"all hosts in\n"
-    "sync\" when both queues are empty.\n" },
+    "sync\" when both queues are empty.\n"
+    "\n"
+    "With --wait it follows a push to the end: it asks again every 0.2 s,\n"
+    "shows on stderr which hosts are still converging, and returns once\n"
+    "every host holds its final state (exit 0).  It fails (exit 1, the\n"
+    "hosts named) when only hosts that are not connected are left — they\n"
+    "converge when they reconnect — or when --timeout passes first.\n"
+    "\n"
+    "Options:\n"
+    "      --wait                wait until every host is in sync, showing\n"
+    "                            progress (as long as --timeout)\n" },
 
   { "diff", "FILE1 FILE2", 2, "FILE1 FILE2", 0, ctl_cmd_diff,
     "Compare two snapshot files",
@@ -707,6 +718,7 @@ build_entries (GlobalOptions *g, CtlOptions *o, CtlOptionFlags flags)
     { OPT_CONTROL_SOCKET, "control-socket", 0, G_OPTION_ARG_STRING, &o->control_socket },
     { OPT_TCG_WORKAROUND, "tcg-workaround", 0, G_OPTION_ARG_NONE, &o->tcg_workaround },
     { OPT_SVG, "svg", 0, G_OPTION_ARG_NONE, &o->svg },
+    { OPT_WAIT, "wait", 0, G_OPTION_ARG_NONE, &o->wait },
   };
   GArray *entries = g_array_new (TRUE, TRUE, sizeof (GOptionEntry));
 

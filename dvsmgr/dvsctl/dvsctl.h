@@ -117,6 +117,7 @@ typedef struct {
   gboolean no_connections;
   gboolean tcg_workaround;
   gboolean svg;         /* topology --svg */
+  gboolean wait;        /* sync --wait */
 } CtlOptions;
 
 /* A command: @args are its positional arguments, already counted against

@@ -53,7 +53,7 @@ MISSING = os.path.join(FIXTURES, "missing.json")
 # options its help must list.
 COMMANDS = {
     "show": ([], []),
-    "sync": ([], []),
+    "sync": ([], ["--wait"]),
     "topology": ([], ["--svg", "-o", "--output", "--force"]),
     "switch list": ([], []),
     "switch show": (["sw"], []),

@@ -74,7 +74,21 @@ class ManagerFaults(unittest.TestCase):
         self.mgr.pg_set_config(self.pg_path, {"vlan": 12})
         wait_until(lambda: any(e["host"] == "h2" for e in self.mgr.out_of_sync()), 10,
                    "h2 still queued")
+        # dvsctl sync --wait does not wait for a host that is not connected:
+        # it says so at once (exit 1) instead of running into its timeout.
+        wait_until(lambda: not self.mgr.host("h2")["Connected"], 10, "h2 seen disconnected")
+        t0 = time.monotonic()
+        rc, out, err = self.mgr.dvsctl("sync", "--wait", "--timeout", "20")
+        self.assertEqual(rc, 1, err)
+        self.assertIn("out of sync and not connected: h2", err)
+        self.assertLess(time.monotonic() - t0, 15, "it did not wait for its timeout")
         h2.start()
+        wait_until(lambda: self.mgr.host("h2")["Connected"], 20, "h2 connected again")
+        # Now it follows the re-push to the end.
+        rc, out, err = self.mgr.dvsctl("sync", "--wait", "--timeout", "30", timeout=40)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out, "all hosts in sync\n")
+        self.assertRegex(err, r"all hosts in sync after \d+\.\d s")
         self.mgr.wait_in_sync(["h1", "h2"], timeout=30)
         self.assertEqual(self.mgr.out_of_sync(), [], "the queue empties by itself")
         self.assertEqual(self.vlan_on("h2"), 12)

@@ -345,6 +345,12 @@ class ManagerScenario(unittest.TestCase):
         # And a change through dvsctl reaches the hosts.
         rc, out, err = self.mgr.dvsctl("portgroup", "set", "web", "--vlan", "30")
         self.assertEqual(rc, 0, err)
+        # sync --wait follows the push until every host holds it.
+        rc, out, err = self.mgr.dvsctl("--json", "sync", "--wait")
+        self.assertEqual((rc, json.loads(out)), (0, []), err)
+        self.assertEqual(err, "", "no progress on stderr with --json")
+        for h in ("h1", "h3"):
+            self.assertTrue(self.mgr.host(h)["InSync"], h)
         self.mgr.wait_in_sync(["h1", "h3"])
         self.assertEqual(group_vlan(self.hold("h3"), self.pg), 30)
 
