@@ -304,7 +304,10 @@ class UnixManager(unittest.TestCase):
         self.assertEqual(h["transport_zones"], ["tz-a"])
         self.assertEqual(h["switches"], {})
         self.assertEqual(h["ports"], [])
-        self.assertIn("connected to manager mgr-it", self.sw.log())
+        # The switch logs it once the hello's answer is back: after the
+        # test saw the hello, so wait for it (a loaded machine lags).
+        wait_until(lambda: "connected to manager mgr-it" in self.sw.log(), 10,
+                   "the switch's log saying it is connected")
 
     def test_2_heartbeats(self):
         s = self.session
