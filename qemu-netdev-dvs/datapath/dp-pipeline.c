@@ -120,6 +120,10 @@ stage (struct dvs_datapath *dp, struct burst *b, uint16_t out, uint8_t idx,
     stage_mirror (dp, b, p, idx, vlan);
 }
 
+static void hand_over (struct dvs_datapath *dp, struct dp_port *p,
+                       struct rte_mbuf **out, const struct dvs_fwd_meta *meta,
+                       const uint8_t *oi, uint16_t cnt);
+
 static void
 deliver (struct dvs_datapath *dp, struct dp_port *p, struct burst *b,
          struct rte_mbuf **fwd, const struct dvs_fwd_meta *meta,
@@ -127,8 +131,7 @@ deliver (struct dvs_datapath *dp, struct dp_port *p, struct burst *b,
 {
   struct rte_mbuf *out[DVS_BURST];
   uint8_t oi[DVS_BURST];
-  uint16_t cnt = 0, sent;
-  uint64_t pk[DVS_PKT_KIND_COUNT] = { 0 }, by[DVS_PKT_KIND_COUNT] = { 0 };
+  uint16_t cnt = 0;
 
   for (uint8_t i = 0; i < n; i++)
     {
@@ -152,13 +155,22 @@ deliver (struct dvs_datapath *dp, struct dp_port *p, struct burst *b,
           }
       cnt = kept;
     }
-  if (cnt == 0)
-    return;
+  if (cnt > 0)
+    hand_over (dp, p, out, meta, oi, cnt);
+}
+
+/* Hands frames @out (frames @oi of the burst, for their kinds in @meta) to
+ * port @p and counts what it took, and what its full ring did not. */
+static void
+hand_over (struct dvs_datapath *dp, struct dp_port *p, struct rte_mbuf **out,
+           const struct dvs_fwd_meta *meta, const uint8_t *oi, uint16_t cnt)
+{
+  uint64_t pk[DVS_PKT_KIND_COUNT] = { 0 }, by[DVS_PKT_KIND_COUNT] = { 0 };
   /* Where the port's ring stands goes to the journal first: after a crash
    * it tells how much of this hand-over reached the guest. */
   uint16_t q = dp_txq (dp, p);
   struct dvs_journal_out *jo = dp_journal_out_begin (dp, p, out, oi, cnt);
-  sent = p->io->tx (p->vid, q, out, cnt);
+  uint16_t sent = p->io->tx (p->vid, q, out, cnt);
   if (jo != NULL)
     dp_journal_out_end (dp, jo, sent);
   uint64_t qbytes = 0;
@@ -200,7 +212,7 @@ takes_as_is (const struct dp_port *p, uint16_t vlan)
  * VLAN (one flow, or the V2V benchmark's flood), no mirror anywhere, and
  * every port it goes to is up and takes the frames as they are.  The
  * burst is handed to each such port whole (no staging, no copies of the
- * frame array) and its counters summed once.  Returns false, having done
+ * frame array).  Returns false, having done
  * nothing, for any other burst: the general path then does everything. */
 static bool
 deliver_uniform (struct dvs_datapath *dp, struct dp_port *ip, uint16_t in_port,
@@ -210,8 +222,6 @@ deliver_uniform (struct dvs_datapath *dp, struct dp_port *ip, uint16_t in_port,
   const uint16_t d = out[0], vlan = meta[0].vlan;
   uint16_t to[DVS_MAX_PORTS], n_to = 0, n_down = 0;
   uint16_t down[DVS_MAX_PORTS];
-  uint64_t pk[DVS_PKT_KIND_COUNT] = { 0 }, by[DVS_PKT_KIND_COUNT] = { 0 };
-  uint64_t bytes = 0;
 
   for (uint16_t i = 1; i < k; i++)
     if (out[i] != d || meta[i].vlan != vlan)
@@ -246,49 +256,8 @@ deliver_uniform (struct dvs_datapath *dp, struct dp_port *ip, uint16_t in_port,
           return false;
       }
 
-  for (uint16_t i = 0; i < k; i++)
-    {
-      uint32_t len = rte_pktmbuf_pkt_len (fwd[i]);
-      pk[meta[i].kind]++;
-      by[meta[i].kind] += len;
-      bytes += len;
-    }
   for (uint16_t t = 0; t < n_to; t++)
-    {
-      struct dp_port *p = &dp->ports[to[t]];
-      uint16_t q = dp_txq (dp, p);
-      struct dvs_journal_out *jo = dp_journal_out_begin (dp, p, fwd, identity, k);
-      uint16_t sent = p->io->tx (p->vid, q, fwd, k);
-      struct dvs_port_runtime *rt;
-
-      if (jo != NULL)
-        dp_journal_out_end (dp, jo, sent);
-      rt = dp_rt (dp, p);
-      if (likely (sent == k))
-        {
-          add_by_kind (rt->stats.tx_packets, rt->stats.tx_bytes, pk, by);
-          DP_ADD (rt->stats.txq_packets[q], k);
-          DP_ADD (rt->stats.txq_bytes[q], bytes);
-          continue;
-        }
-      /* A full ring took only the first @sent. */
-      uint64_t spk[DVS_PKT_KIND_COUNT] = { 0 }, sby[DVS_PKT_KIND_COUNT] = { 0 };
-      uint64_t sbytes = 0;
-      for (uint16_t i = 0; i < sent; i++)
-        {
-          uint32_t len = rte_pktmbuf_pkt_len (fwd[i]);
-          spk[meta[i].kind]++;
-          sby[meta[i].kind] += len;
-          sbytes += len;
-        }
-      add_by_kind (rt->stats.tx_packets, rt->stats.tx_bytes, spk, sby);
-      if (sent > 0)
-        {
-          DP_ADD (rt->stats.txq_packets[q], sent);
-          DP_ADD (rt->stats.txq_bytes[q], sbytes);
-        }
-      DP_ADD (rt->stats.drop_ring_full, k - sent);
-    }
+    hand_over (dp, &dp->ports[to[t]], fwd, meta, identity, k);
   /* A member whose link is down misses the flood, counted there. */
   for (uint16_t j = 0; j < n_down; j++)
     DP_ADD (dp_rt (dp, &dp->ports[down[j]])->stats.drop_link_down, k);
