@@ -10,6 +10,8 @@
 #                    its DVport's state
 #   ./dev.sh test    install dependencies, build with warnings as errors, run
 #                    every test (unit, fuzz, integration with dpdk-testpmd,
+#                    the Cockpit page in headless Chromium, the .deb packages
+#                    installed in a debootstrap chroot,
 #                    QEMU guests and dvsmgr; unit and fuzz again under
 #                    ASan+UBSan)
 #   ./dev.sh build   install dependencies and build only
@@ -28,6 +30,7 @@ packages=(
   libsqlite3-dev glib-networking libgnutls28-dev dbus python3-dbus python3-dbusmock openssl
   libxml2-dev libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
   prometheus
+  cockpit-ws cockpit-bridge chromium debootstrap debhelper dpkg-dev fakeroot
 )
 
 log() { printf '\n== %s\n' "$*"; }
@@ -46,6 +49,27 @@ deps() {
   log "installing ${missing[*]}"
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# The Cockpit page's browser test drives Chromium with playwright-core
+# (npm, pinned in tests/cockpit/package-lock.json), which needs Node.js 20:
+# the machine's own, or Debian's nodejs and npm when there is none.
+node_deps() {
+  [ "${DVS_SKIP_APT:-0}" = 1 ] && return 0
+  if ! command -v npm >/dev/null; then
+    log "installing nodejs npm"
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm
+  fi
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]')
+  if [ "$major" -lt 20 ]; then
+    echo "dev.sh: Node.js $(node --version) is too old for playwright-core; install Node.js 20 or later" >&2
+    exit 1
+  fi
+  [ -d tests/cockpit/node_modules/playwright-core ] && return 0
+  log "installing playwright-core (npm) for the Cockpit page test"
+  npm ci --prefix tests/cockpit --no-audit --no-fund --loglevel=error
 }
 
 setup() { # DIR ARGS...
@@ -76,10 +100,10 @@ run_tests() {
 }
 
 case ${1:-} in
-  deps) deps ;;
+  deps) deps; node_deps ;;
   build) deps; build ;;
-  test) deps; build; run_tests ;;
+  test) deps; node_deps; build; run_tests ;;
   demo) deps; build; exec /usr/bin/python3 demo/migration-demo.py --build build ;;
   demo-restart) deps; build; exec demo/run-demo.sh build ;;
-  *) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; [ -z "${1:-}" ] || [ "$1" = -h ] || [ "$1" = --help ] || exit 2 ;;
+  *) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; [ -z "${1:-}" ] || [ "$1" = -h ] || [ "$1" = --help ] || exit 2 ;;
 esac
