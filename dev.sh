@@ -30,7 +30,7 @@ packages=(
   libsqlite3-dev glib-networking libgnutls28-dev dbus python3-dbus python3-dbusmock openssl
   libxml2-dev libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
   prometheus
-  cockpit-ws cockpit-bridge chromium debootstrap debhelper dpkg-dev fakeroot
+  cockpit-ws cockpit-bridge chromium debootstrap debhelper dpkg-dev fakeroot systemd-container
 )
 
 log() { printf '\n== %s\n' "$*"; }
