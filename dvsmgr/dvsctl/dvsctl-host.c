@@ -378,13 +378,13 @@ only_disconnected (Ctl *ctl, JsonArray *array)
 
 #define WAIT_POLL_MS 200
 
-/* sync --wait: polls GetOutOfSync until it is empty (every host holds its
+/* sync --wait (and switch import/rollback --wait): polls GetOutOfSync until it is empty (every host holds its
  * final state), every host left on it is disconnected, or --timeout
  * passes.  Progress on stderr: a line rewritten in place on a terminal, a
  * line per change of the waited-for hosts otherwise; none with --json.
  * Returns the last entries, or NULL with @error. */
-static JsonNode *
-wait_in_sync (Ctl *ctl, GError **error)
+JsonNode *
+ctl_wait_in_sync (Ctl *ctl, GError **error)
 {
   const gint64 start = g_get_monotonic_time ();
   const gint64 deadline = start + (gint64) ctl->timeout_ms * 1000;
@@ -455,7 +455,7 @@ ctl_cmd_sync (Ctl *ctl, const CtlOptions *opts, gchar **args, GError **error)
   g_autoptr(DvsTable) table = NULL;
   JsonArray *array;
 
-  entries = opts->wait ? wait_in_sync (ctl, error) : out_of_sync_entries (ctl, error);
+  entries = opts->wait ? ctl_wait_in_sync (ctl, error) : out_of_sync_entries (ctl, error);
   if (entries == NULL)
     return FALSE;
   if (ctl->json)

@@ -379,6 +379,24 @@ print_report (Ctl *ctl, const gchar *text, const gchar *uuid,
   return TRUE;
 }
 
+/* --wait after an import or a rollback: the change is made; follow its push
+ * to the hosts.  A failure says the change itself stands. */
+static gboolean
+follow_push (Ctl *ctl, const CtlOptions *opts, const gchar *what, GError **error)
+{
+  g_autoptr(JsonNode) entries = NULL;
+
+  if (!opts->wait)
+    return TRUE;
+  entries = ctl_wait_in_sync (ctl, error);
+  if (entries == NULL)
+    {
+      g_prefix_error (error, "the %s is done in the manager, but its push is not: ", what);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Prints the (diff_json, diff_text) of Diff or DiffDocuments. */
 static gboolean
 print_diff (Ctl *ctl, GVariant *reply, const gchar *method, GError **error)
@@ -688,7 +706,8 @@ ctl_cmd_switch_import (Ctl *ctl, const CtlOptions *opts, gchar **args,
   if (reply == NULL)
     return FALSE;
   g_variant_get (reply, "(&o&s&s)", &path, &uuid, &report);
-  return print_report (ctl, report, uuid, "ImportSwitch", error);
+  return print_report (ctl, report, uuid, "ImportSwitch", error)
+         && follow_push (ctl, opts, "import", error);
 }
 
 gboolean
@@ -707,7 +726,8 @@ ctl_cmd_switch_rollback (Ctl *ctl, const CtlOptions *opts, gchar **args,
   if (reply == NULL)
     return FALSE;
   g_variant_get (reply, "(&s)", &report);
-  return print_report (ctl, report, NULL, "Rollback", error);
+  return print_report (ctl, report, NULL, "Rollback", error)
+         && follow_push (ctl, opts, "rollback", error);
 }
 
 static void

@@ -214,8 +214,8 @@ static const CtlCommand commands[] = {
     "version (v000003, latest) or a snapshot file (- reads standard input;\n"
     "write ./latest for a file of that name).  TO defaults to live.\n" },
   { "switch import", "FILE", 1,
-    "FILE --mode recreate|new|apply [--name NAME] [--target SWITCH]",
-    OPT_MODE | OPT_NAME | OPT_TARGET, ctl_cmd_switch_import,
+    "FILE --mode recreate|new|apply [--name NAME] [--target SWITCH] [--wait]",
+    OPT_MODE | OPT_NAME | OPT_TARGET | OPT_WAIT, ctl_cmd_switch_import,
     "Create or update a DVswitch from a snapshot",
     "Imports the snapshot document FILE (- reads standard input)\n"
     "(ImportSwitch), prints the switch's UUID and what was added, updated\n"
@@ -234,14 +234,20 @@ static const CtlCommand commands[] = {
     "                            connections and member hosts\n"
     "      --name=NAME           the new switch's name (required with new)\n"
     "      --target=SWITCH       the switch to apply to (apply; default the\n"
-    "                            document's UUID)\n" },
-  { "switch rollback", "SWITCH VERSION", 2, "SWITCH VERSION", 0,
+    "                            document's UUID)\n"
+    "      --wait                then follow the push until every host holds\n"
+    "                            the result, as 'sync --wait' does\n" },
+  { "switch rollback", "SWITCH VERSION", 2, "SWITCH VERSION [--wait]", OPT_WAIT,
     ctl_cmd_switch_rollback,
     "Roll a DVswitch back to a saved version",
     "Applies the saved version VERSION (v000003, or latest) to SWITCH\n"
     "(Rollback, an import in mode apply): port groups, ports and settings\n"
     "return to the version's; connections and member hosts stay.  Prints\n"
-    "what was added, updated and removed; --json prints the report.\n" },
+    "what was added, updated and removed; --json prints the report.\n"
+    "\n"
+    "Options:\n"
+    "      --wait                then follow the push until every host holds\n"
+    "                            the result, as 'sync --wait' does\n" },
   { "switch history", "SWITCH", 1, "SWITCH [--auto on|off] [--keep N]",
     OPT_AUTO | OPT_KEEP, ctl_cmd_switch_history,
     "Show or set a DVswitch's version-history policy",

@@ -272,6 +272,12 @@ CTL_DECLARE_COMMAND (ctl_cmd_network_list);
 CTL_DECLARE_COMMAND (ctl_cmd_network_create);
 CTL_DECLARE_COMMAND (ctl_cmd_network_delete);
 CTL_DECLARE_COMMAND (ctl_cmd_sync);
+
+/* Follows the push under way until every host holds its final state (the
+ * queues empty), showing progress on stderr; fails when only hosts that
+ * are not connected are left or --timeout passes.  Returns the last
+ * GetOutOfSync entries (an empty array), or NULL with @error. */
+JsonNode *ctl_wait_in_sync (Ctl *ctl, GError **error);
 CTL_DECLARE_COMMAND (ctl_cmd_show);
 /* dvsctl-topology.c */
 CTL_DECLARE_COMMAND (ctl_cmd_topology);

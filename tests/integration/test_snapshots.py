@@ -158,6 +158,26 @@ class Snapshots(unittest.TestCase):
         show = self.hosts["h1"].call("dvport.show", {"switch": self.sw, "port": self.key})
         self.assertEqual(show["vlan"], {"mode": "access", "tag": 10})
 
+    def test_02b_rollback_with_dvsctl_wait(self):
+        # dvsctl switch rollback --wait returns once every host holds the
+        # version: no wait of the test's own before looking at the hosts.
+        rc, out, err = self.mgr.dvsctl("switch", "rollback", "prod", "v000002", "--wait",
+                                       "--timeout", "30")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("port groups:", out)
+        self.assertIn("all hosts in sync after", err)
+        for h in self.hosts:
+            self.assertEqual(group_vlan(held_switch(self.hosts[h], self.sw), self.web), 11,
+                             "host %s holds v2 when dvsctl returns" % h)
+        # And back to v1, with --json: the report on stdout, no progress.
+        rc, out, err = self.mgr.dvsctl("--json", "switch", "rollback", "prod", "v000001", "--wait")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(sorted(json.loads(out)["port_groups"]["updated"]), ["db", "web"])
+        self.assertEqual(err, "")
+        for h in self.hosts:
+            self.assertEqual(group_vlan(held_switch(self.hosts[h], self.sw), self.web), 10)
+        self.assert_forwarding()
+
     def test_03_create_new_from_v2(self):
         path, uuid, report = self.import_doc(self.version_text("v000002"), "new", {"name": "prod-copy"})
         uuid = str(uuid)

@@ -12,16 +12,8 @@
 
 #include "classes/lb-conntable.h"
 #include "classes/lb-rewrite.h"
+#include "xorshift.h"
 
-static uint32_t
-rnd (uint32_t *state)
-{
-  uint32_t x = *state;
-  x ^= x << 13;
-  x ^= x >> 17;
-  x ^= x << 5;
-  return *state = x;
-}
 
 struct table {
   struct dvs_lb_ct ct;
@@ -106,7 +98,7 @@ test_against_model (void)
   memset (model, -1, sizeof model);
   for (int step = 0; step < STEPS; step++)
     {
-      uint32_t i = rnd (&seed) % KEYS;
+      uint32_t i = xorshift32 (&seed) % KEYS;
       struct dvs_lb_ct_key k = key_of (0x0b000000 + i, (uint16_t) (1000 + i % 7),
                                        i % 3 ? DVS_LB_PROTO_TCP : DVS_LB_PROTO_UDP);
       struct dvs_lb_ct_entry *e = dvs_lb_ct_lookup (&t.ct, &k);
@@ -123,7 +115,7 @@ test_against_model (void)
         }
       else
         {
-          uint8_t member = (uint8_t) (rnd (&seed) % 5);
+          uint8_t member = (uint8_t) (xorshift32 (&seed) % 5);
           int rc = dvs_lb_ct_insert (&t.ct, &k, member, 0x0c000000 + i, 8000, 0, NULL);
 
           if (t.ct.count == CAP && rc == -ENOSPC)
@@ -470,9 +462,9 @@ test_rewrite (void)
       uint8_t ihl = (uint8_t) (5 + (round >> 1) % 3);
       uint8_t proto = (round >> 2) % 2 ? 17 : 6;
       bool nocsum = proto == 17 && (round >> 3) % 2;
-      size_t len = make_frame (f, vlan, ihl, proto, rnd (&seed) % 1200, nocsum);
-      uint32_t new_ip = rnd (&seed);
-      uint16_t new_port = (uint16_t) (rnd (&seed) | 1);
+      size_t len = make_frame (f, vlan, ihl, proto, xorshift32 (&seed) % 1200, nocsum);
+      uint32_t new_ip = xorshift32 (&seed);
+      uint16_t new_port = (uint16_t) (xorshift32 (&seed) | 1);
       struct dvs_lb_l4 l4;
 
       g_assert_cmpint (dvs_lb_parse (f, len, &l4), ==, 0);

@@ -9,17 +9,7 @@
 #include <glib.h>
 
 #include "classes/lb-sched.h"
-
-/* A deterministic stream of addresses (xorshift32). */
-static uint32_t
-next_addr (uint32_t *state)
-{
-  uint32_t x = *state;
-  x ^= x << 13;
-  x ^= x >> 17;
-  x ^= x << 5;
-  return *state = x;
-}
+#include "xorshift.h"
 
 static void
 setup (struct dvs_lb_sched *s, enum dvs_lb_algo algo, const uint32_t *weights, uint16_t n)
@@ -217,7 +207,7 @@ check_hashed (enum dvs_lb_algo algo, const uint32_t *w, uint16_t n)
   setup (&s, algo, w, n);
   for (unsigned k = 0; k < flows; k++)
     {
-      uint32_t a = next_addr (&rng);
+      uint32_t a = xorshift32 (&rng);
       uint32_t src = algo == DVS_LB_SH ? a : 7, dst = algo == DVS_LB_DH ? a : 7;
       int m = dvs_lb_pick (&s, src, dst, 0);
       g_assert_cmpint (m, >=, 0);
@@ -247,14 +237,14 @@ check_hashed (enum dvs_lb_algo algo, const uint32_t *w, uint16_t n)
     uint32_t r = 999;
     for (int k = 0; k < 200; k++)
       {
-        uint32_t a = next_addr (&r);
+        uint32_t a = xorshift32 (&r);
         before[k] = (uint32_t) dvs_lb_pick (&s, a, a, 0);
       }
     s.members[1].usable = false;
     r = 999;
     for (int k = 0; k < 200; k++)
       {
-        uint32_t a = next_addr (&r);
+        uint32_t a = xorshift32 (&r);
         int m = dvs_lb_pick (&s, a, a, 0);
         g_assert_cmpint (m, !=, 1);
         if (before[k] != 1)
@@ -312,7 +302,7 @@ test_lblc (void)
     unsigned got[3] = { 0 };
     for (int k = 0; k < 300; k++)
       {
-        dst[k] = next_addr (&rng) | 1;
+        dst[k] = xorshift32 (&rng) | 1;
         given[k] = dvs_lb_pick (&s, 1, dst[k], 200);
         g_assert_cmpint (given[k], >=, 0);
         s.members[given[k]].active++;
