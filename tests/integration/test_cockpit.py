@@ -157,7 +157,7 @@ class CockpitPage(unittest.TestCase):
     def row(self, key):
         return 'tr.port[data-port="%s"]' % key
 
-    def vnic_sends(self, frames_wanted_s=0.5):
+    def vnic_sends(self, seconds=0.5):
         """A testpmd vNIC on the port on h1 sends for a moment and stops;
         returns (testpmd, frames sent) with the link still up."""
         sock = os.path.join(self.tmp, "vnic.sock")
@@ -169,7 +169,7 @@ class CockpitPage(unittest.TestCase):
         pmd.cmd("set eth-peer 0 " + PEER)
         wait_until(lambda: self.mgr.port(self.key)["Link"] == "up", 20, "link up in dvsmgr")
         pmd.cmd("start")
-        time.sleep(frames_wanted_s)
+        time.sleep(seconds)
         pmd.cmd("stop")
         return pmd, pmd.stats()[0]["tx_packets"]
 
