@@ -378,9 +378,9 @@ only_disconnected (Ctl *ctl, JsonArray *array)
 
 #define WAIT_POLL_MS 200
 
-/* sync --wait (and switch import/rollback --wait): polls GetOutOfSync until it is empty (every host holds its
- * final state), every host left on it is disconnected, or --timeout
- * passes.  Progress on stderr: a line rewritten in place on a terminal, a
+/* sync --wait (and switch import/rollback --wait): polls GetOutOfSync
+ * until it is empty (every host holds its final state), every host left
+ * on it is disconnected, or --timeout passes.  Progress on stderr: a line rewritten in place on a terminal, a
  * line per change of the waited-for hosts otherwise; none with --json.
  * Returns the last entries, or NULL with @error. */
 JsonNode *

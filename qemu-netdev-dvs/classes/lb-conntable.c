@@ -116,6 +116,17 @@ count (struct dvs_lb_ct *ct, const struct dvs_lb_ct_entry *e, int delta)
   *c += (uint32_t) delta;
 }
 
+/* E's flags become FLAGS, its member's counts following. */
+static void
+set_flags (struct dvs_lb_ct *ct, struct dvs_lb_ct_entry *e, uint8_t flags)
+{
+  if (flags == e->flags)
+    return;
+  count (ct, e, -1);
+  e->flags = flags;
+  count (ct, e, +1);
+}
+
 struct dvs_lb_ct_entry *
 dvs_lb_ct_lookup (struct dvs_lb_ct *ct, const struct dvs_lb_ct_key *key)
 {
@@ -227,22 +238,16 @@ dvs_lb_ct_seen (struct dvs_lb_ct *ct, struct dvs_lb_ct_entry *e, bool from_clien
   uint8_t flags = e->flags;
 
   e->last_used = now;
+  if (!from_client)
+    flags |= DVS_LB_CT_REPLIED;
   if (e->key.proto == DVS_LB_PROTO_TCP)
     {
-      if (!from_client)
-        flags |= DVS_LB_CT_REPLIED;
       if (tcp_flags & DVS_LB_TCP_FIN)
         flags |= from_client ? DVS_LB_CT_FIN_CLIENT : DVS_LB_CT_FIN_MEMBER;
       if (tcp_flags & DVS_LB_TCP_RST)
         flags |= DVS_LB_CT_RST;
     }
-  else if (!from_client)
-    flags |= DVS_LB_CT_REPLIED;
-  if (flags == e->flags)
-    return;
-  count (ct, e, -1);
-  e->flags = flags;
-  count (ct, e, +1);
+  set_flags (ct, e, flags);
 }
 
 void
@@ -410,11 +415,7 @@ dvs_lb_ct_restore (struct dvs_lb_ct *ct, const uint8_t *buf, size_t len, uint32_
                                  &e) != 0)
         rc = -EINVAL;                  /* a key, or a reply key, twice; a bad protocol */
       else
-        {
-          count (ct, e, -1);           /* counted as new; now as it was */
-          e->flags = p[20];
-          count (ct, e, +1);
-        }
+        set_flags (ct, e, p[20]);      /* inserted as new; now as it was */
     }
   if (rc != 0)
     dvs_lb_ct_clear (ct);

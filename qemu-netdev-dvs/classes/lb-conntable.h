@@ -124,7 +124,7 @@ void dvs_lb_ct_seen (struct dvs_lb_ct *ct, struct dvs_lb_ct_entry *e, bool from_
 /* Removes E. */
 void dvs_lb_ct_remove (struct dvs_lb_ct *ct, struct dvs_lb_ct_entry *e);
 
-/* Looks at up to BUDGET index slots from where the last call stopped and
+/* Looks at up to BUDGET pool slots from where the last call stopped and
  * removes the flows among them that have expired at NOW; returns how many
  * it removed.  A datapath calls it with a small budget now and then. */
 uint32_t dvs_lb_ct_expire (struct dvs_lb_ct *ct, uint32_t now, uint32_t budget);

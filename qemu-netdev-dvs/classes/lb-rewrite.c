@@ -78,19 +78,40 @@ dvs_lb_parse (const uint8_t *frame, size_t len, struct dvs_lb_l4 *out)
   return 0;
 }
 
-/* One's-complement sum of FIELD's old and new 16-bit words into the
- * checksum CSUM (RFC 1624, eqn. 3: HC' = ~(~HC + ~m + m')); PARTIAL: CSUM
- * is a plain (not complemented) sum, as checksum offload leaves it. */
+/* Replaces the 16-bit words OLD with NEW (N of them) in the checksum
+ * CSUM, one's-complement arithmetic (RFC 1624, eqn. 3: HC' = ~(~HC + ~m +
+ * m')); PARTIAL: CSUM is a plain (not complemented) sum, as checksum
+ * offload leaves it. */
 static uint16_t
-csum_replace (uint16_t csum, uint16_t old, uint16_t new, bool partial)
+csum_replace (uint16_t csum, const uint16_t *old, const uint16_t *new, unsigned n, bool partial)
 {
   uint32_t sum = partial ? csum : (uint16_t) ~csum;
 
-  sum += (uint16_t) ~old;
-  sum += new;
-  sum = (sum & 0xffff) + (sum >> 16);
+  for (unsigned i = 0; i < n; i++)
+    {
+      sum += (uint16_t) ~old[i];
+      sum += new[i];
+      sum = (sum & 0xffff) + (sum >> 16);
+    }
   sum = (sum & 0xffff) + (sum >> 16);
   return partial ? (uint16_t) sum : (uint16_t) ~sum;
+}
+
+/* The same in the TCP/UDP checksum.  A UDP datagram sent without a
+ * checksum (0) keeps none, and a computed 0 goes out as 0xffff (0 means
+ * "none" in UDP); with PARTIAL the field is offload's pseudo-header sum. */
+static void
+l4_csum_replace (uint8_t *frame, const struct dvs_lb_l4 *l4, const uint16_t *old,
+                 const uint16_t *new, unsigned n, bool partial)
+{
+  uint8_t *l4c = frame + l4->l4_off + (l4->proto == 6 ? 16 : 6);
+  bool udp_sum = l4->proto == 17 && !partial;
+  uint16_t lc = rd16 (l4c);
+
+  if (udp_sum && lc == 0)
+    return;
+  lc = csum_replace (lc, old, new, n, partial);
+  wr16 (l4c, udp_sum && lc == 0 ? 0xffff : lc);
 }
 
 static void
@@ -98,30 +119,14 @@ replace_ip (uint8_t *frame, const struct dvs_lb_l4 *l4, size_t field, uint32_t i
 {
   uint8_t *iph = frame + l4->l3_off;
   uint8_t *f = iph + field;
-  uint16_t old_hi = rd16 (f), old_lo = rd16 (f + 2);
-  uint16_t new_hi = (uint16_t) (ip >> 16), new_lo = (uint16_t) ip;
-  uint16_t c = rd16 (iph + 10);
+  const uint16_t old[2] = { rd16 (f), rd16 (f + 2) };
+  const uint16_t new[2] = { (uint16_t) (ip >> 16), (uint16_t) ip };
 
-  c = csum_replace (c, old_hi, new_hi, false);
-  c = csum_replace (c, old_lo, new_lo, false);
-  wr16 (iph + 10, c);
+  wr16 (iph + 10, csum_replace (rd16 (iph + 10), old, new, 2, false));
   if (l4->l4_off != 0)
-    {
-      /* the pseudo-header holds both addresses */
-      uint8_t *l4c = frame + l4->l4_off + (l4->proto == 6 ? 16 : 6);
-      uint16_t lc = rd16 (l4c);
-
-      if (!(l4->proto == 17 && lc == 0 && !partial))   /* UDP without a checksum */
-        {
-          lc = csum_replace (lc, old_hi, new_hi, partial);
-          lc = csum_replace (lc, old_lo, new_lo, partial);
-          if (l4->proto == 17 && lc == 0 && !partial)
-            lc = 0xffff;                                /* 0 means "none" in UDP */
-          wr16 (l4c, lc);
-        }
-    }
-  wr16 (f, new_hi);
-  wr16 (f + 2, new_lo);
+    l4_csum_replace (frame, l4, old, new, 2, partial);   /* the pseudo-header holds both */
+  wr16 (f, new[0]);
+  wr16 (f + 2, new[1]);
 }
 
 static void
@@ -129,17 +134,11 @@ replace_port (uint8_t *frame, const struct dvs_lb_l4 *l4, size_t field, uint16_t
               bool partial)
 {
   uint8_t *p = frame + l4->l4_off + field;
-  uint8_t *l4c = frame + l4->l4_off + (l4->proto == 6 ? 16 : 6);
-  uint16_t lc = rd16 (l4c);
+  const uint16_t old = rd16 (p);
 
   /* with offload the device sums the ports itself */
-  if (!partial && !(l4->proto == 17 && lc == 0))
-    {
-      lc = csum_replace (lc, rd16 (p), port, false);
-      if (l4->proto == 17 && lc == 0)
-        lc = 0xffff;
-      wr16 (l4c, lc);
-    }
+  if (!partial)
+    l4_csum_replace (frame, l4, &old, &port, 1, false);
   wr16 (p, port);
 }
 

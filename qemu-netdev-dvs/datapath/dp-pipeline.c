@@ -120,9 +120,39 @@ stage (struct dvs_datapath *dp, struct burst *b, uint16_t out, uint8_t idx,
     stage_mirror (dp, b, p, idx, vlan);
 }
 
-static void hand_over (struct dvs_datapath *dp, struct dp_port *p,
-                       struct rte_mbuf **out, const struct dvs_fwd_meta *meta,
-                       const uint8_t *oi, uint16_t cnt);
+/* Hands frames @out (frames @oi of the burst, for their kinds in @meta) to
+ * port @p and counts what it took, and what its full ring did not. */
+static void
+hand_over (struct dvs_datapath *dp, struct dp_port *p, struct rte_mbuf **out,
+           const struct dvs_fwd_meta *meta, const uint8_t *oi, uint16_t cnt)
+{
+  uint64_t pk[DVS_PKT_KIND_COUNT] = { 0 }, by[DVS_PKT_KIND_COUNT] = { 0 };
+  /* Where the port's ring stands goes to the journal first: after a crash
+   * it tells how much of this hand-over reached the guest. */
+  uint16_t q = dp_txq (dp, p);
+  struct dvs_journal_out *jo = dp_journal_out_begin (dp, p, out, oi, cnt);
+  uint16_t sent = p->io->tx (p->vid, q, out, cnt);
+  if (jo != NULL)
+    dp_journal_out_end (dp, jo, sent);
+  uint64_t qbytes = 0;
+  for (uint16_t j = 0; j < sent; j++)
+    {
+      uint8_t kind = meta[oi[j]].kind;
+      uint32_t len = rte_pktmbuf_pkt_len (out[j]);
+      pk[kind]++;
+      by[kind] += len;
+      qbytes += len;
+    }
+  struct dvs_port_runtime *rt = dp_rt (dp, p);
+  add_by_kind (rt->stats.tx_packets, rt->stats.tx_bytes, pk, by);
+  if (sent > 0)
+    {
+      DP_ADD (rt->stats.txq_packets[q], sent);
+      DP_ADD (rt->stats.txq_bytes[q], qbytes);
+    }
+  if (sent < cnt)
+    DP_ADD (rt->stats.drop_ring_full, cnt - sent);
+}
 
 static void
 deliver (struct dvs_datapath *dp, struct dp_port *p, struct burst *b,
@@ -157,40 +187,6 @@ deliver (struct dvs_datapath *dp, struct dp_port *p, struct burst *b,
     }
   if (cnt > 0)
     hand_over (dp, p, out, meta, oi, cnt);
-}
-
-/* Hands frames @out (frames @oi of the burst, for their kinds in @meta) to
- * port @p and counts what it took, and what its full ring did not. */
-static void
-hand_over (struct dvs_datapath *dp, struct dp_port *p, struct rte_mbuf **out,
-           const struct dvs_fwd_meta *meta, const uint8_t *oi, uint16_t cnt)
-{
-  uint64_t pk[DVS_PKT_KIND_COUNT] = { 0 }, by[DVS_PKT_KIND_COUNT] = { 0 };
-  /* Where the port's ring stands goes to the journal first: after a crash
-   * it tells how much of this hand-over reached the guest. */
-  uint16_t q = dp_txq (dp, p);
-  struct dvs_journal_out *jo = dp_journal_out_begin (dp, p, out, oi, cnt);
-  uint16_t sent = p->io->tx (p->vid, q, out, cnt);
-  if (jo != NULL)
-    dp_journal_out_end (dp, jo, sent);
-  uint64_t qbytes = 0;
-  for (uint16_t j = 0; j < sent; j++)
-    {
-      uint8_t kind = meta[oi[j]].kind;
-      uint32_t len = rte_pktmbuf_pkt_len (out[j]);
-      pk[kind]++;
-      by[kind] += len;
-      qbytes += len;
-    }
-  struct dvs_port_runtime *rt = dp_rt (dp, p);
-  add_by_kind (rt->stats.tx_packets, rt->stats.tx_bytes, pk, by);
-  if (sent > 0)
-    {
-      DP_ADD (rt->stats.txq_packets[q], sent);
-      DP_ADD (rt->stats.txq_bytes[q], qbytes);
-    }
-  if (sent < cnt)
-    DP_ADD (rt->stats.drop_ring_full, cnt - sent);
 }
 
 /* Frame i of a burst is frame i: the journal's record of a whole burst. */
