@@ -235,6 +235,21 @@ def dump_logs(stream=sys.stderr, lines=60):
     stream.flush()
 
 
+def run(argv, timeout=120, check=True, log=None, **kw):
+    """Runs a command to its end (no stdin, output captured) within TIMEOUT
+    s; appends the command and its output to LOG when given; with CHECK an
+    exit other than 0 is an AssertionError with the output."""
+    cp = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                        timeout=timeout, **kw)
+    if log:
+        with open(log, "a") as f:
+            f.write("$ %s\n%s%s\n" % (" ".join(argv), cp.stdout, cp.stderr))
+    if check and cp.returncode != 0:
+        raise AssertionError("%s: exit %d\n%s%s" % (" ".join(argv), cp.returncode,
+                                                     cp.stdout, cp.stderr))
+    return cp
+
+
 def wait_until(pred, timeout, what, interval=0.1):
     """Poll PRED until it returns a true value (returned); raise on timeout."""
     deadline = time.monotonic() + timeout

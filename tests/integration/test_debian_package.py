@@ -36,7 +36,7 @@ import unittest
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dvstest  # noqa: E402
-from dvstest import HarnessError, Proc, register_log, wait_until  # noqa: E402
+from dvstest import Proc, register_log, run, wait_until  # noqa: E402
 
 BUILD = os.environ.get("DVS_BUILD_ROOT") or os.path.join(dvstest.SRC_ROOT, "build")
 CACHE = os.path.join(BUILD, "tests", "debian")
@@ -65,18 +65,6 @@ memory = 128
 address = unix:/run/dvs/dvsmgr-hosts.sock
 host-name = h1
 """
-
-
-def run(argv, timeout, log=None, check=True, **kw):
-    cp = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                        timeout=timeout, **kw)
-    if log:
-        with open(log, "a") as f:
-            f.write("$ %s\n%s%s\n" % (" ".join(argv), cp.stdout, cp.stderr))
-    if check and cp.returncode != 0:
-        raise AssertionError("%s: exit %d\n%s%s" % (" ".join(argv), cp.returncode,
-                                                     cp.stdout[-3000:], cp.stderr[-3000:]))
-    return cp
 
 
 def mirror():

@@ -32,6 +32,7 @@ import xml.etree.ElementTree as ET
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dvstest  # noqa: E402
+from dvstest import run  # noqa: E402
 
 BUILD = os.environ.get("DVS_BUILD_ROOT") or os.path.join(dvstest.SRC_ROOT, "build")
 MESON = os.environ.get("DVS_MESON") or shutil.which("meson") or "meson"
@@ -73,14 +74,6 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Config
   <include>{policy}</include>
 </busconfig>
 """
-
-
-def run(argv, check=True, timeout=120, **kw):
-    cp = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kw)
-    if check and cp.returncode != 0:
-        raise AssertionError("%s: exit %d\n%s%s" % (" ".join(argv), cp.returncode,
-                                                     cp.stdout, cp.stderr))
-    return cp
 
 
 def read_unit(path):
